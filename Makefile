@@ -1,0 +1,38 @@
+# The README's two commands are `make course` and `make test`; everything else supports them.
+SHELL := /bin/bash
+BIN := .venv/bin
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+export TQDM_DISABLE := 1
+
+.PHONY: course test env browser-deps lint format notebooks train bench
+
+course: env  ## open the lecture notebooks in JupyterLab
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks
+
+test: env browser-deps  ## unit tests, nbval over the notebooks, and the real-browser test
+	$(BIN)/python -m pytest tests notebooks course $(NBVAL) --ignore-glob='tests/*/fixtures/*' -p no:cacheprovider
+
+env:
+	@scripts/ensure-env
+
+browser-deps:
+	@scripts/ensure-chromium
+
+lint: env  ## what CI checks for style
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: env
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+notebooks: env  ## re-execute every notebook and store its outputs
+	for nb in notebooks/*.ipynb; do \
+	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 "$$nb" || exit 1; \
+	done
+
+train: env  ## retrain the embedded model (writes cnnlens/models/weights)
+	$(BIN)/python -m cnnlens.train
+
+bench: env  ## print the benchmark ratios
+	for script in benchmarks/bench_*.py; do $(BIN)/python "$$script" || exit 1; done
