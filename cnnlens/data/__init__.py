@@ -1,0 +1,33 @@
+"""Data for cnnlens: the procedurally generated shape world with ground-truth concept masks."""
+
+from cnnlens.data.shapeworld import (
+    BACKGROUND_TONES,
+    COLOR_RGB,
+    COLORS,
+    CONCEPT_NAMES,
+    CONCEPTS,
+    HEAD_CLASSES,
+    HEADS,
+    SHAPES,
+    TEXTURES,
+    Batch,
+    Sample,
+    ShapeObject,
+    ShapeWorld,
+)
+
+__all__ = [
+    "BACKGROUND_TONES",
+    "COLORS",
+    "COLOR_RGB",
+    "CONCEPTS",
+    "CONCEPT_NAMES",
+    "HEADS",
+    "HEAD_CLASSES",
+    "SHAPES",
+    "TEXTURES",
+    "Batch",
+    "Sample",
+    "ShapeObject",
+    "ShapeWorld",
+]
