@@ -1,0 +1,17 @@
+"""cnnlens: see how convolutional networks see — probing methods, widgets and a course, offline."""
+
+from cnnlens.core import Activations, CnnlensError, LayerInfo, capture, list_layers, resolve_layer
+from cnnlens.models import LoadedModel, load
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Activations",
+    "CnnlensError",
+    "LayerInfo",
+    "LoadedModel",
+    "capture",
+    "list_layers",
+    "load",
+    "resolve_layer",
+]

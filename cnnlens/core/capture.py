@@ -1,0 +1,178 @@
+"""Activation capture: forward hooks record what is asked and the forward stops right after.
+
+Recorded tensors are cloned at hook time, so an in-place ReLU that runs later cannot overwrite
+them: a conv layer's capture is always its true (pre-ReLU) output, and each capture says whether
+it is pre- or post-ReLU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from cnnlens.core.guard import Guard, preserved
+from cnnlens.core.inputs import check_images
+from cnnlens.core.layers import ModelLike, as_net, resolve_layers
+from cnnlens.errors import CnnlensError
+from cnnlens.models.handle import LoadedModel
+
+_RELUS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU)
+
+
+class _StopForward(BaseException):
+    """Raised by a hook to end the forward pass early; BaseException so user `except` misses it."""
+
+
+def _parent(net: nn.Module, path: str) -> nn.Module:
+    parent_path = path.rpartition(".")[0]
+    return net.get_submodule(parent_path) if parent_path else net
+
+
+def _stop_point(net: nn.Module, path: str) -> str:
+    """The module after whose forward `path` is certainly final.
+
+    A child of an nn.Sequential runs once per forward. A parameter-free module elsewhere may be
+    reused (ResNet calls one `relu` twice per block), so its value is final only when its parent
+    returns; the root ("") means "no truncation".
+    """
+    module = net.get_submodule(path)
+    parent = _parent(net, path)
+    reusable = not isinstance(parent, nn.Sequential) and next(module.parameters(), None) is None
+    if not reusable:
+        return path
+    parent_path = path.rpartition(".")[0]
+    return _stop_point(net, parent_path) if parent_path else ""
+
+
+def relu_note(net: nn.Module, path: str) -> str:
+    """Say whether a layer's output is pre- or post-ReLU (as far as the module graph shows)."""
+    module = net.get_submodule(path)
+    if isinstance(module, _RELUS):
+        return "post-ReLU"
+    parent = _parent(net, path)
+    if isinstance(parent, nn.Sequential):
+        siblings = list(parent._modules.items())
+        names = [name for name, _ in siblings]
+        index = names.index(path.rpartition(".")[2])
+        if index + 1 < len(siblings) and isinstance(siblings[index + 1][1], _RELUS):
+            following = siblings[index + 1][1]
+            prefix = path.rpartition(".")[0]
+            relu_path = f"{prefix}.{names[index + 1]}" if prefix else names[index + 1]
+            how = " in place" if getattr(following, "inplace", False) else ""
+            return f"pre-ReLU ({relu_path} applies ReLU{how} after it)"
+    return ""
+
+
+@contextmanager
+def recording(
+    guard: Guard, paths: Iterable[str], *, truncate: bool = True
+) -> Iterator[dict[str, torch.Tensor]]:
+    """Hook `paths` of `guard.model`; the dict fills with their (cloned) outputs during a forward.
+
+    With `truncate`, the forward raises `_StopForward` as soon as every path's value is final;
+    run the forward through `forward_until_done`.
+    """
+    net = guard.model
+    paths = list(paths)
+    outputs: dict[str, torch.Tensor] = {}
+
+    def record(path: str):
+        def hook(_module, _inputs, output):
+            if not isinstance(output, torch.Tensor):
+                raise CnnlensError(
+                    f"layer {path!r} returns {type(output).__name__}, not a tensor; "
+                    "pick one of its submodules"
+                )
+            outputs[path] = output.clone()
+
+        return hook
+
+    for path in paths:
+        guard.hook(net.get_submodule(path).register_forward_hook(record(path)))
+    stops = {_stop_point(net, path) for path in paths}
+    if truncate and "" not in stops:
+        pending = set(stops)
+
+        def stop(path: str):
+            def hook(_module, _inputs, _output):
+                pending.discard(path)
+                if not pending:
+                    raise _StopForward
+
+            return hook
+
+        for path in stops:
+            guard.hook(net.get_submodule(path).register_forward_hook(stop(path)))
+    yield outputs
+
+
+def forward_until_done(net: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
+    """Run `net(x)`; return its output, or None when a `recording` hook stopped it early."""
+    try:
+        return net(x)
+    except _StopForward:
+        return None
+
+
+def prepare_images(model: ModelLike, images: torch.Tensor) -> torch.Tensor:
+    """Validate [0, 1] RGB images, move them to the model's device, normalize for the model."""
+    net = as_net(model)
+    x = check_images(images)
+    param = next(net.parameters(), None)
+    if param is not None:
+        x = x.to(device=param.device, dtype=param.dtype)
+    return model.normalize(x) if isinstance(model, LoadedModel) else x
+
+
+@dataclass(frozen=True)
+class Activations(Mapping[str, torch.Tensor]):
+    """Captured layer outputs by canonical path, each with a pre-/post-ReLU note."""
+
+    tensors: dict[str, torch.Tensor]
+    notes: dict[str, str]
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        return self.tensors[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.tensors)
+
+    def __len__(self) -> int:
+        return len(self.tensors)
+
+    def __repr__(self) -> str:
+        rows = [
+            f"  {name}: {tuple(t.shape)}" + (f"  [{self.notes[name]}]" if self.notes[name] else "")
+            for name, t in self.tensors.items()
+        ]
+        return "Activations(\n" + "\n".join(rows) + "\n)"
+
+
+def capture(
+    model: ModelLike,
+    images: torch.Tensor,
+    layers: str | Iterable[str],
+    *,
+    truncate: bool = True,
+) -> Activations:
+    """Outputs of `layers` for [0, 1] RGB `images`, running the forward only as far as needed.
+
+    The model is left exactly as it was (eval mode is used inside and restored afterwards).
+    """
+    net = as_net(model)
+    paths = resolve_layers(net, layers)
+    x = prepare_images(model, images)
+    with (
+        preserved(net) as guard,
+        torch.no_grad(),
+        recording(guard, paths, truncate=truncate) as out,
+    ):
+        forward_until_done(net, x)
+    missing = [p for p in paths if p not in out]
+    if missing:
+        raise CnnlensError(f"layer(s) {missing} did not run in the forward pass of this input")
+    return Activations({p: out[p] for p in paths}, {p: relu_note(net, p) for p in paths})

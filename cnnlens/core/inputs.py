@@ -1,0 +1,52 @@
+"""Validation of image batches, so bad input fails early with a one-line, actionable message."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from cnnlens.errors import CnnlensError
+
+
+def check_images(images: object) -> torch.Tensor:
+    """Return a float (N, 3, H, W) batch; a single (3, H, W) image gets a batch dimension.
+
+    Rejects non-tensors, wrong rank, grayscale / RGBA / channels-last, integer dtypes and NaN/inf.
+    """
+    if not isinstance(images, torch.Tensor):
+        raise CnnlensError(
+            f"images must be a torch.Tensor (N, 3, H, W) in [0, 1], got {type(images).__name__}; "
+            "cnnlens.data.load_image(path) reads a file"
+        )
+    x = images.unsqueeze(0) if images.dim() == 3 else images
+    if x.dim() != 4:
+        raise CnnlensError(
+            f"images must have shape (N, 3, H, W) or (3, H, W), got {tuple(images.shape)}"
+        )
+    channels = x.shape[1]
+    if channels != 3:
+        if x.shape[-1] in (1, 3, 4):
+            hint = "looks channels-last: use x.permute(0, 3, 1, 2)"
+        elif channels == 1:
+            hint = "grayscale: repeat it to RGB with x.repeat(1, 3, 1, 1)"
+        elif channels == 4:
+            hint = "RGBA: drop the alpha channel with x[:, :3]"
+        else:
+            hint = "expected 3 (RGB)"
+        raise CnnlensError(f"images have {channels} channels, shape {tuple(images.shape)}; {hint}")
+    if not x.is_floating_point():
+        raise CnnlensError(
+            f"images must be floating point in [0, 1], got {x.dtype}; use x.float() / 255"
+        )
+    if not torch.isfinite(x).all():
+        raise CnnlensError("images contain NaN or infinite values")
+    return x
+
+
+def check_unit(unit: int, units: int, layer: str) -> int:
+    """Validate a unit (channel) index against a layer's channel count."""
+    if isinstance(unit, bool) or not isinstance(unit, (int, np.integer)):
+        raise CnnlensError(f"unit must be an integer, got {type(unit).__name__}")
+    if not 0 <= unit < units:
+        raise CnnlensError(f"unit {unit} out of range: {layer!r} has units 0..{units - 1}")
+    return int(unit)

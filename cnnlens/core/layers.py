@@ -1,0 +1,120 @@
+"""Layer addressing: `named_modules()` paths, friendly aliases, listing with output shapes."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from cnnlens.errors import CnnlensError
+from cnnlens.models.handle import LoadedModel
+
+ModelLike = nn.Module | LoadedModel
+
+
+def as_net(model: ModelLike) -> nn.Module:
+    """The `nn.Module` behind a model handle (or the module itself)."""
+    if isinstance(model, LoadedModel):
+        return model.net
+    if isinstance(model, nn.Module):
+        return model
+    raise CnnlensError(
+        f"expected an nn.Module or cnnlens.load(...) result, got {type(model).__name__}"
+    )
+
+
+def layer_aliases(model: ModelLike) -> dict[str, str]:
+    """Friendly names for plain conv stacks: conv1, conv2, ... and fc1, ... in forward order.
+
+    Only given when no real module path already uses such a name (ResNet has a real `conv1`).
+    """
+    net = as_net(model)
+    paths = dict(net.named_modules())
+    aliases: dict[str, str] = {}
+    for prefix, kind in (("conv", nn.Conv2d), ("fc", nn.Linear)):
+        found = [path for path, module in paths.items() if isinstance(module, kind)]
+        names = {f"{prefix}{i}": path for i, path in enumerate(found, start=1)}
+        if not any(name in paths for name in names):
+            aliases.update(names)
+    return aliases
+
+
+def resolve_layer(model: ModelLike, name: str) -> str:
+    """Canonical module path for a layer name or alias; unknown names get 'did you mean' hints."""
+    net = as_net(model)
+    if not isinstance(name, str):
+        raise CnnlensError(f"layer names are strings like 'conv1', got {type(name).__name__}")
+    paths = [path for path, _ in net.named_modules() if path]
+    if name in paths:
+        return name
+    aliases = layer_aliases(net)
+    if name in aliases:
+        return aliases[name]
+    close = difflib.get_close_matches(name, paths + list(aliases), n=3, cutoff=0.5)
+    hint = f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
+    raise CnnlensError(
+        f"unknown layer {name!r} in {type(net).__name__}; {hint}"
+        "cnnlens.list_layers(model) lists them all"
+    )
+
+
+def resolve_layers(model: ModelLike, names: str | Iterable[str]) -> list[str]:
+    """Resolve one name or several, keeping order and dropping repeats."""
+    names = [names] if isinstance(names, str) else list(names)
+    if not names:
+        raise CnnlensError("no layer given")
+    return list(dict.fromkeys(resolve_layer(model, n) for n in names))
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """One addressable layer: its path, alias, module type, output shape and parameter count."""
+
+    name: str
+    alias: str | None
+    type: str
+    output_shape: tuple[int, ...] | None
+    params: int
+
+    def __str__(self) -> str:
+        shape = "×".join(map(str, self.output_shape)) if self.output_shape else "-"
+        alias = f" ({self.alias})" if self.alias else ""
+        return f"{self.name}{alias}: {self.type} -> {shape}"
+
+
+def list_layers(model: ModelLike, input_size: int | None = None) -> list[LayerInfo]:
+    """Every submodule with its output shape (per image), from one dummy forward pass."""
+    from cnnlens.core.guard import preserved
+
+    net = as_net(model)
+    size = input_size or (model.input_size if isinstance(model, LoadedModel) else 224)
+    shapes: dict[str, tuple[int, ...]] = {}
+
+    def recorder(path: str):
+        def hook(_module, _inputs, output):
+            if isinstance(output, torch.Tensor):
+                shapes[path] = tuple(output.shape[1:])
+
+        return hook
+
+    device = next((p.device for p in net.parameters()), torch.device("cpu"))
+    with preserved(net) as guard, torch.no_grad():
+        for path, module in net.named_modules():
+            if path:
+                guard.hook(module.register_forward_hook(recorder(path)))
+        net(torch.zeros(1, 3, size, size, device=device))
+    by_path = {path: alias for alias, path in layer_aliases(net).items()}
+    return [
+        LayerInfo(
+            name=path,
+            alias=by_path.get(path),
+            type=type(module).__name__,
+            output_shape=shapes.get(path),
+            params=sum(p.numel() for p in module.parameters()),
+        )
+        for path, module in net.named_modules()
+        if path
+    ]

@@ -1,0 +1,32 @@
+"""Shared fixtures: the embedded model and torchvision architectures with random weights."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+import cnnlens
+
+os.environ.setdefault("TQDM_DISABLE", "1")
+
+ZOO_NAMES = ("alexnet", "vgg16", "googlenet", "resnet18")
+
+
+@pytest.fixture(scope="session")
+def shapes() -> cnnlens.LoadedModel:
+    return cnnlens.load("shapes")
+
+
+@pytest.fixture(scope="session")
+def zoo() -> dict[str, cnnlens.LoadedModel]:
+    torch.manual_seed(0)
+    return {name: cnnlens.load(name, pretrained=False) for name in ZOO_NAMES}
+
+
+@pytest.fixture
+def shape_images() -> torch.Tensor:
+    from cnnlens.data import ShapeWorld
+
+    return ShapeWorld(length=8, seed=5).batch(0, 4).images

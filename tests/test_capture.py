@@ -1,0 +1,92 @@
+"""Capture: values against independent computations, truncation, in-place ReLU, bad input."""
+
+import pytest
+import torch
+
+import cnnlens
+
+
+def test_capture_matches_sequential_slices(shapes, shape_images):
+    acts = cnnlens.capture(shapes, shape_images, ["relu2", "bn4_2"])
+    net = shapes.net
+    names = list(net._modules)
+    upto = {name: net[: names.index(name) + 1] for name in ("relu2", "bn4_2")}
+    with torch.no_grad():
+        for name, prefix in upto.items():
+            assert torch.allclose(acts[name], prefix(shape_images), atol=1e-6)
+    assert acts["relu2"].shape == (4, 64, 32, 32)
+    assert acts.notes["bn4_2"] == "pre-ReLU (relu4_2 applies ReLU after it)"
+    assert acts.notes["relu2"] == "post-ReLU"
+
+
+def test_inplace_relu_does_not_overwrite_a_pre_relu_capture(zoo):
+    vgg = zoo["vgg16"]
+    x = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    acts = cnnlens.capture(vgg, x, ["features.28", "features.29"])
+    with torch.no_grad():
+        reference = vgg.net.features[:29](vgg.normalize(x))  # ends with conv 28: pre-ReLU
+    assert torch.allclose(acts["features.28"], reference, atol=1e-5)
+    assert (acts["features.28"] < 0).any(), "a pre-ReLU map has negative values"
+    assert torch.allclose(acts["features.29"], reference.clamp(min=0), atol=1e-5)
+    assert "in place" in acts.notes["features.28"]
+
+
+def _counting_hook(counter: list[int]):
+    def hook(*_):
+        counter.append(1)
+
+    return hook
+
+
+def test_forward_stops_after_deepest_requested_layer(zoo):
+    vgg = zoo["vgg16"].net
+    later: list[int] = []
+    handle = vgg.features[30].register_forward_hook(_counting_hook(later))
+    try:
+        x = torch.rand(1, 3, 64, 64)
+        cnnlens.capture(vgg, x, "features.2")
+        assert later == [], "the forward went past the requested layer"
+        cnnlens.capture(vgg, x, "features.2", truncate=False)
+        assert later == [1]
+    finally:
+        handle.remove()
+
+
+def test_branchy_nets_capture_the_final_value(zoo):
+    resnet, googlenet = zoo["resnet18"], zoo["googlenet"]
+    x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    # ResNet's block calls one `relu` module twice: the capture is its last call, the block output.
+    acts = cnnlens.capture(resnet, x, ["layer1.0.relu", "layer1.0"])
+    assert torch.equal(acts["layer1.0.relu"], acts["layer1.0"])
+    full = cnnlens.capture(googlenet, x, "inception4c", truncate=False)["inception4c"]
+    later: list[int] = []
+    handle = googlenet.net.inception5b.register_forward_hook(_counting_hook(later))
+    try:
+        early = cnnlens.capture(googlenet, x, "inception4c")["inception4c"]
+    finally:
+        handle.remove()
+    assert torch.equal(early, full)
+    assert later == []
+
+
+@pytest.mark.parametrize(
+    ("images", "message"),
+    [
+        (torch.rand(1, 1, 64, 64), "grayscale"),
+        (torch.rand(1, 4, 64, 64), "RGBA"),
+        (torch.rand(1, 64, 64, 3), "channels-last"),
+        ((torch.rand(1, 3, 64, 64) * 255).to(torch.uint8), "floating point"),
+        (torch.full((1, 3, 64, 64), float("nan")), "NaN"),
+        (torch.rand(64, 64), r"shape \(N, 3, H, W\)"),
+        ([[0.0]], "must be a torch.Tensor"),
+    ],
+)
+def test_bad_images_get_one_line_errors(shapes, images, message):
+    with pytest.raises(cnnlens.CnnlensError, match=message) as err:
+        cnnlens.capture(shapes, images, "conv1")
+    assert "\n" not in str(err.value)
+
+
+def test_single_image_gets_a_batch_dimension(shapes, shape_images):
+    acts = cnnlens.capture(shapes, shape_images[0], "pool1")
+    assert acts["pool1"].shape == (1, 24, 32, 32)
