@@ -1,0 +1,5 @@
+"""Views of plain results: grids, colormaps and PNG encoding (no math of the methods here)."""
+
+from cnnlens.plot.images import colorize, fit_scale, grid, png_bytes, to_numpy, upscale
+
+__all__ = ["colorize", "fit_scale", "grid", "png_bytes", "to_numpy", "upscale"]

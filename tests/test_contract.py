@@ -1,0 +1,83 @@
+"""The model-unchanged contract, checked with an independent snapshot across architectures.
+
+Each model starts in a state a careless tool would disturb: training mode (BatchNorm would update
+its running stats), gradients already on some parameters, a frozen parameter, a user hook. Every
+public call, also one that fails on bad input or is interrupted inside the forward pass, must
+leave all of it exactly as it was.
+"""
+
+import pytest
+import torch
+
+import cnnlens
+from cnnlens.activations import feature_maps
+from cnnlens.filters import layer_filters
+from tests.snapshot import assert_unchanged, snapshot
+
+MODELS = ("shapes", "alexnet", "vgg16", "googlenet", "resnet18")
+
+
+class Interrupted(RuntimeError):
+    """Stands for anything that stops a call midway (an error, a KeyboardInterrupt, ...)."""
+
+
+@pytest.fixture(params=MODELS)
+def disturbed(request, shapes, zoo):
+    """A model in a realistic mid-training state; cleaned up after the test."""
+    model = shapes if request.param == "shapes" else zoo[request.param]
+    net = model.net
+    params = list(net.parameters())
+    net.train()
+    params[0].requires_grad_(False)
+    params[-1].grad = torch.ones_like(params[-1])
+    user_hook = net.register_forward_hook(lambda *_: None)
+    yield model
+    user_hook.remove()
+    params[0].requires_grad_(True)
+    params[-1].grad = None
+    net.eval()
+
+
+def _convs(model) -> list[str]:
+    return [name for name, m in model.net.named_modules() if isinstance(m, torch.nn.Conv2d)]
+
+
+def test_public_calls_leave_the_model_unchanged(disturbed):
+    model, size = disturbed, 64 if disturbed.name == "shapes" else 96
+    x = torch.rand(2, 3, size, size, generator=torch.Generator().manual_seed(0))
+    convs = _convs(model)
+    before = snapshot(model.net)
+    calls = [
+        lambda: cnnlens.capture(model, x, [convs[0], convs[-1]]),
+        lambda: cnnlens.capture(model, x, convs[1], truncate=False),
+        lambda: cnnlens.list_layers(model, size),
+        lambda: feature_maps(model, x[0], convs[1]),
+        lambda: layer_filters(model, convs[0]),
+    ]
+    for call in calls:
+        call()
+        assert_unchanged(before, model.net)
+
+
+def test_failed_calls_leave_the_model_unchanged(disturbed):
+    model, size = disturbed, 64 if disturbed.name == "shapes" else 96
+    convs = _convs(model)
+    before = snapshot(model.net)
+    with pytest.raises(cnnlens.CnnlensError):
+        cnnlens.capture(model, torch.rand(1, 4, size, size), convs[0])
+    with pytest.raises(cnnlens.CnnlensError):
+        feature_maps(model, torch.rand(3, size, size), "no_such_layer")
+    assert_unchanged(before, model.net)
+
+    def interrupt(*_):
+        raise Interrupted("stopped mid-forward")
+
+    bomb = model.net.get_submodule(convs[2]).register_forward_hook(interrupt)
+    try:
+        with_bomb = snapshot(model.net)
+        with pytest.raises(Interrupted):
+            cnnlens.capture(model, torch.rand(1, 3, size, size), convs[-1])
+        assert_unchanged(with_bomb, model.net)
+    finally:
+        bomb.remove()
+    assert_unchanged(before, model.net)
