@@ -1,0 +1,5 @@
+"""ipywidgets front ends: controls → one cnnlens method call → a picture (no math here)."""
+
+from cnnlens.widgets.filters import FeatureExplorer, FilterEvolution
+
+__all__ = ["FeatureExplorer", "FilterEvolution"]

@@ -1,0 +1,72 @@
+"""What every cnnlens widget shares: a one-line status/error line and guarded callbacks."""
+
+from __future__ import annotations
+
+import functools
+import html
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any
+
+import ipywidgets as widgets
+
+
+class StatusLine(widgets.HTML):
+    """A line under a widget: what is shown, or what went wrong (never a traceback)."""
+
+    def show(self, text: str) -> None:
+        """Show an informational line."""
+        self.value = f"<span class='cnnlens-status'>{html.escape(text)}</span>"
+
+    def error(self, exc: BaseException) -> None:
+        """Show an exception as one red line: its type and the first line of its message."""
+        first = (str(exc).splitlines() or [""])[0]
+        kind = "" if type(exc).__name__ == "CnnlensError" else f"{type(exc).__name__}: "
+        message = html.escape(kind + first)
+        self.value = f"<span class='cnnlens-error' style='color:#b00020'>⚠ {message}</span>"
+
+    @property
+    def is_error(self) -> bool:
+        """Whether the line currently shows an error (for tests and callers)."""
+        return "cnnlens-error" in self.value
+
+    @property
+    def text(self) -> str:
+        """The line's plain text."""
+        return html.unescape(self.value.split(">", 1)[-1].rsplit("<", 1)[0]) if self.value else ""
+
+
+def guarded(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a widget callback so any exception lands in `self.status` instead of a traceback."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:
+            self.status.error(exc)
+            return None
+
+    return wrapper
+
+
+class ResultCache:
+    """A small LRU of computed results, so revisiting a slider position is instant."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+
+    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """The cached value for `key`, computing and storing it on a miss."""
+        if key in self._items:
+            self._items.move_to_end(key)
+            return self._items[key]
+        value = compute()
+        self._items[key] = value
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._items)

@@ -1,0 +1,181 @@
+"""Lecture 1 widgets: filters and feature maps of any layer, and filters over training."""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+import numpy as np
+import torch
+from torch import nn
+
+from cnnlens.activations import FeatureMaps, feature_maps
+from cnnlens.core.layers import ModelLike, as_net, list_layers
+from cnnlens.filters import filter_slices, filters_rgb, layer_filters
+from cnnlens.models import checkpoint_names, load
+from cnnlens.models.embedded import read_manifest
+from cnnlens.plot import colorize, fit_scale, grid, png_bytes, to_numpy
+from cnnlens.widgets.base import ResultCache, StatusLine, guarded
+from cnnlens.widgets.picker import ImagePicker
+
+VIEW_PX = 192  # on-screen size of single-image views
+OVERVIEW_TILE_PX = 32  # largest tile side in the all-units overview
+
+
+def _image_widget() -> widgets.Image:
+    return widgets.Image(format="png", layout={"object_fit": "contain"})
+
+
+def _titled(title: str, view: widgets.Widget) -> widgets.VBox:
+    return widgets.VBox([widgets.HTML(f"<b>{title}</b>"), view])
+
+
+def feeding_conv(net: nn.Module, layer: str, channels: int) -> str | None:
+    """The conv behind a layer's channels: the last Conv2d up to `layer` with that many outputs."""
+    found = None
+    for path, module in net.named_modules():
+        if isinstance(module, nn.Conv2d) and module.out_channels == channels:
+            found = path
+        if path == layer:
+            return found
+    return None
+
+
+def filter_picture(weights: torch.Tensor, unit: int) -> np.ndarray:
+    """One unit's filter: an RGB patch for a first layer, else a grid of per-channel slices."""
+    if weights.shape[1] == 3:
+        return filters_rgb(weights[unit : unit + 1])[0]
+    return grid(filter_slices(weights, unit), pad=1, pad_value=0.0)
+
+
+class FeatureExplorer(widgets.VBox):
+    """Pick an image, a layer and a unit; see the layer's maps, the unit's map and its filter.
+
+    Drive it from code or tests through `picker.choice`, `layer` and `unit` (their `.value`);
+    `current` holds the displayed `FeatureMaps`, `status` the one-line summary or error.
+    """
+
+    def __init__(self, model: ModelLike, layer: str | None = None, unit: int = 0) -> None:
+        self.model = model
+        self.net = as_net(model)
+        size = getattr(model, "input_size", 224)
+        self.status = StatusLine()
+        self.picker = ImagePicker(size, self.status)
+        spatial = [
+            info
+            for info in list_layers(model, size)
+            if info.output_shape and len(info.output_shape) == 3
+        ]
+        self.shapes = {info.name: info.output_shape for info in spatial}
+        labels = [
+            (
+                f"{info.alias or info.name} ({info.type}, {'×'.join(map(str, info.output_shape))})",
+                info.name,
+            )
+            for info in spatial
+        ]
+        self.layer = widgets.Dropdown(
+            options=labels, value=layer or spatial[0].name, description="layer"
+        )
+        self.unit = widgets.IntSlider(
+            value=unit, min=0, max=self.shapes[self.layer.value][0] - 1, description="unit"
+        )
+        self.input_view, self.maps_view = _image_widget(), _image_widget()
+        self.unit_view, self.filter_view = _image_widget(), _image_widget()
+        self.filter_title = widgets.HTML()
+        self.current: FeatureMaps | None = None
+        self._maps = ResultCache()
+        self.picker.observe_choice(self._refresh)
+        self.layer.observe(self._on_layer, "value")
+        self.unit.observe(self._refresh, "value")
+        views = widgets.HBox(
+            [
+                _titled("input", self.input_view),
+                _titled("this unit's feature map", self.unit_view),
+                widgets.VBox([self.filter_title, self.filter_view]),
+            ]
+        )
+        super().__init__(
+            [
+                self.picker,
+                widgets.HBox([self.layer, self.unit]),
+                views,
+                _titled("all units of the layer (shared scale)", self.maps_view),
+                self.status,
+            ]
+        )
+        self._refresh()
+
+    @guarded
+    def _on_layer(self, change: dict) -> None:
+        channels = self.shapes[change["new"]][0]
+        with self.unit.hold_trait_notifications():
+            self.unit.value = min(self.unit.value, channels - 1)
+            self.unit.max = channels - 1
+        self._refresh()
+
+    @guarded
+    def _refresh(self, _change: dict | None = None) -> None:
+        image, layer, unit = self.picker.image, self.layer.value, self.unit.value
+        key = (self.picker.choice.value, layer)
+        fmaps = self._maps.get(key, lambda: feature_maps(self.model, image, layer))
+        self.current = fmaps
+        unit_map = fmaps.unit(unit).numpy()
+        self.input_view.value = png_bytes(to_numpy(image), fit_scale(image.shape[-1], VIEW_PX))
+        self.unit_view.value = png_bytes(colorize(unit_map), fit_scale(unit_map.shape[-1], VIEW_PX))
+        self.maps_view.value = png_bytes(self._overview(fmaps.maps.numpy(), unit))
+        self._show_filter(layer, unit, fmaps.maps.shape[0])
+        note = f" · {fmaps.note}" if fmaps.note else ""
+        self.status.show(
+            f"{layer} · unit {unit} of {fmaps.maps.shape[0]} · "
+            f"{unit_map.shape[0]}×{unit_map.shape[1]} map · "
+            f"max {unit_map.max():.2f} · mean {unit_map.mean():.2f}{note}"
+        )
+
+    def _overview(self, maps: np.ndarray, unit: int) -> np.ndarray:
+        step = max(1, -(-maps.shape[-1] // OVERVIEW_TILE_PX))
+        small = maps[:, ::step, ::step]
+        tiles = colorize(small, vmin=min(0.0, float(maps.min())), vmax=float(maps.max()))
+        return grid(tiles, highlight=unit, pad=2)
+
+    def _show_filter(self, layer: str, unit: int, channels: int) -> None:
+        conv = feeding_conv(self.net, layer, channels)
+        if conv is None:
+            self.filter_title.value = "<b>filter</b><br>(no convolution feeds this layer)"
+            self.filter_view.value = b""
+            return
+        weights = layer_filters(self.net, conv)
+        picture = filter_picture(weights, unit)
+        kind = (
+            "RGB" if weights.shape[1] == 3 else f"{weights.shape[1]} input-channel slices, gray = 0"
+        )
+        self.filter_title.value = f"<b>filter of {conv}, unit {unit}</b><br>({kind})"
+        self.filter_view.value = png_bytes(picture, fit_scale(picture.shape[0], VIEW_PX))
+
+
+class FilterEvolution(widgets.VBox):
+    """First-layer filters of the embedded model at each shipped training checkpoint."""
+
+    def __init__(self, layer: str = "conv1") -> None:
+        self.layer = layer
+        self.status = StatusLine()
+        self.names = checkpoint_names()
+        self.checkpoint = widgets.SelectionSlider(
+            options=self.names, value=self.names[-1], description="checkpoint"
+        )
+        self.view = _image_widget()
+        self._pictures = ResultCache()
+        self.checkpoint.observe(self._refresh, "value")
+        super().__init__([self.checkpoint, self.view, self.status])
+        self._refresh()
+
+    def filters_at(self, name: str) -> np.ndarray:
+        """The RGB filter grid of `layer` at checkpoint `name`."""
+        weights = layer_filters(load("shapes", checkpoint=name), self.layer)
+        return grid(filters_rgb(weights), pad=1)
+
+    @guarded
+    def _refresh(self, _change: dict | None = None) -> None:
+        name = self.checkpoint.value
+        picture = self._pictures.get(name, lambda: self.filters_at(name))
+        self.view.value = png_bytes(picture, fit_scale(picture.shape[0], 2 * VIEW_PX))
+        seen = read_manifest()["files"][name]["images_seen"]
+        self.status.show(f"{self.layer} filters at {name}: after {seen:,} training images")

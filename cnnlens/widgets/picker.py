@@ -1,0 +1,76 @@
+"""Choose an input image: shape-world samples, an upload, a file path, or a tensor from code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import ipywidgets as widgets
+import torch
+
+from cnnlens.data import HEADS, ShapeWorld
+from cnnlens.data.images import load_image
+from cnnlens.widgets.base import StatusLine
+
+SAMPLE_SEED = 2024
+
+
+def shape_world_samples(count: int, size: int, seed: int = SAMPLE_SEED) -> dict[str, torch.Tensor]:
+    """Labelled shape-world images ("#3 red star on dots") keyed by their label."""
+    world = ShapeWorld(length=count, seed=seed, size=size)
+    samples = {}
+    for i in range(count):
+        sample = world.sample(i)
+        shape, color, texture = (sample.labels[h] for h in HEADS)
+        samples[f"#{i} {color} {shape} on {texture}"] = torch.from_numpy(sample.image)
+    return samples
+
+
+class ImagePicker(widgets.VBox):
+    """A dropdown of images plus upload and path boxes; `image` is the chosen (3, S, S) tensor."""
+
+    def __init__(self, size: int, status: StatusLine, samples: int = 12) -> None:
+        self.size = size
+        self.status = status
+        self.images = shape_world_samples(samples, size) if size >= 32 else {}
+        self.choice = widgets.Dropdown(
+            options=list(self.images), description="image", layout={"width": "320px"}
+        )
+        self.upload = widgets.FileUpload(accept="image/*", multiple=False, description="upload")
+        self.path = widgets.Text(
+            placeholder="or type an image file path, then Enter",
+            continuous_update=False,
+            layout={"width": "280px"},
+        )
+        self.upload.observe(self._on_upload, "value")
+        self.path.observe(self._on_path, "value")
+        super().__init__([widgets.HBox([self.choice, self.upload]), self.path])
+
+    @property
+    def image(self) -> torch.Tensor:
+        """The chosen image, (3, S, S) in [0, 1]."""
+        return self.images[self.choice.value]
+
+    def add(self, name: str, image: torch.Tensor) -> None:
+        """Add an image (e.g. a user's tensor) to the choices and select it."""
+        self.images[name] = image
+        self.choice.options = list(self.images)
+        self.choice.value = name
+
+    def observe_choice(self, callback: Callable[[dict], None]) -> None:
+        """Call `callback` whenever another image is chosen."""
+        self.choice.observe(callback, "value")
+
+    def _load(self, name: str, source: bytes | str) -> None:
+        try:
+            self.add(name, load_image(source, self.size))
+        except Exception as exc:
+            self.status.error(exc)
+
+    def _on_upload(self, change: dict) -> None:
+        for item in change["new"]:
+            self._load(f"upload: {item['name']}", bytes(item["content"]))
+
+    def _on_path(self, change: dict) -> None:
+        if change["new"].strip():
+            self._load(f"file: {Path(change['new']).name}", change["new"].strip())
