@@ -71,6 +71,17 @@ def learning_rate(step: int, steps: int, peak: float) -> float:
     return peak * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
 
 
+def start_first_layer_small(net: ShapeNet, scale: float = 0.01) -> None:
+    """Shrink conv1's random init so its trained filters show learned structure, not init noise.
+
+    Adam moves every weight by about the learning rate per step whatever its size, and BatchNorm
+    after conv1 makes its scale irrelevant, so the random start never decays. At full size it
+    dominates: trained filters kept cosine similarity 0.9 with their init and looked like noise.
+    """
+    with torch.no_grad():
+        net.conv1.weight.mul_(scale)
+
+
 def prefetched_batches(world: ShapeWorld, steps: int, batch_size: int) -> Iterator[Batch]:
     """Consecutive batches, each generated in a background thread while the previous one trains.
 
@@ -93,7 +104,7 @@ def _save(state: dict[str, torch.Tensor], path: Path, half: bool) -> str:
 
 
 def train(
-    images: int = 9 * EPOCH_IMAGES,
+    images: int = 8 * EPOCH_IMAGES,
     batch_size: int = 64,
     lr: float = 2e-3,
     seed: int = TRAIN_SEED,
@@ -107,6 +118,7 @@ def train(
     world = ShapeWorld(length=images, seed=seed, size=INPUT_SIZE)
     # channels-last makes the CPU convolutions ~1.4x faster here; results are unaffected.
     net = ShapeNet(sum(len(HEAD_CLASSES[h]) for h in HEADS)).to(memory_format=torch.channels_last)
+    start_first_layer_small(net)
     optimizer = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=5e-4)
     steps = images // batch_size
     files: dict[str, dict] = {}
@@ -163,7 +175,7 @@ def train(
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=9 * EPOCH_IMAGES, help="images seen")
+    parser.add_argument("--images", type=int, default=8 * EPOCH_IMAGES, help="images seen")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--seed", type=int, default=TRAIN_SEED)

@@ -42,9 +42,9 @@ def test_filter_errors(shapes):
     with pytest.raises(cnnlens.CnnlensError, match="needs 3 input channels"):
         filters_rgb(layer_filters(shapes, "conv2"))
     with pytest.raises(
-        cnnlens.CnnlensError, match=r"unit 64 out of range: 'layer' has units 0..63"
+        cnnlens.CnnlensError, match=r"unit 48 out of range: 'layer' has units 0..47"
     ):
-        filter_slices(layer_filters(shapes, "conv2"), 64)
+        filter_slices(layer_filters(shapes, "conv2"), 48)
 
 
 def test_feature_maps_match_manual_convolution(shapes, shape_images):

@@ -6,15 +6,16 @@ import cnnlens
 from cnnlens.core.layers import layer_aliases
 
 
-def test_paths_and_aliases_resolve(zoo):
+def test_paths_and_aliases_resolve(zoo, shapes):
     vgg = zoo["vgg16"]
     assert cnnlens.resolve_layer(vgg, "features.28") == "features.28"
     assert cnnlens.resolve_layer(vgg, "conv1") == "features.0"
     assert cnnlens.resolve_layer(vgg, "conv13") == "features.28"
     assert cnnlens.resolve_layer(vgg, "fc3") == "classifier.6"
     assert cnnlens.resolve_layer(zoo["alexnet"], "conv5") == "features.10"
-    # ResNet has a real `conv1`, so no generated conv aliases shadow its names.
-    assert layer_aliases(zoo["resnet18"]) == {"fc1": "fc"}
+    # ResNet and ShapeNet have their own `conv1`: no generated aliases shadow their names.
+    assert layer_aliases(zoo["resnet18"]) == {}
+    assert layer_aliases(shapes) == {}
     assert cnnlens.resolve_layer(zoo["resnet18"], "conv1") == "conv1"
 
 
@@ -34,7 +35,7 @@ def test_list_layers_shapes_match_hand_derived(shapes, zoo):
     # 64 px input, 'same' padding, three 2x2 pools: 64 -> 32 -> 16 -> 8.
     assert layers["conv1"].output_shape == (24, 64, 64)
     assert layers["pool1"].output_shape == (24, 32, 32)
-    assert layers["pool3"].output_shape == (128, 8, 8)
+    assert layers["pool3"].output_shape == (96, 8, 8)
     assert layers["relu4_2"].output_shape == (128, 8, 8)
     assert layers["fc"].output_shape == (18,)
     assert layers["conv1"].params == 5 * 5 * 3 * 24

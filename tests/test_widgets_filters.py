@@ -29,7 +29,7 @@ def test_explorer_shows_the_chosen_units_map(explorer, shapes):
     scale = shown.shape[0] // expected.shape[0]
     assert shown.shape[:2] == (expected.shape[0] * scale, expected.shape[1] * scale)
     assert np.abs(shown[::scale, ::scale] - colorize(expected.numpy())).max() <= 1 / 255 + 1e-6
-    assert explorer.status.text.startswith("relu3 · unit 7 of 128 · 16×16 map · max ")
+    assert explorer.status.text.startswith("relu3 · unit 7 of 96 · 16×16 map · max ")
     assert f"max {expected.max():.2f}" in explorer.status.text
 
 
@@ -41,7 +41,7 @@ def test_changing_layer_clamps_the_unit_slider_and_updates_the_filter(explorer):
     rgb = decode(explorer.filter_view.value)
     assert rgb.shape[0] >= 5 and not explorer.status.is_error
     explorer.layer.value = "pool2"
-    assert explorer.unit.max == 63
+    assert explorer.unit.max == 47
     assert "filter of conv2" in explorer.filter_title.value
     assert "64 input-channel slices" not in explorer.filter_title.value  # conv2 reads 24 channels
     assert "24 input-channel slices" in explorer.filter_title.value
@@ -78,7 +78,7 @@ def test_user_images_of_any_mode_are_accepted(explorer, tmp_path):
     assert explorer.picker.image.shape == (3, 64, 64)
     assert not explorer.status.is_error
     explorer.picker.add("my tensor", torch.zeros(3, 64, 64))
-    assert explorer.current.maps.shape == (128, 16, 16)
+    assert explorer.current.maps.shape == (96, 16, 16)
 
 
 def test_filter_evolution_steps_through_checkpoints():

@@ -29,17 +29,16 @@ def as_net(model: ModelLike) -> nn.Module:
 def layer_aliases(model: ModelLike) -> dict[str, str]:
     """Friendly names for plain conv stacks: conv1, conv2, ... and fc1, ... in forward order.
 
-    Only given when no real module path already uses such a name (ResNet has a real `conv1`).
+    All or nothing: a model whose own paths already use any such name (ResNet's and ShapeNet's
+    `conv1`) has friendly names of its own and gets no aliases.
     """
     net = as_net(model)
     paths = dict(net.named_modules())
     aliases: dict[str, str] = {}
     for prefix, kind in (("conv", nn.Conv2d), ("fc", nn.Linear)):
         found = [path for path, module in paths.items() if isinstance(module, kind)]
-        names = {f"{prefix}{i}": path for i, path in enumerate(found, start=1)}
-        if not any(name in paths for name in names):
-            aliases.update(names)
-    return aliases
+        aliases.update({f"{prefix}{i}": path for i, path in enumerate(found, start=1)})
+    return {} if any(name in paths for name in aliases) else aliases
 
 
 def resolve_layer(model: ModelLike, name: str) -> str:
