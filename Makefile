@@ -10,7 +10,7 @@ course: env  ## open the lecture notebooks in JupyterLab
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks
 
 test: env browser-deps  ## unit tests, nbval over the notebooks, and the real-browser test
-	$(BIN)/python -m pytest tests notebooks course $(NBVAL) --ignore-glob='tests/*/fixtures/*' -p no:cacheprovider
+	$(BIN)/python -m pytest tests notebooks course $(NBVAL) -p no:cacheprovider
 
 env:
 	@scripts/ensure-env

@@ -17,11 +17,17 @@ from cnnlens.widgets.base import ResultCache, StatusLine, guarded
 from cnnlens.widgets.picker import ImagePicker
 
 VIEW_PX = 192  # on-screen size of single-image views
-OVERVIEW_TILE_PX = 32  # largest tile side in the all-units overview
+OVERVIEW_TILE_PX = 40  # tile side in the all-units overview
 
 
 def _image_widget() -> widgets.Image:
-    return widgets.Image(format="png", layout={"object_fit": "contain"})
+    return widgets.Image(format="png")
+
+
+def show_png(view: widgets.Image, picture: np.ndarray, scale: int = 1) -> None:
+    """Show a picture at its natural pixel size (upscaled by `scale`), never browser-stretched."""
+    view.value = png_bytes(picture, scale)
+    view.layout.width = f"{picture.shape[1] * scale}px"
 
 
 def _titled(title: str, view: widgets.Widget) -> widgets.VBox:
@@ -119,9 +125,9 @@ class FeatureExplorer(widgets.VBox):
         fmaps = self._maps.get(key, lambda: feature_maps(self.model, image, layer))
         self.current = fmaps
         unit_map = fmaps.unit(unit).numpy()
-        self.input_view.value = png_bytes(to_numpy(image), fit_scale(image.shape[-1], VIEW_PX))
-        self.unit_view.value = png_bytes(colorize(unit_map), fit_scale(unit_map.shape[-1], VIEW_PX))
-        self.maps_view.value = png_bytes(self._overview(fmaps.maps.numpy(), unit))
+        show_png(self.input_view, to_numpy(image), fit_scale(image.shape[-1], VIEW_PX))
+        show_png(self.unit_view, colorize(unit_map), fit_scale(unit_map.shape[-1], VIEW_PX))
+        show_png(self.maps_view, self._overview(fmaps.maps.numpy(), unit))
         self._show_filter(layer, unit, fmaps.maps.shape[0])
         note = f" · {fmaps.note}" if fmaps.note else ""
         self.status.show(
@@ -131,16 +137,23 @@ class FeatureExplorer(widgets.VBox):
         )
 
     def _overview(self, maps: np.ndarray, unit: int) -> np.ndarray:
-        step = max(1, -(-maps.shape[-1] // OVERVIEW_TILE_PX))
-        small = maps[:, ::step, ::step]
-        tiles = colorize(small, vmin=min(0.0, float(maps.min())), vmax=float(maps.max()))
-        return grid(tiles, highlight=unit, pad=2)
+        """All maps as tiles of about OVERVIEW_TILE_PX, on one colour scale, `unit` framed."""
+        side = maps.shape[-1]
+        step = max(1, side // OVERVIEW_TILE_PX)
+        scale = fit_scale(-(-side // step), OVERVIEW_TILE_PX)
+        tiles = colorize(
+            maps[:, ::step, ::step], vmin=min(0.0, float(maps.min())), vmax=float(maps.max())
+        )
+        tiles = tiles.repeat(scale, axis=1).repeat(scale, axis=2)
+        columns = max(8, round(np.sqrt(2 * len(tiles))))  # wider than tall, like a screen
+        return grid(tiles, columns=columns, highlight=unit, pad=2)
 
     def _show_filter(self, layer: str, unit: int, channels: int) -> None:
         conv = feeding_conv(self.net, layer, channels)
         if conv is None:
             self.filter_title.value = "<b>filter</b><br>(no convolution feeds this layer)"
             self.filter_view.value = b""
+            self.filter_view.layout.width = "0px"
             return
         weights = layer_filters(self.net, conv)
         picture = filter_picture(weights, unit)
@@ -148,7 +161,7 @@ class FeatureExplorer(widgets.VBox):
             "RGB" if weights.shape[1] == 3 else f"{weights.shape[1]} input-channel slices, gray = 0"
         )
         self.filter_title.value = f"<b>filter of {conv}, unit {unit}</b><br>({kind})"
-        self.filter_view.value = png_bytes(picture, fit_scale(picture.shape[0], VIEW_PX))
+        show_png(self.filter_view, picture, fit_scale(picture.shape[0], VIEW_PX))
 
 
 class FilterEvolution(widgets.VBox):
@@ -176,6 +189,6 @@ class FilterEvolution(widgets.VBox):
     def _refresh(self, _change: dict | None = None) -> None:
         name = self.checkpoint.value
         picture = self._pictures.get(name, lambda: self.filters_at(name))
-        self.view.value = png_bytes(picture, fit_scale(picture.shape[0], 2 * VIEW_PX))
+        show_png(self.view, picture, fit_scale(picture.shape[0], 2 * VIEW_PX))
         seen = read_manifest()["files"][name]["images_seen"]
         self.status.show(f"{self.layer} filters at {name}: after {seen:,} training images")
