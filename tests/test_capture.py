@@ -2,8 +2,11 @@
 
 import pytest
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 import cnnlens
+from cnnlens.core.layers import layer_aliases
 
 
 def test_capture_matches_sequential_slices(shapes, shape_images):
@@ -90,3 +93,41 @@ def test_bad_images_get_one_line_errors(shapes, images, message):
 def test_single_image_gets_a_batch_dimension(shapes, shape_images):
     acts = cnnlens.capture(shapes, shape_images[0], "pool1")
     assert acts["pool1"].shape == (1, 24, 32, 32)
+
+
+class UserCNN(nn.Module):
+    """A student's own CNN: custom forward, functional ReLU, one pooling module used twice."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv_a = nn.Conv2d(3, 8, 3, padding=1)
+        self.conv_b = nn.Conv2d(8, 16, 3, padding=1)
+        self.pool = nn.MaxPool2d(2)
+        self.head = nn.Linear(16, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool(F.relu(self.conv_a(x)))
+        x = self.pool(F.relu(self.conv_b(x)))
+        return self.head(x.mean(dim=(2, 3)))
+
+
+def test_any_user_module_works():
+    torch.manual_seed(0)
+    net = UserCNN().eval()
+    x = torch.rand(2, 3, 32, 32)
+    layers = {info.name: info.output_shape for info in cnnlens.list_layers(net, 32)}
+    assert layers == {
+        "conv_a": (8, 32, 32),
+        "conv_b": (16, 16, 16),
+        "pool": (16, 8, 8),
+        "head": (5,),
+    }
+    acts = cnnlens.capture(net, x, ["conv_b", "pool"])
+    with torch.no_grad():
+        conv_b = net.conv_b(net.pool(F.relu(net.conv_a(x))))
+    assert torch.allclose(acts["conv_b"], conv_b, atol=1e-6)
+    # The shared `pool` runs twice: its capture is the last call, the input of the head.
+    assert torch.allclose(acts["pool"], net.pool(F.relu(conv_b)), atol=1e-6)
+    assert layer_aliases(net) == {"conv1": "conv_a", "conv2": "conv_b", "fc1": "head"}
+    with pytest.raises(cnnlens.CnnlensError, match="did you mean 'conv2', 'conv1', 'conv_b'"):
+        cnnlens.capture(net, x, "conv")
