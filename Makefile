@@ -6,8 +6,11 @@ export TQDM_DISABLE := 1
 
 .PHONY: course test env browser-deps lint format notebooks train bench
 
+# JupyterLab refuses to run as root unless told; machines of this kind log in as root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 course: env  ## open the lecture notebooks in JupyterLab
-	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(ROOT_FLAG)
 
 test: env browser-deps  ## unit tests, nbval over the notebooks, and the real-browser test
 	$(BIN)/python -m pytest tests notebooks course $(NBVAL) -p no:cacheprovider

@@ -48,7 +48,8 @@ def load_shapes(checkpoint: str = "final", weights_dir: Path = WEIGHTS_DIR) -> L
     digest = hashlib.sha256(data).hexdigest()
     if digest != entry["sha256"]:
         raise CnnlensError(f"checksum mismatch for {entry['file']}: the weights file is corrupt")
-    state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    buffer = io.BytesIO(data)  # the verified bytes: never re-read the file after the check
+    state = torch.load(buffer, map_location="cpu", weights_only=True)
     heads = manifest["heads"]
     class_names = tuple(f"{head}:{name}" for head, names in heads.items() for name in names)
     net = ShapeNet(len(class_names))
