@@ -8,23 +8,10 @@ python benchmarks/bench_truncation.py — vgg16 (random weights) at 224 px and t
 
 from __future__ import annotations
 
-import argparse
-import time
-
 import torch
+from timing import best_of, repeats_from_command_line
 
 import cnnlens
-
-
-def best_of(fn, repeats: int) -> float:
-    """Fastest of `repeats` timed calls after one warm-up (the least disturbed measurement)."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def prefix_chain(model: cnnlens.LoadedModel, path: str) -> torch.nn.Module:
@@ -67,17 +54,15 @@ def compare(model: cnnlens.LoadedModel, layers: list[str], batch: int, repeats: 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args()
+    repeats = repeats_from_command_line(__doc__)
     torch.manual_seed(0)
     compare(
         cnnlens.load("vgg16", pretrained=False),
         ["conv2", "conv4", "conv7", "conv13"],
         4,
-        args.repeats,
+        repeats,
     )
-    compare(cnnlens.load("shapes"), ["relu1", "relu2", "relu4_2"], 64, args.repeats)
+    compare(cnnlens.load("shapes"), ["relu1", "relu2", "relu4_2"], 64, repeats)
 
 
 if __name__ == "__main__":

@@ -40,21 +40,14 @@ def snapshot(net: nn.Module) -> dict:
         },
         "global_hooks": _global_hooks(),
         "grad_enabled": torch.is_grad_enabled(),
+        "function_modes": torch._C._len_torch_function_stack(),  # e.g. a ReLU-rule mode left on
     }
 
 
 def assert_unchanged(before: dict, net: nn.Module) -> None:
     """Fail with the first difference between `before` and the model now."""
     after = snapshot(net)
-    for key in (
-        "requires_grad",
-        "training",
-        "modules",
-        "inplace",
-        "hooks",
-        "global_hooks",
-        "grad_enabled",
-    ):
+    for key in sorted(before.keys() - {"state", "grad"}):  # tensors are compared below
         assert after[key] == before[key], f"{key} changed"
     assert after["state"].keys() == before["state"].keys()
     for name, value in before["state"].items():

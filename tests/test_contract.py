@@ -11,6 +11,7 @@ import torch
 
 import cnnlens
 from cnnlens.activations import feature_maps
+from cnnlens.backprop import class_score, deconvnet, guided_backprop, input_gradient, unit
 from cnnlens.filters import layer_filters
 from tests.snapshot import assert_unchanged, snapshot
 
@@ -53,6 +54,9 @@ def test_public_calls_leave_the_model_unchanged(disturbed):
         lambda: cnnlens.list_layers(model, size),
         lambda: feature_maps(model, x[0], convs[1]),
         lambda: layer_filters(model, convs[0]),
+        lambda: guided_backprop(model, x, [1, 2]),
+        lambda: deconvnet(model, x, class_score(0, probability=True)),
+        lambda: input_gradient(model, x, unit(convs[1], 0)),
     ]
     for call in calls:
         call()
@@ -67,6 +71,11 @@ def test_failed_calls_leave_the_model_unchanged(disturbed):
         cnnlens.capture(model, torch.rand(1, 4, size, size), convs[0])
     with pytest.raises(cnnlens.CnnlensError):
         feature_maps(model, torch.rand(3, size, size), "no_such_layer")
+    x = torch.rand(1, 3, size, size)
+    with pytest.raises(cnnlens.CnnlensError):  # fails after the forward pass, mid backprop call
+        guided_backprop(model, x, len(model.class_names))
+    with pytest.raises(cnnlens.CnnlensError):
+        input_gradient(model, x, 0, rule="nonsense")
     assert_unchanged(before, model.net)
 
     def interrupt(*_):
@@ -76,7 +85,9 @@ def test_failed_calls_leave_the_model_unchanged(disturbed):
     try:
         with_bomb = snapshot(model.net)
         with pytest.raises(Interrupted):
-            cnnlens.capture(model, torch.rand(1, 3, size, size), convs[-1])
+            cnnlens.capture(model, x, convs[-1])
+        with pytest.raises(Interrupted):
+            guided_backprop(model, x, 0)
         assert_unchanged(with_bomb, model.net)
     finally:
         bomb.remove()

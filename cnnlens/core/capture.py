@@ -118,13 +118,15 @@ def forward_until_done(net: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
         return None
 
 
-def prepare_images(model: ModelLike, images: torch.Tensor) -> torch.Tensor:
-    """Validate [0, 1] RGB images, move them to the model's device, normalize for the model."""
-    net = as_net(model)
+def images_for(model: ModelLike, images: torch.Tensor) -> torch.Tensor:
+    """Validate [0, 1] RGB images and move them to the model's device and dtype."""
     x = check_images(images)
-    param = next(net.parameters(), None)
-    if param is not None:
-        x = x.to(device=param.device, dtype=param.dtype)
+    param = next(as_net(model).parameters(), None)
+    return x if param is None else x.to(device=param.device, dtype=param.dtype)
+
+
+def normalize_for(model: ModelLike, x: torch.Tensor) -> torch.Tensor:
+    """Map [0, 1] images to the network's input space (identity for a plain nn.Module)."""
     return model.normalize(x) if isinstance(model, LoadedModel) else x
 
 
@@ -165,7 +167,7 @@ def capture(
     """
     net = as_net(model)
     paths = resolve_layers(net, layers)
-    x = prepare_images(model, images)
+    x = normalize_for(model, images_for(model, images))
     with (
         preserved(net) as guard,
         torch.no_grad(),

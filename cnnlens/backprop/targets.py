@@ -1,0 +1,85 @@
+"""What a backward pass explains: a class score, a whole channel, or one unit of any layer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from cnnlens.core.inputs import check_unit
+from cnnlens.errors import CnnlensError
+from cnnlens.models.handle import LoadedModel
+
+Classes = int | Sequence[int]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A scalar per image to differentiate.
+
+    `layer=None` means the model's output: `channel` is then a class index (one for all images,
+    or one per image) and `probability` picks the softmax probability (within the class's head)
+    over the raw logit. With a layer, `channel` is a unit; `y`, `x` pick one position, otherwise
+    the channel's mean over positions is used.
+    """
+
+    channel: Classes
+    layer: str | None = None
+    y: int | None = None
+    x: int | None = None
+    probability: bool = False
+
+
+def class_score(index: Classes, probability: bool = False) -> Target:
+    """The logit (pre-softmax, the default) or the probability of a class."""
+    return Target(channel=index, probability=probability)
+
+
+def unit(layer: str, channel: int, y: int | None = None, x: int | None = None) -> Target:
+    """A channel of a layer (mean over positions), or one unit at (y, x)."""
+    return Target(channel=channel, layer=layer, y=y, x=x)
+
+
+def as_target(target: Target | Classes) -> Target:
+    """Accept a Target, a class index, or one class index per image."""
+    return target if isinstance(target, Target) else class_score(target)
+
+
+def _channels(spec: Classes, count: int, units: int, where: str) -> torch.Tensor:
+    indices = [spec] * count if isinstance(spec, int) else list(spec)
+    if len(indices) != count:
+        raise CnnlensError(f"got {len(indices)} target indices for {count} images")
+    for index in indices:
+        check_unit(index, units, where)
+    return torch.as_tensor(indices)
+
+
+def _softmax_in_head(model: object, logits: torch.Tensor) -> torch.Tensor:
+    """Probabilities over the head each class belongs to (all outputs for single-head models)."""
+    if not isinstance(model, LoadedModel) or not model.heads:
+        return logits.softmax(dim=1)
+    probs = torch.empty_like(logits)
+    for span in model.heads.values():
+        probs[:, span] = logits[:, span].softmax(dim=1)
+    return probs
+
+
+def select(model: object, values: torch.Tensor, target: Target) -> torch.Tensor:
+    """The target's scalar for each image from the layer's (or output's) values: shape (N,)."""
+    where = target.layer or "the output"
+    classes = _channels(target.channel, values.shape[0], values.shape[1], where).to(values.device)
+    if target.layer is None and target.probability:
+        values = _softmax_in_head(model, values)
+    rows = torch.arange(values.shape[0], device=values.device)
+    picked = values[rows, classes]
+    if picked.dim() == 1:
+        return picked
+    height, width = picked.shape[-2:]
+    if target.y is None or target.x is None:
+        return picked.flatten(1).mean(dim=1)
+    if not (0 <= target.y < height and 0 <= target.x < width):
+        raise CnnlensError(
+            f"position (y={target.y}, x={target.x}) outside {where}'s {height}×{width} map"
+        )
+    return picked[:, target.y, target.x]
