@@ -11,7 +11,15 @@ import torch
 
 import cnnlens
 from cnnlens.activations import feature_maps
-from cnnlens.backprop import class_score, deconvnet, guided_backprop, input_gradient, unit
+from cnnlens.backprop import (
+    cam,
+    class_score,
+    deconvnet,
+    grad_cam,
+    guided_backprop,
+    input_gradient,
+    unit,
+)
 from cnnlens.filters import layer_filters
 from tests.snapshot import assert_unchanged, snapshot
 
@@ -57,7 +65,10 @@ def test_public_calls_leave_the_model_unchanged(disturbed):
         lambda: guided_backprop(model, x, [1, 2]),
         lambda: deconvnet(model, x, class_score(0, probability=True)),
         lambda: input_gradient(model, x, unit(convs[1], 0)),
+        lambda: grad_cam(model, x, [0, 1], convs[-1]),
     ]
+    if model.name in ("shapes", "resnet18", "googlenet"):  # global-average-pooling heads
+        calls.append(lambda: cam(model, x, 3))
     for call in calls:
         call()
         assert_unchanged(before, model.net)
@@ -76,6 +87,8 @@ def test_failed_calls_leave_the_model_unchanged(disturbed):
         guided_backprop(model, x, len(model.class_names))
     with pytest.raises(cnnlens.CnnlensError):
         input_gradient(model, x, 0, rule="nonsense")
+    with pytest.raises(cnnlens.CnnlensError):  # after the forward: the class is out of range
+        grad_cam(model, x, len(model.class_names), convs[-1])
     assert_unchanged(before, model.net)
 
     def interrupt(*_):

@@ -1,14 +1,34 @@
-"""The backprop engine: the gradient of a target with respect to the [0, 1] input image."""
+"""The backprop engine: scores of a target from a (possibly truncated) forward, and the gradient
+of a target with respect to the [0, 1] input image."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import torch
 
 from cnnlens.backprop.rules import relu_rule
 from cnnlens.backprop.targets import Classes, Target, as_target, select
 from cnnlens.core.capture import forward_until_done, images_for, normalize_for, recording
-from cnnlens.core.guard import preserved
+from cnnlens.core.guard import Guard, preserved
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
+
+
+def target_scores(
+    model: ModelLike, guard: Guard, x: torch.Tensor, target: Target, layers: Sequence[str] = ()
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Run the forward only as far as the target needs; return its (N,) scores and `layers`.
+
+    A target inside the network stops the forward at its layer (and at `layers`, whichever is
+    later); a class target runs the whole network.
+    """
+    net = guard.model
+    target_path = resolve_layer(net, target.layer) if target.layer else None
+    paths = [*layers, target_path] if target_path else list(layers)
+    with recording(guard, paths, truncate=target_path is not None) as recorded:
+        output = forward_until_done(net, normalize_for(model, x))
+    values = recorded[target_path] if target_path else output
+    return select(model, values, target), recorded
 
 
 def input_gradient(
@@ -21,15 +41,8 @@ def input_gradient(
     """
     net = as_net(model)
     target = as_target(target)
-    path = resolve_layer(net, target.layer) if target.layer else None
     x = images_for(model, images).clone().requires_grad_(True)
     with preserved(net) as guard, torch.enable_grad(), relu_rule(rule):
-        if path is None:
-            values = net(normalize_for(model, x))
-        else:
-            with recording(guard, [path]) as outputs:
-                forward_until_done(net, normalize_for(model, x))
-            values = outputs[path]
-        scores = select(model, values, target)
+        scores, _ = target_scores(model, guard, x, target)
         (gradient,) = torch.autograd.grad(scores.sum(), x)
     return gradient

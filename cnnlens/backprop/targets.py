@@ -46,7 +46,8 @@ def as_target(target: Target | Classes) -> Target:
     return target if isinstance(target, Target) else class_score(target)
 
 
-def _channels(spec: Classes, count: int, units: int, where: str) -> torch.Tensor:
+def target_indices(spec: Classes, count: int, units: int, where: str) -> torch.Tensor:
+    """One validated index per image from a single index or a per-image sequence."""
     indices = [spec] * count if isinstance(spec, int) else list(spec)
     if len(indices) != count:
         raise CnnlensError(f"got {len(indices)} target indices for {count} images")
@@ -68,7 +69,7 @@ def _softmax_in_head(model: object, logits: torch.Tensor) -> torch.Tensor:
 def select(model: object, values: torch.Tensor, target: Target) -> torch.Tensor:
     """The target's scalar for each image from the layer's (or output's) values: shape (N,)."""
     where = target.layer or "the output"
-    classes = _channels(target.channel, values.shape[0], values.shape[1], where).to(values.device)
+    classes = target_indices(target.channel, len(values), values.shape[1], where).to(values.device)
     if target.layer is None and target.probability:
         values = _softmax_in_head(model, values)
     rows = torch.arange(values.shape[0], device=values.device)

@@ -1,8 +1,9 @@
 """Activation capture: forward hooks record what is asked and the forward stops right after.
 
-Recorded tensors are cloned at hook time, so an in-place ReLU that runs later cannot overwrite
-them: a conv layer's capture is always its true (pre-ReLU) output, and each capture says whether
-it is pre- or post-ReLU.
+A hooked layer's own output is recorded and the network continues on a copy, so an in-place ReLU
+that runs later cannot overwrite the record: a conv layer's capture is always its true (pre-ReLU)
+output, each capture says whether it is pre- or post-ReLU, and with autograd on, gradients with
+respect to a recorded tensor are available (Grad-CAM).
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def relu_note(net: nn.Module, path: str) -> str:
 def recording(
     guard: Guard, paths: Iterable[str], *, truncate: bool = True
 ) -> Iterator[dict[str, torch.Tensor]]:
-    """Hook `paths` of `guard.model`; the dict fills with their (cloned) outputs during a forward.
+    """Hook `paths` of `guard.model`; the dict fills with their outputs during a forward.
 
     With `truncate`, the forward raises `_StopForward` as soon as every path's value is final;
     run the forward through `forward_until_done`.
@@ -87,7 +88,10 @@ def recording(
                     f"layer {path!r} returns {type(output).__name__}, not a tensor; "
                     "pick one of its submodules"
                 )
-            outputs[path] = output.clone()
+            outputs[path] = output
+            # The rest of the network continues on a copy: an in-place op downstream (ReLU)
+            # changes the copy, never the recorded tensor, and gradients still reach it.
+            return output.clone()
 
         return hook
 
@@ -108,6 +112,20 @@ def recording(
         for path in stops:
             guard.hook(net.get_submodule(path).register_forward_hook(stop(path)))
     yield outputs
+
+
+@contextmanager
+def recording_input(guard: Guard, path: str) -> Iterator[dict[str, torch.Tensor]]:
+    """Record the input of module `path` (e.g. what a global pooling averages); the forward stops
+    right there. Run it through `forward_until_done`."""
+    inputs: dict[str, torch.Tensor] = {}
+
+    def hook(_module, args):
+        inputs[path] = args[0]
+        raise _StopForward
+
+    guard.hook(guard.model.get_submodule(path).register_forward_pre_hook(hook))
+    yield inputs
 
 
 def forward_until_done(net: nn.Module, x: torch.Tensor) -> torch.Tensor | None:

@@ -1,0 +1,81 @@
+"""Class activation maps: CAM for global-average-pooling nets, Grad-CAM at any layer, and guided
+Grad-CAM. Maps come at the layer's resolution; `upsample` brings them to the image's."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cnnlens.backprop.engine import target_scores
+from cnnlens.backprop.maps import guided_backprop
+from cnnlens.backprop.targets import Classes, Target, as_target, target_indices
+from cnnlens.core.capture import forward_until_done, images_for, normalize_for, recording_input
+from cnnlens.core.guard import preserved
+from cnnlens.core.layers import ModelLike, as_net, resolve_layer
+from cnnlens.errors import CnnlensError
+
+
+def gap_head(net: nn.Module) -> tuple[str, nn.Linear]:
+    """The global-average-pooling module and the linear layer after it (what CAM needs)."""
+    modules = list(net.named_modules())
+    pools = [
+        path
+        for path, m in modules
+        if isinstance(m, nn.AdaptiveAvgPool2d) and m.output_size in (1, (1, 1))
+    ]
+    linears = [m for _, m in modules if isinstance(m, nn.Linear)]
+    if not pools or not linears:
+        raise CnnlensError(
+            f"CAM needs global average pooling followed by a linear layer, which "
+            f"{type(net).__name__} lacks; use grad_cam(model, images, target, layer)"
+        )
+    return pools[-1], linears[-1]
+
+
+def cam(model: ModelLike, images: torch.Tensor, target: Classes) -> torch.Tensor:
+    """Zhou et al.: the class's linear weights applied to the maps the global pooling averages.
+
+    (N, h, w). Their mean plus the class's bias is exactly the class logit. The forward stops at
+    the pooling.
+    """
+    net = as_net(model)
+    pool, fc = gap_head(net)
+    x = normalize_for(model, images_for(model, images))
+    with preserved(net) as guard, torch.no_grad(), recording_input(guard, pool) as inputs:
+        forward_until_done(net, x)
+    maps = inputs[pool]
+    classes = target_indices(target, len(maps), fc.out_features, "the output").to(maps.device)
+    return torch.einsum("nk,nkhw->nhw", fc.weight.detach()[classes], maps)
+
+
+def grad_cam(
+    model: ModelLike, images: torch.Tensor, target: Target | Classes, layer: str
+) -> torch.Tensor:
+    """Selvaraju et al.: ReLU(sum_k mean(d score / d A_k) * A_k) at `layer`: (N, h, w)."""
+    net = as_net(model)
+    target = as_target(target)
+    path = resolve_layer(net, layer)
+    x = images_for(model, images).clone().requires_grad_(True)  # so the forward builds a graph
+    with preserved(net) as guard, torch.enable_grad():
+        scores, recorded = target_scores(model, guard, x, target, layers=[path])
+        activations = recorded[path]
+        if activations.dim() != 4:
+            raise CnnlensError(f"Grad-CAM needs a layer with (C, H, W) maps; {path!r} is not one")
+        (gradients,) = torch.autograd.grad(scores.sum(), activations)
+    weights = gradients.mean(dim=(2, 3), keepdim=True)
+    return (weights * activations).sum(dim=1).clamp(min=0).detach()
+
+
+def upsample(maps: torch.Tensor, size: int | tuple[int, int]) -> torch.Tensor:
+    """(N, h, w) maps bilinearly resized to the image size."""
+    return F.interpolate(maps[:, None], size=size, mode="bilinear", align_corners=False)[:, 0]
+
+
+def guided_grad_cam(
+    model: ModelLike, images: torch.Tensor, target: Target | Classes, layer: str
+) -> torch.Tensor:
+    """Guided backprop weighted by the upsampled Grad-CAM map: (N, 3, H, W)."""
+    coarse = grad_cam(model, images, target, layer)
+    guided = guided_backprop(model, images, target)
+    return guided * upsample(coarse, guided.shape[-2:])[:, None]
