@@ -14,7 +14,7 @@ import torch
 from timing import best_of, repeats_from_command_line
 
 import cnnlens
-from cnnlens.backprop import guided_backprop, input_gradient
+from cnnlens.attribution import guided_backprop, input_gradient
 
 
 def compare(model: cnnlens.LoadedModel, batch: int, repeats: int) -> None:

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import cnnlens
-from cnnlens.backprop import (
+from cnnlens.attribution import (
     class_score,
     deconvnet,
     gradient_times_input,

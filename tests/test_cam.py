@@ -7,8 +7,8 @@ import torch
 from torch import nn
 
 import cnnlens
-from cnnlens.backprop import guided_backprop, unit
-from cnnlens.backprop.cam import cam, grad_cam, guided_grad_cam, upsample
+from cnnlens.attribution import guided_backprop, unit
+from cnnlens.attribution.cam import cam, grad_cam, guided_grad_cam, upsample
 
 
 def _images(size: int, n: int = 2, seed: int = 0) -> torch.Tensor:

@@ -11,13 +11,14 @@ import torch
 
 import cnnlens
 from cnnlens.activations import feature_maps
-from cnnlens.backprop import (
+from cnnlens.attribution import (
     cam,
     class_score,
     deconvnet,
     grad_cam,
     guided_backprop,
     input_gradient,
+    occlusion,
     unit,
 )
 from cnnlens.filters import layer_filters
@@ -66,6 +67,7 @@ def test_public_calls_leave_the_model_unchanged(disturbed):
         lambda: deconvnet(model, x, class_score(0, probability=True)),
         lambda: input_gradient(model, x, unit(convs[1], 0)),
         lambda: grad_cam(model, x, [0, 1], convs[-1]),
+        lambda: occlusion(model, x[:1], 2, window=size // 2, stride=size // 2),
     ]
     if model.name in ("shapes", "resnet18", "googlenet"):  # global-average-pooling heads
         calls.append(lambda: cam(model, x, 3))

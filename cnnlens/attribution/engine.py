@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import torch
 
-from cnnlens.backprop.rules import relu_rule
-from cnnlens.backprop.targets import Classes, Target, as_target, select
+from cnnlens.attribution.rules import relu_rule
+from cnnlens.attribution.targets import Classes, Target, as_target, select
 from cnnlens.core.capture import forward_until_done, images_for, normalize_for, recording
 from cnnlens.core.guard import Guard, preserved
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer

@@ -7,9 +7,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnlens.backprop.engine import target_scores
-from cnnlens.backprop.maps import guided_backprop
-from cnnlens.backprop.targets import Classes, Target, as_target, target_indices
+from cnnlens.attribution.engine import target_scores
+from cnnlens.attribution.maps import guided_backprop
+from cnnlens.attribution.targets import Classes, Target, as_target, target_indices
 from cnnlens.core.capture import forward_until_done, images_for, normalize_for, recording_input
 from cnnlens.core.guard import preserved
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer

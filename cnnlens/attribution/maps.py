@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from cnnlens.backprop.engine import input_gradient
-from cnnlens.backprop.targets import Classes, Target
+from cnnlens.attribution.engine import input_gradient
+from cnnlens.attribution.targets import Classes, Target
 from cnnlens.core.capture import images_for
 from cnnlens.core.layers import ModelLike
 

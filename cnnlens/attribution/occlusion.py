@@ -1,0 +1,81 @@
+"""Occlusion (Zeiler & Fergus): how much the target's score drops when a window is greyed out.
+
+Many windows share one forward pass (`batch_size` occluded copies at a time), so an occlusion map
+costs about positions / batch_size forwards instead of one forward per window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import torch
+
+from cnnlens.attribution.engine import target_scores
+from cnnlens.attribution.targets import Classes, Target, as_target
+from cnnlens.core.capture import images_for
+from cnnlens.core.guard import preserved
+from cnnlens.core.layers import ModelLike, as_net
+from cnnlens.errors import CnnlensError
+
+
+def window_starts(size: int, window: int, stride: int) -> list[int]:
+    """Top (or left) edges of the windows along one side: every `stride` while they fit."""
+    if not 0 < window <= size:
+        raise CnnlensError(f"occlusion window {window} must be between 1 and the image size {size}")
+    if stride < 1:
+        raise CnnlensError(f"occlusion stride must be at least 1, got {stride}")
+    return list(range(0, size - window + 1, stride))
+
+
+def occlusion(
+    model: ModelLike,
+    images: torch.Tensor,
+    target: Target | Classes,
+    window: int = 8,
+    stride: int = 4,
+    fill: float = 0.5,
+    batch_size: int = 64,
+) -> torch.Tensor:
+    """Score drop per pixel, averaged over the windows covering it: (N, H, W).
+
+    Each window is filled with `fill` (0.5 = mid-gray in [0, 1] image space) across all colour
+    channels; pixels no window covers get 0. Positive = the pixel supports the target.
+    """
+    net = as_net(model)
+    target = as_target(target)
+    x = images_for(model, images)
+    count, _, height, width = x.shape
+    positions = [
+        (top, left)
+        for top in window_starts(height, window, stride)
+        for left in window_starts(width, window, stride)
+    ]
+    totals = torch.zeros(count, height, width, device=x.device)
+    covered = torch.zeros(height, width, device=x.device)
+    for top, left in positions:
+        covered[top : top + window, left : left + window] += 1
+    with preserved(net) as guard, torch.no_grad():
+        base, _ = target_scores(model, guard, x, target)
+        for n in range(count):
+            per_image = _for_image(target, n, count)
+            for start in range(0, len(positions), batch_size):
+                chunk = positions[start : start + batch_size]
+                occluded = (
+                    x[n].expand(len(chunk), -1, -1, -1).clone(memory_format=torch.channels_last)
+                )
+                for i, (top, left) in enumerate(chunk):
+                    occluded[i, :, top : top + window, left : left + window] = fill
+                scores, _ = target_scores(model, guard, occluded, per_image)
+                for drop, (top, left) in zip(base[n] - scores, chunk, strict=True):
+                    totals[n, top : top + window, left : left + window] += drop
+    return totals / covered.clamp(min=1)
+
+
+def _for_image(target: Target, n: int, count: int) -> Target:
+    """The target for image n alone: a per-image list of indices picks that image's index."""
+    if isinstance(target.channel, int):
+        return target
+    indices = list(target.channel)
+    if len(indices) != count:
+        raise CnnlensError(f"got {len(indices)} target indices for {count} images")
+    return replace(target, channel=int(indices[n]))
