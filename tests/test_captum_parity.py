@@ -5,9 +5,17 @@ import copy
 
 import pytest
 import torch
-from captum.attr import Deconvolution, GuidedBackprop, LayerGradCam, Occlusion, Saliency
+from captum.attr import (
+    Deconvolution,
+    GuidedBackprop,
+    IntegratedGradients,
+    LayerGradCam,
+    Occlusion,
+    Saliency,
+)
 
 from cnnlens.attribution import deconvnet, grad_cam, guided_backprop, input_gradient
+from cnnlens.attribution.averaged import integrated_gradients
 from cnnlens.attribution.occlusion import occlusion
 
 
@@ -79,3 +87,14 @@ def test_occlusion_matches_captum(zoo):
     ours = occlusion(model, x, 2, window=16, stride=8, fill=0.5)
     assert torch.allclose(ours, theirs[:, 0], rtol=1e-4, atol=1e-6)
     assert torch.equal(theirs[:, 0], theirs[:, 2]), "Captum's map is the same on every channel"
+
+
+def test_integrated_gradients_match_captum(zoo):
+    model = zoo["resnet18"]
+    x = _images(4)
+    _, forward = _forward(model)
+    theirs = IntegratedGradients(forward).attribute(
+        x, baselines=0.0, target=6, n_steps=16, method="riemann_middle"
+    )
+    ours = integrated_gradients(model, x, 6, baseline=0.0, steps=16)
+    assert _close(ours, theirs)

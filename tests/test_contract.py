@@ -18,7 +18,9 @@ from cnnlens.attribution import (
     grad_cam,
     guided_backprop,
     input_gradient,
+    integrated_gradients,
     occlusion,
+    smoothgrad,
     unit,
 )
 from cnnlens.filters import layer_filters
@@ -68,6 +70,8 @@ def test_public_calls_leave_the_model_unchanged(disturbed):
         lambda: input_gradient(model, x, unit(convs[1], 0)),
         lambda: grad_cam(model, x, [0, 1], convs[-1]),
         lambda: occlusion(model, x[:1], 2, window=size // 2, stride=size // 2),
+        lambda: smoothgrad(model, x[:1], 2, samples=2),
+        lambda: integrated_gradients(model, x[:1], 2, steps=2),
     ]
     if model.name in ("shapes", "resnet18", "googlenet"):  # global-average-pooling heads
         calls.append(lambda: cam(model, x, 3))

@@ -6,12 +6,10 @@ costs about positions / batch_size forwards instead of one forward per window.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import torch
 
 from cnnlens.attribution.engine import target_scores
-from cnnlens.attribution.targets import Classes, Target, as_target
+from cnnlens.attribution.targets import Classes, Target, as_target, for_image
 from cnnlens.core.capture import images_for
 from cnnlens.core.guard import preserved
 from cnnlens.core.layers import ModelLike, as_net
@@ -57,7 +55,7 @@ def occlusion(
     with preserved(net) as guard, torch.no_grad():
         base, _ = target_scores(model, guard, x, target)
         for n in range(count):
-            per_image = _for_image(target, n, count)
+            per_image = for_image(target, n, count)
             for start in range(0, len(positions), batch_size):
                 chunk = positions[start : start + batch_size]
                 occluded = (
@@ -69,13 +67,3 @@ def occlusion(
                 for drop, (top, left) in zip(base[n] - scores, chunk, strict=True):
                     totals[n, top : top + window, left : left + window] += drop
     return totals / covered.clamp(min=1)
-
-
-def _for_image(target: Target, n: int, count: int) -> Target:
-    """The target for image n alone: a per-image list of indices picks that image's index."""
-    if isinstance(target.channel, int):
-        return target
-    indices = list(target.channel)
-    if len(indices) != count:
-        raise CnnlensError(f"got {len(indices)} target indices for {count} images")
-    return replace(target, channel=int(indices[n]))

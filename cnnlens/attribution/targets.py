@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -44,6 +44,16 @@ def unit(layer: str, channel: int, y: int | None = None, x: int | None = None) -
 def as_target(target: Target | Classes) -> Target:
     """Accept a Target, a class index, or one class index per image."""
     return target if isinstance(target, Target) else class_score(target)
+
+
+def for_image(target: Target, n: int, count: int) -> Target:
+    """The target for image n of `count` alone: a per-image list of indices picks image n's."""
+    if isinstance(target.channel, int):
+        return target
+    indices = list(target.channel)
+    if len(indices) != count:
+        raise CnnlensError(f"got {len(indices)} target indices for {count} images")
+    return replace(target, channel=int(indices[n]))
 
 
 def target_indices(spec: Classes, count: int, units: int, where: str) -> torch.Tensor:
