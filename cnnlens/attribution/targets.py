@@ -94,3 +94,11 @@ def select(model: object, values: torch.Tensor, target: Target) -> torch.Tensor:
             f"position (y={target.y}, x={target.x}) outside {where}'s {height}×{width} map"
         )
     return picked[:, target.y, target.x]
+
+
+def predicted(model: object, logits: torch.Tensor) -> list[int]:
+    """Each image's top class: within the first head for multi-head models (ShapeNet: shape)."""
+    if isinstance(model, LoadedModel) and model.heads:
+        span = next(iter(model.heads.values()))
+        return (logits[:, span].argmax(dim=1) + span.start).tolist()
+    return logits.argmax(dim=1).tolist()

@@ -1,5 +1,6 @@
 """ipywidgets front ends: controls → one cnnlens method call → a picture (no math here)."""
 
+from cnnlens.widgets.attribution import AttributionExplorer
 from cnnlens.widgets.filters import FeatureExplorer, FilterEvolution
 
-__all__ = ["FeatureExplorer", "FilterEvolution"]
+__all__ = ["AttributionExplorer", "FeatureExplorer", "FilterEvolution"]

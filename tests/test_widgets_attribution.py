@@ -1,0 +1,75 @@
+"""The attribution explorer driven headlessly: every method, targets, options, errors, cache."""
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from cnnlens.attribution import saliency
+from cnnlens.plot import heat
+from cnnlens.widgets import AttributionExplorer
+from cnnlens.widgets.attribution import METHODS
+
+
+def decode(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.float32) / 255
+
+
+@pytest.fixture
+def explorer(shapes):
+    widget = AttributionExplorer(shapes, method="saliency")
+    widget.options["samples"].value = 2
+    widget.options["steps"].value = 4
+    return widget
+
+
+def test_every_method_shows_a_map_without_error(explorer):
+    for name, method in METHODS.items():
+        explorer.method.value = name
+        assert not explorer.status.is_error, (name, explorer.status.text)
+        expected = (3, 64, 64) if method.kind == "rgb" else (64, 64)
+        assert tuple(explorer.current.shape) == expected, name
+        visible = {n for n, c in explorer.options.items() if c.layout.display != "none"}
+        assert visible == set(method.uses), name
+
+
+def test_overlay_at_full_opacity_is_the_heat_map_of_saliency(explorer, shapes):
+    explorer.opacity.value = 1.0
+    image = explorer.picker.image
+    with torch.no_grad():
+        predicted = int(shapes.net(image[None])[0, :6].argmax())
+    assert explorer.status.text == f"saliency · target {shapes.class_names[predicted]} (predicted)"
+    expected = heat(saliency(shapes, image[None], predicted)[0].numpy())
+    shown = decode(explorer.overlay_view.value)
+    scale = shown.shape[0] // 64
+    assert np.abs(shown[::scale, ::scale] - expected).max() <= 1 / 255 + 1e-6
+
+
+def test_target_and_options_change_the_map_and_results_are_cached(explorer):
+    first = explorer.current
+    explorer.target.value = 9  # colour:yellow, whatever the image shows
+    assert "target color:yellow" in explorer.status.text
+    assert not torch.equal(explorer.current, first)
+    explorer.method.value = "occlusion"
+    coarse = explorer.current
+    explorer.options["window"].value = 16
+    assert not torch.equal(explorer.current, coarse)
+    explorer.options["window"].value = 8
+    assert explorer.current is coarse, "a revisited setting comes from the cache"
+
+
+def test_grad_cam_defaults_to_the_last_layer_with_spatial_extent(shapes):
+    widget = AttributionExplorer(shapes)
+    assert widget.options["layer"].value == "relu4_2"
+    assert "gap" not in widget.options["layer"].options
+    assert widget.current.max() > widget.current.min(), "a real map, not a constant"
+
+
+def test_errors_show_in_the_widget_as_one_line(zoo):
+    widget = AttributionExplorer(zoo["alexnet"], method="saliency")
+    widget.method.value = "CAM"  # AlexNet has no global-average-pooling head
+    assert widget.status.is_error
+    assert "CAM needs global average pooling" in widget.status.text
+    assert "\n" not in widget.status.text
