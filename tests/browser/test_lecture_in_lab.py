@@ -26,9 +26,13 @@ if TYPE_CHECKING:
     from conftest import LabServer
 
 # Notebooks to run in JupyterLab, relative to the repository root.
-NOTEBOOKS = ["notebooks/01_filters_and_feature_maps.ipynb"]
-# Set to a PNG path to keep a screenshot of the driven widget (the README figure is made so).
-SCREENSHOT_ENV = "CNNLENS_SCREENSHOT"
+NOTEBOOKS = [
+    "notebooks/01_filters_and_feature_maps.ipynb",
+    "notebooks/05_saliency_cam_occlusion.ipynb",
+]
+# Set to a folder to keep a screenshot of each driven widget there, named after its notebook
+# (the README figures are made so).
+SCREENSHOT_ENV = "CNNLENS_SCREENSHOTS"
 
 KERNEL_IDLE_TIMEOUT_MS = 60_000  # kernel start
 RUN_ALL_TIMEOUT_MS = 120_000  # all cells of one notebook
@@ -147,4 +151,4 @@ def test_notebook_runs_and_slider_updates_image(
     with step(page, tmp_path, "no traceback after the slider moved"):
         expect(panel.locator(STDERR_OUTPUT, has_text="Traceback")).to_have_count(0)
     if os.environ.get(SCREENSHOT_ENV):
-        output.screenshot(path=os.environ[SCREENSHOT_ENV])
+        output.screenshot(path=str(Path(os.environ[SCREENSHOT_ENV]) / f"{Path(notebook).stem}.png"))
