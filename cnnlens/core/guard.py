@@ -2,7 +2,7 @@
 
 Inside the context the model is in eval mode, its parameters do not require gradients (so no
 parameter `.grad` is ever written and no graph is kept for weights), and anything registered through
-the guard (hooks, swapped modules) is undone in `finally` — also when the call raised or was
+the guard (hooks, other undo actions) is undone in `finally` — also when the call raised or was
 interrupted.
 """
 
@@ -30,14 +30,6 @@ class Guard:
         """Remember a hook handle so it is removed on exit."""
         self.on_exit(handle.remove)
         return handle
-
-    def replace_module(self, path: str, new: nn.Module) -> None:
-        """Swap the submodule at `path` for `new` until exit (the original object comes back)."""
-        parent_path, _, child = path.rpartition(".")
-        parent = self.model.get_submodule(parent_path) if parent_path else self.model
-        old = parent._modules[child]
-        parent._modules[child] = new
-        self.on_exit(lambda: parent._modules.__setitem__(child, old))
 
     def restore(self) -> None:
         """Undo everything, newest first; every action runs even if an earlier one fails."""
