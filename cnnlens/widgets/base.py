@@ -70,3 +70,10 @@ class ResultCache:
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+def fit_unit_slider(slider: widgets.IntSlider, units: int) -> None:
+    """Give a unit slider the range 0..units-1, keeping its value when it still fits."""
+    with slider.hold_trait_notifications():
+        slider.value = min(slider.value, units - 1)
+        slider.max = units - 1

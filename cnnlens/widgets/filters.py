@@ -13,7 +13,7 @@ from cnnlens.filters import filter_slices, filters_rgb, layer_filters
 from cnnlens.models import checkpoint_names, load
 from cnnlens.models.embedded import read_manifest
 from cnnlens.plot import colorize, fit_scale, grid, png_bytes, to_numpy
-from cnnlens.widgets.base import ResultCache, StatusLine, guarded
+from cnnlens.widgets.base import ResultCache, StatusLine, fit_unit_slider, guarded
 from cnnlens.widgets.picker import ImagePicker
 
 VIEW_PX = 192  # on-screen size of single-image views
@@ -112,10 +112,7 @@ class FeatureExplorer(widgets.VBox):
 
     @guarded
     def _on_layer(self, change: dict) -> None:
-        channels = self.shapes[change["new"]][0]
-        with self.unit.hold_trait_notifications():
-            self.unit.value = min(self.unit.value, channels - 1)
-            self.unit.max = channels - 1
+        fit_unit_slider(self.unit, self.shapes[change["new"]][0])
         self._refresh()
 
     @guarded

@@ -1,0 +1,46 @@
+"""The backprop explorer driven headlessly: three rules side by side for any unit."""
+
+import io
+from itertools import combinations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cnnlens.attribution import input_gradient, unit
+from cnnlens.plot import gradient_picture, to_numpy
+from cnnlens.widgets import BackpropExplorer
+
+
+@pytest.fixture
+def explorer(shapes):
+    return BackpropExplorer(shapes, layer="relu4_2", unit_index=3)
+
+
+def test_each_view_shows_its_rule_for_the_chosen_unit(explorer, shapes):
+    explorer.unit.value = 5
+    image = explorer.picker.image[None]
+    for rule, view in explorer.views.items():
+        expected = gradient_picture(
+            to_numpy(input_gradient(shapes, image, unit("relu4_2", 5), rule)[0])
+        )
+        shown = np.asarray(Image.open(io.BytesIO(view.value)).convert("RGB"), np.float32) / 255
+        scale = shown.shape[0] // 64
+        assert np.abs(shown[::scale, ::scale] - expected).max() <= 1 / 255 + 1e-6, rule
+    assert explorer.status.text == "relu4_2 · unit 5 (mean over positions) · gray = 0"
+
+
+def test_the_three_rules_differ_and_layers_clamp_the_unit(explorer):
+    maps = list(explorer.current.values())
+    assert all(not np.allclose(a.numpy(), b.numpy()) for a, b in combinations(maps, 2))
+    explorer.unit.value = 120
+    explorer.layer.value = "relu2"
+    assert explorer.unit.max == 47 and explorer.unit.value == 47
+    assert not explorer.status.is_error
+
+
+def test_revisited_settings_come_from_the_cache(explorer):
+    first = explorer.current
+    explorer.unit.value = 4
+    explorer.unit.value = 3
+    assert explorer.current is first
