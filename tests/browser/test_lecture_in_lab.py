@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 # Notebooks to run in JupyterLab, relative to the repository root.
 NOTEBOOKS = [
     "notebooks/01_filters_and_feature_maps.ipynb",
+    "notebooks/03_deconvnet_guided_backprop.ipynb",
     "notebooks/05_saliency_cam_occlusion.ipynb",
 ]
 # Set to a folder to keep a screenshot of each driven widget there, named after its notebook
