@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import torch
 
 import cnnlens
-
-os.environ.setdefault("TQDM_DISABLE", "1")
 
 ZOO_NAMES = ("alexnet", "vgg16", "googlenet", "resnet18")
 

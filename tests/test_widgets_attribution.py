@@ -73,3 +73,18 @@ def test_errors_show_in_the_widget_as_one_line(zoo):
     assert widget.status.is_error
     assert "CAM needs global average pooling" in widget.status.text
     assert "\n" not in widget.status.text
+
+
+def test_a_plain_module_gets_its_own_number_of_classes():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(8, 5),
+    ).eval()
+    widget = AttributionExplorer(net, method="saliency")
+    assert [label for label, _ in widget.target.options[1:]] == [f"class {i}" for i in range(5)]
+    widget.target.value = 4
+    assert widget.status.text == "saliency · target class 4" and widget.current.shape == (224, 224)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from cnnlens.core.guard import preserved
 from cnnlens.errors import CnnlensError
 from cnnlens.models.handle import LoadedModel
 
@@ -86,8 +87,6 @@ class LayerInfo:
 
 def list_layers(model: ModelLike, input_size: int | None = None) -> list[LayerInfo]:
     """Every submodule with its output shape (per image), from one dummy forward pass."""
-    from cnnlens.core.guard import preserved
-
     net = as_net(model)
     size = input_size or (model.input_size if isinstance(model, LoadedModel) else 224)
     shapes: dict[str, tuple[int, ...]] = {}

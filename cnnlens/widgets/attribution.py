@@ -91,7 +91,8 @@ class AttributionExplorer(widgets.VBox):
         size = getattr(model, "input_size", 224)
         self.status = StatusLine()
         self.picker = ImagePicker(size, self.status)
-        names = getattr(model, "class_names", ()) or tuple(str(i) for i in range(1000))
+        outputs = self._logits(self.picker.image).shape[1]
+        names = getattr(model, "class_names", ()) or tuple(f"class {i}" for i in range(outputs))
         self.class_names = names
         self.method = widgets.Dropdown(options=list(METHODS), value=method, description="method")
         self.target = widgets.Dropdown(
@@ -142,13 +143,15 @@ class AttributionExplorer(widgets.VBox):
         if self.target.value != PREDICTED:
             return self.target.value
         key = self.picker.choice.value
-        return self._predictions.get(key, lambda: self._predict(self.picker.image))
+        image = self.picker.image
+        return self._predictions.get(key, lambda: predicted(self.model, self._logits(image))[0])
 
-    def _predict(self, image: torch.Tensor) -> int:
+    def _logits(self, image: torch.Tensor) -> torch.Tensor:
+        """The model's output for one image, (1, classes)."""
         net = as_net(self.model)
         x = normalize_for(self.model, images_for(self.model, image))
         with preserved(net), torch.no_grad():
-            return predicted(self.model, forward_until_done(net, x))[0]
+            return forward_until_done(net, x)
 
     @guarded
     def _refresh(self, _change: dict | None = None) -> None:
