@@ -94,3 +94,10 @@ def test_pretrained_weights_load_from_torchvisions_cache(tmp_path, monkeypatch):
 def test_random_weights_for_every_zoo_name(zoo):
     assert {m.name for m in zoo.values()} == {"alexnet", "vgg16", "googlenet", "resnet18"}
     assert all(not m.pretrained and m.input_size == 224 for m in zoo.values())
+
+
+def test_shapes_without_pretraining_is_the_untrained_init():
+    untrained, epoch0 = cnnlens.load("shapes", pretrained=False), load_shapes("epoch0")
+    assert not untrained.pretrained
+    for a, b in zip(untrained.net.state_dict().values(), epoch0.net.state_dict().values()):
+        assert torch.equal(a, b)

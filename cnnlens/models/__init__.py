@@ -17,11 +17,12 @@ def load(
 ) -> LoadedModel:
     """Load a model by name, ready for every cnnlens method.
 
-    "shapes" is the embedded model (offline; `checkpoint` picks an early training stage). ImageNet
-    models load torchvision's pretrained weights, or random weights with `pretrained=False`.
+    "shapes" is the embedded model (offline; `checkpoint` picks an early training stage, and
+    `pretrained=False` its untrained init, "epoch0"). ImageNet models load torchvision's pretrained
+    weights, or random weights with `pretrained=False`.
     """
     if name == "shapes":
-        return load_shapes(checkpoint)
+        return load_shapes(checkpoint if pretrained else "epoch0")
     if name in TORCHVISION_NAMES:
         from cnnlens.models.zoo import load_torchvision
 

@@ -1,0 +1,76 @@
+"""Run button, progress bar and Cancel for a widget's expensive call.
+
+The kernel handles widget messages one at a time, so a Cancel click can only arrive while the work
+runs elsewhere: `Runner` runs it on a background thread and makes its progress callback raise
+`Cancelled` once Cancel was clicked. Tests and headless runs use `background=False` or `wait()`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as widgets
+
+from cnnlens.core.progress import Cancelled, Progress
+from cnnlens.widgets.base import StatusLine
+
+
+class Runner(widgets.HBox):
+    """[Run] [Cancel] [progress bar]: `start(work, done)` runs `work(progress)`, then `done(result)`.
+
+    Errors (and a cancel) show as one line in `status`; `done` only sees finished results.
+    """
+
+    def __init__(self, status: StatusLine, label: str = "Run", background: bool = True) -> None:
+        self.status = status
+        self.background = background
+        self.run_button = widgets.Button(description=label, button_style="primary", icon="play")
+        self.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True)
+        self.bar = widgets.IntProgress(value=0, min=0, max=1, layout={"width": "220px"})
+        self.cancel_button.on_click(lambda _: self._cancel.set())
+        self._cancel = threading.Event()
+        self._thread: threading.Thread | None = None
+        super().__init__([self.run_button, self.cancel_button, self.bar])
+
+    @property
+    def running(self) -> bool:
+        """Whether a call is in progress."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, work: Callable[[Progress], Any], done: Callable[[Any], None]) -> None:
+        """Run `work` with a progress callback (in the background unless `background=False`)."""
+        if self.running:
+            self.status.show("still running — cancel it first")
+            return
+        self._cancel.clear()
+        self.run_button.disabled, self.cancel_button.disabled = True, False
+        if self.background:
+            self._thread = threading.Thread(target=self._run, args=(work, done), daemon=True)
+            self._thread.start()
+        else:
+            self._run(work, done)
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the current call has finished (for tests and headless notebooks)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def cancel(self) -> None:
+        """Ask the running call to stop at its next step (what the Cancel button does)."""
+        self._cancel.set()
+
+    def _progress(self, done: int, total: int) -> None:
+        if self._cancel.is_set():
+            raise Cancelled("cancelled")
+        self.bar.max, self.bar.value = max(total, 1), done
+
+    def _run(self, work: Callable[[Progress], Any], done: Callable[[Any], None]) -> None:
+        try:
+            result = work(self._progress)
+            done(result)
+        except Exception as exc:
+            self.status.error(exc)
+        finally:
+            self.run_button.disabled, self.cancel_button.disabled = False, True
