@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import cnnlens
+from cnnlens.attribution import unit
 from cnnlens.attribution.occlusion import occlusion
 from cnnlens.data import ShapeWorld
 
@@ -32,6 +33,18 @@ def test_occlusion_matches_a_naive_loop(shapes, window, stride):
     for n, cls in enumerate([1, 4]):
         reference = _naive_occlusion(shapes, images[n], cls, window, stride, 0.5)
         assert torch.allclose(ours[n], reference, atol=1e-4)
+
+
+def test_occlusion_of_a_unit_matches_a_naive_loop(shapes):
+    # Several windows per image run in separate forwards of one call: each must stop at the layer.
+    image = ShapeWorld(length=1, seed=3).batch(0, 1).images
+    ours = occlusion(shapes, image, unit("relu3", 5, 4, 3), window=8, stride=8, batch_size=5)
+    base = cnnlens.capture(shapes, image, "relu3")["relu3"][0, 5, 4, 3]
+    for top, left in [(0, 0), (16, 24), (56, 56)]:
+        occluded = image.clone()
+        occluded[..., top : top + 8, left : left + 8] = 0.5
+        drop = base - cnnlens.capture(shapes, occluded, "relu3")["relu3"][0, 5, 4, 3]
+        assert ours[0, top, left].item() == pytest.approx(drop.item(), abs=1e-4)
 
 
 def test_occlusion_points_at_the_object(shapes):

@@ -95,11 +95,15 @@ def recording(
 
         return hook
 
-    for path in paths:
-        guard.hook(net.get_submodule(path).register_forward_hook(record(path)))
+    handles = [guard.hook(net.get_submodule(p).register_forward_hook(record(p))) for p in paths]
     stops = {_stop_point(net, path) for path in paths}
     if truncate and "" not in stops:
         pending = set(stops)
+
+        def start(_module, _inputs):  # each forward waits for every stop point again
+            pending.update(stops)
+
+        handles.append(guard.hook(net.register_forward_pre_hook(start)))
 
         def stop(path: str):
             def hook(_module, _inputs, _output):
@@ -110,8 +114,12 @@ def recording(
             return hook
 
         for path in stops:
-            guard.hook(net.get_submodule(path).register_forward_hook(stop(path)))
-    yield outputs
+            handles.append(guard.hook(net.get_submodule(path).register_forward_hook(stop(path))))
+    try:
+        yield outputs
+    finally:  # the guard removes them too, but a later recording in the same guard must not
+        for handle in handles:  # meet this one's spent stop hooks
+            handle.remove()
 
 
 @contextmanager
@@ -124,8 +132,11 @@ def recording_input(guard: Guard, path: str) -> Iterator[dict[str, torch.Tensor]
         inputs[path] = args[0]
         raise _StopForward
 
-    guard.hook(guard.model.get_submodule(path).register_forward_pre_hook(hook))
-    yield inputs
+    handle = guard.hook(guard.model.get_submodule(path).register_forward_pre_hook(hook))
+    try:
+        yield inputs
+    finally:
+        handle.remove()
 
 
 def forward_until_done(net: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
