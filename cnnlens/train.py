@@ -12,14 +12,14 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from cnnlens.data import CONCEPTS, HEAD_CLASSES, HEADS, Batch, ShapeWorld
+from cnnlens.data import CONCEPTS, HEAD_CLASSES, HEADS, ShapeWorld
+from cnnlens.data.batches import prefetched
 from cnnlens.models.embedded import INPUT_SIZE, MANIFEST_NAME, WEIGHTS_DIR
 from cnnlens.models.shapenet import ShapeNet
 
@@ -82,20 +82,6 @@ def start_first_layer_small(net: ShapeNet, scale: float = 0.01) -> None:
         net.conv1.weight.mul_(scale)
 
 
-def prefetched_batches(world: ShapeWorld, steps: int, batch_size: int) -> Iterator[Batch]:
-    """Consecutive batches, each generated in a background thread while the previous one trains.
-
-    numpy and torch release the GIL, so generation overlaps the training step (+7% images/s).
-    """
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        upcoming = pool.submit(world.batch, 0, batch_size)
-        for step in range(steps):
-            batch = upcoming.result()
-            if step + 1 < steps:
-                upcoming = pool.submit(world.batch, (step + 1) * batch_size, batch_size)
-            yield batch
-
-
 def _save(state: dict[str, torch.Tensor], path: Path, half: bool) -> str:
     if half:
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
@@ -133,7 +119,7 @@ def train(
         }
 
     net.train()
-    for step, batch in enumerate(prefetched_batches(world, steps, batch_size)):
+    for step, batch in enumerate(prefetched(world, batch_size, count=steps * batch_size)):
         seen = step * batch_size
         if seen % EPOCH_IMAGES == 0 and seen // EPOCH_IMAGES in CHECKPOINT_EPOCHS:
             checkpoint(f"epoch{seen // EPOCH_IMAGES}", seen, half=True)

@@ -10,6 +10,14 @@ import cnnlens
 ZOO_NAMES = ("alexnet", "vgg16", "googlenet", "resnet18")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_result_cache(tmp_path_factory):
+    """Dataset scans cache on disk; tests (and the notebooks they run) get a fresh cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CNNLENS_CACHE", str(tmp_path_factory.mktemp("cnnlens-cache")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def shapes() -> cnnlens.LoadedModel:
     return cnnlens.load("shapes")

@@ -23,7 +23,11 @@ from cnnlens.attribution import (
     smoothgrad,
     unit,
 )
+from cnnlens.embedding import dataset_features
 from cnnlens.filters import layer_filters
+from cnnlens.stimuli import receptive_field, top_examples
+from cnnlens.stimuli.crops import unit_crops
+from cnnlens.stimuli.discrepancy import empirical_field
 from tests.snapshot import assert_unchanged, snapshot
 
 MODELS = ("shapes", "alexnet", "vgg16", "googlenet", "resnet18")
@@ -72,9 +76,15 @@ def test_public_calls_leave_the_model_unchanged(disturbed):
         lambda: occlusion(model, x[:1], 2, window=size // 2, stride=size // 2),
         lambda: smoothgrad(model, x[:1], 2, samples=2),
         lambda: integrated_gradients(model, x[:1], 2, steps=2),
+        lambda: receptive_field(model, convs[1]),
+        lambda: top_examples(model, convs[1], x, k=1, cache=False),
+        lambda: unit_crops(model, top_examples(model, convs[0], x, k=1), 0, x, overlay=True),
+        lambda: dataset_features(model, x),
     ]
     if model.name in ("shapes", "resnet18", "googlenet"):  # global-average-pooling heads
         calls.append(lambda: cam(model, x, 3))
+    if model.name == "shapes":  # occludes every patch of a unit's field: quick on 64 px only
+        calls.append(lambda: empirical_field(model, top_examples(model, "relu2", x, k=1), 0, x))
     for call in calls:
         call()
         assert_unchanged(before, model.net)
@@ -107,6 +117,10 @@ def test_failed_calls_leave_the_model_unchanged(disturbed):
             cnnlens.capture(model, x, convs[-1])
         with pytest.raises(Interrupted):
             guided_backprop(model, x, 0)
+        with pytest.raises(Interrupted):
+            top_examples(model, convs[-1], x, k=1, cache=False)
+        with pytest.raises(Interrupted):
+            dataset_features(model, x)
         assert_unchanged(with_bomb, model.net)
     finally:
         bomb.remove()

@@ -1,0 +1,87 @@
+"""A cache for results of whole-dataset passes, keyed by the model's weights.
+
+A scan of 2,000 images takes seconds; browsing its result should not. Results live in memory and,
+when their dataset can be named again later (the shape world), on disk under `$CNNLENS_CACHE`
+(default `~/.cache/cnnlens`), so a re-opened notebook finds them too. The key includes a digest of
+every parameter and buffer, so retrained or edited weights never hit a stale entry.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import torch
+from torch import nn
+
+FORMAT = 1  # bump when a cached result's meaning changes
+T = TypeVar("T")
+
+
+def cache_dir() -> Path:
+    """Where results are kept on disk: `$CNNLENS_CACHE`, or `~/.cache/cnnlens`."""
+    return Path(os.environ.get("CNNLENS_CACHE") or Path.home() / ".cache" / "cnnlens")
+
+
+def fingerprint(net: nn.Module) -> str:
+    """A digest of the architecture's class and every parameter and buffer value."""
+    digest = hashlib.blake2b(type(net).__qualname__.encode(), digest_size=16)
+    for name, tensor in net.state_dict().items():
+        digest.update(f"{name}{tuple(tensor.shape)}{tensor.dtype}".encode())
+        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
+    return digest.hexdigest()
+
+
+class ResultStore(Generic[T]):
+    """Results of one dataclass type (fields: tensors, numbers, strings), in memory and on disk."""
+
+    def __init__(self, kind: type[T], size: int = 16) -> None:
+        self.kind = kind
+        self.size = size
+        self._memory: OrderedDict[Hashable, T] = OrderedDict()
+
+    def get(self, net: nn.Module, key: tuple, compute: Callable[[], T], persist: bool) -> T:
+        """The stored result for (`net`'s weights, `key`), computing and storing it on a miss."""
+        full = (FORMAT, self.kind.__name__, fingerprint(net), *key)
+        if full in self._memory:
+            self._memory.move_to_end(full)
+            return self._memory[full]
+        path = cache_dir() / f"{self.kind.__name__.lower()}-{_digest(full)}.pt" if persist else None
+        result = self._load(path) if path is not None else None
+        if result is None:
+            result = compute()
+            if path is not None:
+                self._save(path, result)
+        self._memory[full] = result
+        if len(self._memory) > self.size:
+            self._memory.popitem(last=False)
+        return result
+
+    def clear(self) -> None:
+        """Forget what is held in memory (the disk copies stay)."""
+        self._memory.clear()
+
+    def _load(self, path: Path) -> T | None:
+        if not path.exists():
+            return None
+        try:
+            fields = torch.load(path, map_location="cpu", weights_only=True)
+            return self.kind(**fields)
+        except Exception:  # a partial or foreign file: recompute and overwrite it
+            return None
+
+    def _save(self, path: Path, result: Any) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.part")
+        fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
+        torch.save(fields, partial)
+        partial.replace(path)
+
+
+def _digest(key: tuple) -> str:
+    return hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest()

@@ -1,0 +1,14 @@
+"""Lecture 7: the feature space — features of a dataset, nearest neighbours, t-SNE."""
+
+from cnnlens.embedding.features import Features, dataset_features, last_feature_layer
+from cnnlens.embedding.neighbours import knn_agreement, nearest
+from cnnlens.embedding.tsne import tsne
+
+__all__ = [
+    "Features",
+    "dataset_features",
+    "knn_agreement",
+    "last_feature_layer",
+    "nearest",
+    "tsne",
+]

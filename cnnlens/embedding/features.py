@@ -1,0 +1,104 @@
+"""Features of a whole dataset at one layer: the points of lecture 7's feature space."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from cnnlens.core.cache import ResultStore
+from cnnlens.core.capture import (
+    forward_until_done,
+    images_for,
+    normalize_for,
+    recording,
+    recording_input,
+)
+from cnnlens.core.guard import preserved
+from cnnlens.core.layers import ModelLike, as_net, resolve_layer
+from cnnlens.core.progress import Progress, steps
+from cnnlens.data.batches import Images, dataset_key, image_batches
+from cnnlens.errors import CnnlensError
+
+POOLS = ("flatten", "mean")
+
+
+@dataclass(frozen=True)
+class Features:
+    """(N, D) feature vectors of a dataset at `layer`, with the images' labels if it has any."""
+
+    layer: str
+    values: torch.Tensor
+    labels: torch.Tensor | None
+    source: str
+
+
+def last_feature_layer(model: ModelLike) -> str:
+    """The input of the network's last linear layer: the "last feature layer" (ShapeNet's GAP
+    vector, ResNet's pooled 512-d vector, VGG/AlexNet's fc7)."""
+    linears = [name for name, m in as_net(model).named_modules() if isinstance(m, nn.Linear)]
+    if not linears:
+        raise CnnlensError("the model has no linear layer; name a layer for its features")
+    return f"{linears[-1]}:input"
+
+
+def dataset_features(
+    model: ModelLike,
+    images: Images,
+    layer: str | None = None,
+    pool: str = "flatten",
+    batch_size: int = 128,
+    progress: Progress | None = None,
+) -> Features:
+    """Features of every image at `layer` (default: the last feature layer). Spatial maps are
+    flattened (`pool="flatten"`) or averaged over positions (`pool="mean"`). Shape-world results
+    are cached by model weights, layer and dataset."""
+    if pool not in POOLS:
+        raise CnnlensError(f"pool must be one of {POOLS}, got {pool!r}")
+    layer = layer or last_feature_layer(model)
+    path, _, where = layer.partition(":")
+    path = resolve_layer(model, path)
+    if where not in ("", "input"):
+        raise CnnlensError(f"layer suffix must be ':input', got {layer!r}")
+    name = f"{path}:input" if where else path
+    key = dataset_key(images)
+    compute = lambda: _features(model, images, path, bool(where), pool, batch_size, progress, name)  # noqa: E731
+    if key is None:
+        return compute()
+    return _STORE.get(as_net(model), (name, pool, key), compute, persist=True)
+
+
+_STORE = ResultStore(Features)
+
+
+def _features(
+    model: ModelLike,
+    images: Images,
+    path: str,
+    at_input: bool,
+    pool: str,
+    batch_size: int,
+    progress: Progress | None,
+    name: str,
+) -> Features:
+    net = as_net(model)
+    chunks, labels = [], []
+    batches = image_batches(images, batch_size)
+    with preserved(net) as guard, torch.no_grad():
+        record = recording_input(guard, path) if at_input else recording(guard, [path])
+        with record as out:
+            for x, y in steps(batches, -(-len(images) // batch_size), progress, f"features {name}"):
+                forward_until_done(net, normalize_for(model, images_for(model, x)))
+                value = out[path].float()
+                if value.dim() == 4 and pool == "mean":
+                    value = value.mean(dim=(2, 3))
+                chunks.append(value.flatten(1).cpu())
+                if y is not None:
+                    labels.append(y)
+    return Features(
+        layer=name,
+        values=torch.cat(chunks),
+        labels=torch.cat(labels) if len(labels) == len(chunks) else None,
+        source=dataset_key(images) or type(images).__name__,
+    )

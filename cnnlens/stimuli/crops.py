@@ -1,0 +1,76 @@
+"""Receptive-field crops of a unit's top examples: the part of each image the unit could see."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from cnnlens.core.capture import capture
+from cnnlens.core.inputs import check_unit
+from cnnlens.core.layers import ModelLike
+from cnnlens.data.batches import Images, dataset_key, images_at
+from cnnlens.errors import CnnlensError
+from cnnlens.stimuli.receptive import ReceptiveField, receptive_field
+from cnnlens.stimuli.topk import TopExamples, default_probe_set
+
+OUTSIDE = 0.5  # gray where a field reaches past the image's edge (zero padding, seen as gray)
+
+
+def source_images(model: ModelLike, top: TopExamples, images: Images | None) -> Images:
+    """The dataset `top` was scanned on (the default probe set unless given), checked to match."""
+    images = (
+        default_probe_set(getattr(model, "input_size", 64), top.images)
+        if images is None
+        else images
+    )
+    key = dataset_key(images)
+    if key is not None and key != top.source:
+        raise CnnlensError(f"these top examples come from {top.source}, not {key}")
+    if len(images) < top.images:
+        raise CnnlensError(f"the scan saw {top.images} images; this dataset has {len(images)}")
+    return images
+
+
+def unit_crops(
+    model: ModelLike,
+    top: TopExamples,
+    unit: int,
+    images: Images | None = None,
+    overlay: bool = False,
+) -> torch.Tensor:
+    """(k, 3, S, S) crops of the unit's receptive field around each top example's strongest
+    position, best first; with `overlay`, pixels are dimmed where the unit's upsampled map is low.
+
+    A layer without spatial maps (a classifier output) gives the whole images.
+    """
+    u = check_unit(unit, top.units, top.layer)
+    examples = images_at(source_images(model, top, images), top.indices[u].tolist())
+    if overlay:
+        examples = examples * _unit_light(model, top.layer, u, examples)
+    if top.positions[u, 0, 0] < 0:
+        return examples
+    field = receptive_field(model, top.layer)
+    return torch.stack(
+        [
+            crop(image, field, int(y), int(x))
+            for image, (y, x) in zip(examples, top.positions[u], strict=True)
+        ]
+    )
+
+
+def crop(image: torch.Tensor, field: ReceptiveField, y: int, x: int) -> torch.Tensor:
+    """The (3, S, S) field of unit (y, x) cut from one image, gray outside the image."""
+    size = image.shape[-1]
+    top, left, _, _ = field.box(y, x)
+    out = torch.full((image.shape[0], field.size, field.size), OUTSIDE, dtype=image.dtype)
+    t, l_, b, r = field.box(y, x, size)
+    out[:, t - top : b - top, l_ - left : r - left] = image[:, t:b, l_:r]
+    return out
+
+
+def _unit_light(model: ModelLike, layer: str, unit: int, examples: torch.Tensor) -> torch.Tensor:
+    """(k, 1, H, W) in [0.2, 1]: the unit's map upsampled to the image, scaled by its maximum."""
+    maps = capture(model, examples, layer)[layer][:, unit : unit + 1].float().cpu()
+    up = F.interpolate(maps, size=examples.shape[-2:], mode="bilinear", align_corners=False)
+    peak = up.flatten(1).max(dim=1).values.clamp(min=1e-8)[:, None, None, None]
+    return 0.2 + 0.8 * (up / peak).clamp(0, 1)

@@ -1,0 +1,174 @@
+"""Top-k dataset examples per unit: one streaming pass, memory O(units × k).
+
+Each image counts once per unit, with its strongest position (the classic "top 9" grids of
+Zeiler & Fergus): the pass keeps, for every unit, the k best (value, image index, y, x) seen so
+far and a running mean, never the activations of the whole dataset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from cnnlens.core.cache import ResultStore
+from cnnlens.core.capture import forward_until_done, images_for, normalize_for, recording
+from cnnlens.core.guard import preserved
+from cnnlens.core.inputs import check_unit
+from cnnlens.core.layers import ModelLike, as_net, resolve_layer
+from cnnlens.core.progress import Progress, steps
+from cnnlens.data.batches import Images, dataset_key, image_batches
+from cnnlens.data.shapeworld import ShapeWorld
+from cnnlens.errors import CnnlensError
+
+PROBE_SEED = 1  # the held-out shape world: images the embedded model never trained on
+PROBE_IMAGES = 2000
+
+
+@dataclass(frozen=True)
+class TopExamples:
+    """For every unit of `layer`: its k strongest images, best first.
+
+    `values`, `indices` (dataset index) are (units, k); `positions` (units, k, 2) holds the (y, x)
+    of each image's strongest position (-1 for a layer without a spatial map). `mean` and `maximum`
+    are each unit's mean over all images and positions and its dataset maximum.
+    """
+
+    layer: str
+    values: torch.Tensor
+    indices: torch.Tensor
+    positions: torch.Tensor
+    mean: torch.Tensor
+    maximum: torch.Tensor
+    images: int
+    source: str
+
+    @property
+    def units(self) -> int:
+        """Number of units (channels) of the layer."""
+        return self.values.shape[0]
+
+    @property
+    def k(self) -> int:
+        """Examples kept per unit."""
+        return self.values.shape[1]
+
+    def of(self, unit: int) -> list[tuple[int, float, int, int]]:
+        """(image index, value, y, x) of one unit's top examples, best first."""
+        u = check_unit(unit, self.units, self.layer)
+        return [
+            (int(i), float(v), int(p[0]), int(p[1]))
+            for i, v, p in zip(self.indices[u], self.values[u], self.positions[u], strict=True)
+        ]
+
+    def first(self, k: int) -> TopExamples:
+        """The same scan cut to the best `k` per unit."""
+        if not 1 <= k <= self.k:
+            raise CnnlensError(f"k must be between 1 and {self.k}, got {k}")
+        return TopExamples(
+            self.layer,
+            self.values[:, :k],
+            self.indices[:, :k],
+            self.positions[:, :k],
+            self.mean,
+            self.maximum,
+            self.images,
+            self.source,
+        )
+
+
+_STORE = ResultStore(TopExamples)
+
+
+def default_probe_set(size: int = 64, images: int = PROBE_IMAGES) -> ShapeWorld:
+    """Held-out shape-world images: the default dataset for scans."""
+    return ShapeWorld(length=images, seed=PROBE_SEED, size=size)
+
+
+def top_examples(
+    model: ModelLike,
+    layer: str,
+    images: Images | None = None,
+    k: int = 9,
+    batch_size: int = 128,
+    progress: Progress | None = None,
+    cache: bool = True,
+) -> TopExamples:
+    """Scan `images` (default: 2,000 held-out shape-world images) once and keep each unit's top k.
+
+    Shape-world results are cached in memory and on disk (keyed by the model's weights, the layer
+    and the dataset), so browsing units afterwards, or in a later session, is instant.
+    """
+    net = as_net(model)
+    path = resolve_layer(model, layer)
+    if k < 1:
+        raise CnnlensError(f"k must be at least 1, got {k}")
+    images = default_probe_set(getattr(model, "input_size", 64)) if images is None else images
+    key = dataset_key(images)
+    if not cache or key is None:
+        return _scan(model, net, path, images, k, batch_size, progress, key)
+    return _STORE.get(
+        net,
+        (path, key, k),
+        lambda: _scan(model, net, path, images, k, batch_size, progress, key),
+        persist=True,
+    )
+
+
+def _scan(
+    model: ModelLike,
+    net: torch.nn.Module,
+    path: str,
+    images: Images,
+    k: int,
+    batch_size: int,
+    progress: Progress | None,
+    key: str | None,
+) -> TopExamples:
+    best = best_index = best_pos = None
+    total, count, seen, width = None, 0, 0, 1
+    batches = image_batches(images, batch_size)
+    with preserved(net) as guard, torch.no_grad(), recording(guard, [path]) as out:
+        for x, _ in steps(batches, -(-len(images) // batch_size), progress, f"scan {path}"):
+            forward_until_done(net, normalize_for(model, images_for(model, x)))
+            act = out[path].float()
+            n = act.shape[0]
+            flat = act.reshape(n, act.shape[1], -1)
+            width = act.shape[-1] if act.dim() == 4 else 1
+            values, where = flat.max(dim=2)  # (n, units): each image's strongest position
+            index = torch.arange(seen, seen + n, device=act.device).expand(act.shape[1], n)
+            if best is None:
+                best, best_index, best_pos = values.T, index, where.T
+                total = flat.sum(dim=(0, 2))
+            else:
+                best = torch.cat([best, values.T], dim=1)
+                best_index = torch.cat([best_index, index], dim=1)
+                best_pos = torch.cat([best_pos, where.T], dim=1)
+                total += flat.sum(dim=(0, 2))
+            # A stable sort keeps equal values in index order: ties go to the earlier image, so
+            # the result does not depend on the batch size.
+            best, order = best.sort(dim=1, descending=True, stable=True)
+            best, order = best[:, :k], order[:, :k]
+            best_index, best_pos = best_index.gather(1, order), best_pos.gather(1, order)
+            count += n * flat.shape[2]
+            seen += n
+    if best is None:
+        raise CnnlensError("the dataset is empty")
+    if best.shape[1] < k:
+        raise CnnlensError(f"k={k} is more than the {best.shape[1]} images in the dataset")
+    spatial = out[path].dim() == 4
+    positions = (
+        torch.stack([best_pos // width, best_pos % width], dim=-1)
+        if spatial
+        else torch.full((*best.shape, 2), -1)
+    )
+    return TopExamples(
+        layer=path,
+        values=best.cpu(),
+        indices=best_index.cpu(),
+        positions=positions.cpu(),
+        mean=(total / count).cpu(),
+        maximum=best[:, 0].cpu(),
+        images=seen,
+        source=key or type(images).__name__,
+    )

@@ -1,0 +1,80 @@
+"""The feature space: dataset features, nearest neighbours, kNN agreement and t-SNE."""
+
+import pytest
+import torch
+
+import cnnlens
+from cnnlens import CnnlensError
+from cnnlens.data import ShapeWorld
+from cnnlens.embedding import dataset_features, knn_agreement, last_feature_layer, nearest, tsne
+
+
+@pytest.fixture(scope="module")
+def world():
+    return ShapeWorld(length=300, seed=21)
+
+
+def test_last_feature_layer_is_the_input_of_the_last_linear_layer(shapes, zoo):
+    assert last_feature_layer(shapes) == "fc:input"
+    assert last_feature_layer(zoo["resnet18"]) == "fc:input"
+    assert last_feature_layer(zoo["vgg16"]) == "classifier.6:input"
+
+
+def test_features_equal_the_pooled_maps_and_carry_labels(shapes, world):
+    features = dataset_features(shapes, world, batch_size=64)
+    images = world.batch(0, len(world)).images
+    maps = cnnlens.capture(shapes, images, "relu4_2")["relu4_2"]
+    assert features.values.shape == (300, 128)
+    assert torch.allclose(features.values, maps.mean(dim=(2, 3)), atol=1e-5)
+    assert torch.equal(features.labels, world.batch(0, len(world)).labels)
+    mean = dataset_features(shapes, images[:10], "relu4_2", pool="mean")
+    assert torch.allclose(mean.values, maps[:10].mean(dim=(2, 3)), atol=1e-5)
+    assert mean.labels is None
+    flat = dataset_features(shapes, images[:10], "relu4_2")
+    assert torch.allclose(flat.values, maps[:10].flatten(1), atol=1e-5)
+
+
+def test_nearest_matches_brute_force_distances():
+    points = torch.randn(50, 7, generator=torch.Generator().manual_seed(0))
+    queries = points[:3] + 0.01
+    indices, distances = nearest(points, queries, k=4, normalize=False)
+    exact = torch.cdist(queries, points)
+    assert torch.equal(indices, exact.topk(4, largest=False).indices)
+    assert torch.allclose(distances, exact.topk(4, largest=False).values, atol=1e-3)
+    assert indices[:, 0].tolist() == [0, 1, 2]
+
+
+def test_knn_agreement_matches_a_direct_count():
+    points = torch.randn(40, 3, generator=torch.Generator().manual_seed(1))
+    labels = (points[:, 0] > 0).long()
+    distances = torch.cdist(points, points) + torch.eye(40) * 1e9
+    neighbours = distances.topk(3, largest=False).indices
+    expected = (labels[neighbours] == labels[:, None]).float().mean().item()
+    assert knn_agreement(points, labels, k=3, normalize=False) == pytest.approx(expected)
+
+
+def test_feature_space_groups_shapes_and_pixel_space_does_not(shapes, world):
+    features = dataset_features(shapes, world)
+    pixels = world.batch(0, len(world)).images
+    shape = features.labels[:, 0]
+    in_features, in_pixels = knn_agreement(features.values, shape), knn_agreement(pixels, shape)
+    assert in_features > 0.7 and in_pixels < 0.4  # chance is 1/6; 300 images only
+
+
+def test_tsne_is_seeded_and_keeps_neighbourhoods(shapes, world):
+    features = dataset_features(shapes, world)
+    first, again = tsne(features.values, perplexity=20), tsne(features.values, perplexity=20)
+    assert first.shape == (300, 2) and torch.equal(first, again)
+    shape = features.labels[:, 0]
+    assert knn_agreement(first, shape, normalize=False) > 0.7
+
+
+def test_bad_requests_fail_in_one_line(shapes, world):
+    with pytest.raises(CnnlensError, match="perplexity"):
+        tsne(torch.randn(20, 4), perplexity=30)
+    with pytest.raises(CnnlensError, match="pool must be"):
+        dataset_features(shapes, world, pool="max")
+    with pytest.raises(CnnlensError, match="k must be"):
+        nearest(torch.randn(5, 2), torch.randn(1, 2), k=6)
+    with pytest.raises(CnnlensError, match="dimensions"):
+        nearest(torch.randn(5, 2), torch.randn(1, 3), k=2)
