@@ -2,6 +2,13 @@
 
 from cnnlens.widgets.attribution import AttributionExplorer
 from cnnlens.widgets.backprop import BackpropExplorer
+from cnnlens.widgets.dissection import DissectionBrowser
 from cnnlens.widgets.filters import FeatureExplorer, FilterEvolution
 
-__all__ = ["AttributionExplorer", "BackpropExplorer", "FeatureExplorer", "FilterEvolution"]
+__all__ = [
+    "AttributionExplorer",
+    "BackpropExplorer",
+    "DissectionBrowser",
+    "FeatureExplorer",
+    "FilterEvolution",
+]

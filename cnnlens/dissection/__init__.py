@@ -1,0 +1,22 @@
+"""Lecture 8, Network Dissection: count the units of a layer that detect a probe-set concept."""
+
+from cnnlens.dissection.broden import BrodenProbe
+from cnnlens.dissection.dissect import dissect, dissect_layers
+from cnnlens.dissection.probes import ProbeBatch, ProbeSet, ShapeWorldProbe
+from cnnlens.dissection.quantile import TailQuantile
+from cnnlens.dissection.report import to_csv, to_html
+from cnnlens.dissection.result import Dissection, UnitLabel
+
+__all__ = [
+    "BrodenProbe",
+    "Dissection",
+    "ProbeBatch",
+    "ProbeSet",
+    "ShapeWorldProbe",
+    "TailQuantile",
+    "UnitLabel",
+    "dissect",
+    "dissect_layers",
+    "to_csv",
+    "to_html",
+]

@@ -1,0 +1,181 @@
+"""Network Dissection (Bau et al.): which concept, if any, each unit of a layer detects.
+
+Two passes over the probe set share every forward: the first streams each unit's activations into
+a quantile sketch (threshold T_k = the top-0.5% level) and keeps its top images; the second
+thresholds the upsampled maps at T_k and sums their intersections and unions with every concept's
+masks. Memory depends on the batch size and the layer, never on the number of probe images.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from cnnlens.core.capture import (
+    forward_until_done,
+    images_for,
+    normalize_for,
+    recording,
+    relu_note,
+)
+from cnnlens.core.guard import preserved
+from cnnlens.core.layers import ModelLike, as_net, resolve_layer, resolve_layers
+from cnnlens.core.progress import Progress, steps
+from cnnlens.dissection.iou import IoUTally
+from cnnlens.dissection.masks import active_masks
+from cnnlens.dissection.probes import ProbeBatch, ProbeSet, ShapeWorldProbe
+from cnnlens.dissection.quantile import TailQuantile
+from cnnlens.dissection.result import Dissection
+from cnnlens.errors import CnnlensError
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """The knobs of one dissection, checked once."""
+
+    top_fraction: float
+    iou_threshold: float
+    top_images: int
+    exact: int
+
+    def check(self) -> None:
+        if not 0 < self.top_fraction < 1:
+            raise CnnlensError(f"top_fraction must be in (0, 1), got {self.top_fraction}")
+        if self.iou_threshold < 0:
+            raise CnnlensError(f"iou_threshold must be non-negative, got {self.iou_threshold}")
+        if self.top_images < 1 or self.exact < 1:
+            raise CnnlensError(
+                f"top_images and exact must be at least 1, got {self.top_images} and {self.exact}"
+            )
+
+
+class _LayerPass:
+    """One layer's running state across the two passes."""
+
+    def __init__(self, maps: torch.Tensor, probe: ProbeSet, settings: _Settings) -> None:
+        units, positions = maps.shape[1], maps.shape[2] * maps.shape[3]
+        self.probe, self.top = probe, settings.top_images
+        self.sketch = TailQuantile(
+            units, 1 - settings.top_fraction, len(probe) * positions, settings.exact
+        )
+        self.top_values = torch.empty(units, 0)
+        self.top_indices = torch.empty(units, 0, dtype=torch.int64)
+        self.thresholds = torch.empty(0)
+        categories = probe.categories
+        codes = torch.tensor([categories.index(c) for c in probe.concept_categories])
+        self.tally = IoUTally(units, codes, len(categories))
+        self.top_masks: torch.Tensor | None = None
+
+    def observe(self, maps: torch.Tensor, start: int) -> None:
+        """Pass 1: feed the sketch, keep each unit's top images by peak activation."""
+        self.sketch.update(maps.transpose(0, 1).flatten(1))
+        peaks = maps.amax(dim=(2, 3)).T.float().cpu()
+        indices = torch.arange(start, start + maps.shape[0]).expand_as(peaks)
+        values = torch.cat([self.top_values, peaks], dim=1)
+        indices = torch.cat([self.top_indices, indices], dim=1)
+        self.top_values, order = values.topk(min(self.top, values.shape[1]), dim=1)
+        self.top_indices = indices.gather(1, order)
+
+    def fix_thresholds(self) -> None:
+        """Between the passes: T_k from the sketch."""
+        self.thresholds = self.sketch.value()
+
+    def score(self, maps: torch.Tensor, batch: ProbeBatch) -> None:
+        """Pass 2: threshold the upsampled maps, add their IoU terms, keep the top images' masks."""
+        active = active_masks(maps, self.thresholds, batch.masks.shape[-2:])
+        self.tally.add(active, batch.masks, batch.concepts, batch.annotated)
+        if self.top_masks is None:
+            size = batch.masks.shape[-2:]
+            self.top_masks = torch.zeros(*self.top_indices.shape, *size, dtype=torch.bool)
+        pair = torch.full((len(maps), len(self.thresholds)), -1, dtype=torch.int64)
+        pair[active.images.cpu(), active.units.cpu()] = torch.arange(len(active.units))
+        local = self.top_indices - batch.start
+        units, slots = ((local >= 0) & (local < len(maps))).nonzero(as_tuple=True)
+        found = pair[local[units, slots], units]
+        keep = found >= 0
+        self.top_masks[units[keep], slots[keep]] = active.masks[found[keep]].cpu()
+
+
+def _maps(outputs: dict[str, torch.Tensor], path: str) -> torch.Tensor:
+    if path not in outputs:
+        raise CnnlensError(f"layer {path!r} did not run in the forward pass")
+    maps = outputs[path]
+    if maps.dim() != 4:
+        raise CnnlensError(
+            f"layer {path!r} outputs shape {tuple(maps.shape)}, not (N, C, H, W) maps to dissect"
+        )
+    return maps
+
+
+def dissect_layers(
+    model: ModelLike,
+    layers: Sequence[str],
+    probe: ProbeSet | None = None,
+    *,
+    top_fraction: float = 0.005,
+    iou_threshold: float = 0.04,
+    top_images: int = 8,
+    batch_size: int = 128,
+    exact: int = 4096,
+    progress: Progress | None = None,
+) -> dict[str, Dissection]:
+    """Dissect several layers in the same two passes over `probe` (the shape world by default).
+
+    A unit's mask is where its bilinearly upsampled map exceeds its top-`top_fraction` level; it
+    detects its best concept when their IoU over the whole set is ≥ `iou_threshold`. `exact`:
+    size of each unit's exact top buffer in the quantile sketch (see dissection.quantile).
+    """
+    settings = _Settings(top_fraction, iou_threshold, top_images, exact)
+    settings.check()
+    net = as_net(model)
+    paths = resolve_layers(net, layers)
+    probe = ShapeWorldProbe() if probe is None else probe
+    count = -(-len(probe) // batch_size)
+    passes: dict[str, _LayerPass] = {}
+    with preserved(net) as guard, torch.no_grad(), recording(guard, paths) as outputs:
+
+        def forward(images: torch.Tensor) -> None:
+            outputs.clear()
+            x = normalize_for(model, images_for(model, images))
+            forward_until_done(net, x.contiguous(memory_format=torch.channels_last))
+
+        batches = probe.batches(batch_size, masks=False)
+        for batch in steps(batches, count, progress, "dissection 1/2: thresholds"):
+            forward(batch.images)
+            for path in paths:
+                maps = _maps(outputs, path)
+                if path not in passes:
+                    passes[path] = _LayerPass(maps, probe, settings)
+                passes[path].observe(maps, batch.start)
+        for state in passes.values():
+            state.fix_thresholds()
+        batches = probe.batches(batch_size, masks=True)
+        for batch in steps(batches, count, progress, "dissection 2/2: IoU"):
+            forward(batch.images)
+            for path in paths:
+                passes[path].score(_maps(outputs, path), batch)
+    return {
+        path: Dissection(
+            layer=path,
+            note=relu_note(net, path),
+            probe=probe,
+            thresholds=state.thresholds,
+            exact_thresholds=state.sketch.exact,
+            iou=state.tally.iou(),
+            top_indices=state.top_indices,
+            top_values=state.top_values,
+            top_masks=state.top_masks,
+            iou_threshold=iou_threshold,
+        )
+        for path, state in passes.items()
+    }
+
+
+def dissect(
+    model: ModelLike, layer: str, probe: ProbeSet | None = None, **options: Any
+) -> Dissection:
+    """Dissect one layer; `options` as for `dissect_layers` (top_fraction, iou_threshold, ...)."""
+    return dissect_layers(model, [layer], probe, **options)[resolve_layer(model, layer)]

@@ -1,0 +1,115 @@
+"""Lecture 8 widget: browse a dissection — units, their concepts, IoU and top images."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import ipywidgets as widgets
+
+from cnnlens.dissection.result import Dissection, UnitLabel
+from cnnlens.plot.dissection import category_bars, unit_strip
+from cnnlens.widgets.base import ResultCache, StatusLine, guarded
+from cnnlens.widgets.filters import show_png
+
+ALL = "all units"
+STRIP_SCALE = 2
+
+
+class DissectionBrowser(widgets.VBox):
+    """Pick a layer, an IoU threshold and a category; step through the units (all of them, or
+    that category's detectors, best first) and see each unit's concept, IoU and top images with
+    its mask; a bar chart counts the detectors per category. Drive it through `layer`,
+    `threshold`, `category` and `unit` (their `.value`); `current` is the shown unit's label."""
+
+    def __init__(self, results: Dissection | Mapping[str, Dissection]) -> None:
+        self.results = {results.layer: results} if isinstance(results, Dissection) else results
+        first = next(iter(self.results.values()))
+        self.status = StatusLine()
+        self.layer = widgets.Dropdown(options=list(self.results), description="layer")
+        self.category = widgets.Dropdown(
+            options=[ALL, *first.probe.categories], value=ALL, description="category"
+        )
+        self.threshold = widgets.FloatSlider(
+            value=first.iou_threshold,
+            min=0.0,
+            max=0.2,
+            step=0.005,
+            readout_format=".3f",
+            description="IoU ≥",
+            continuous_update=False,
+        )
+        self.unit = widgets.SelectionSlider(options=[("0", 0)], description="unit")
+        self.info = widgets.HTML()
+        self.strip_view = widgets.Image(format="png")
+        self.chart_view = widgets.Image(format="png")
+        self.current: UnitLabel | None = None
+        self._strips, self._charts = ResultCache(), ResultCache()
+        for control in (self.layer, self.category, self.threshold):
+            control.observe(self._refilter, "value")
+        self.unit.observe(self._show_unit, "value")
+        super().__init__(
+            [
+                widgets.HBox([self.layer, self.category]),
+                widgets.HBox([self.unit, self.threshold]),
+                self.info,
+                widgets.HTML("<b>top images, the unit's mask outlined</b>"),
+                self.strip_view,
+                self.chart_view,
+                self.status,
+            ]
+        )
+        self._refilter()
+
+    @property
+    def result(self) -> Dissection:
+        """The dissection of the chosen layer."""
+        return self.results[self.layer.value]
+
+    def shown_units(self) -> list[UnitLabel]:
+        """Units the slider steps through: all in order, or a category's detectors best first."""
+        labels = self.result.labels(self.threshold.value)
+        if self.category.value == ALL:
+            return labels
+        chosen = [r for r in labels if r.detector and r.category == self.category.value]
+        return sorted(chosen, key=lambda r: -r.iou)
+
+    @guarded
+    def _refilter(self, _change: dict | None = None) -> None:
+        result, threshold = self.result, self.threshold.value
+        chart = self._charts.get(
+            (result.layer, threshold),
+            lambda: category_bars(
+                result.detectors(threshold), result.units, result.summary(threshold)
+            ),
+        )
+        show_png(self.chart_view, chart)
+        units = self.shown_units()
+        if not units:
+            self.current = None
+            self.unit.disabled = True
+            self.info.value, self.strip_view.value = "", b""
+            self.status.show(f"no {self.category.value} detectors at IoU ≥ {threshold:.3f}")
+            return
+        self.unit.disabled = False
+        with self.unit.hold_trait_notifications():
+            previous = self.unit.value
+            self.unit.options = [(str(r.unit), r.unit) for r in units]
+            shown = [r.unit for r in units]
+            self.unit.value = previous if previous in shown else shown[0]
+        self._show_unit()
+
+    @guarded
+    def _show_unit(self, _change: dict | None = None) -> None:
+        result, unit = self.result, self.unit.value
+        label = result.labels(self.threshold.value)[unit]
+        self.current = label
+        strip = self._strips.get(
+            (result.layer, unit), lambda: unit_strip(*result.top_images(unit), scale=STRIP_SCALE)
+        )
+        show_png(self.strip_view, strip)
+        verdict = "detector" if label.detector else "below the threshold"
+        self.info.value = (
+            f"<b>{result.layer} unit {unit}</b>: {label.concept} ({label.category}), "
+            f"IoU {label.iou:.3f} — {verdict}"
+        )
+        self.status.show(result.summary(self.threshold.value))
