@@ -23,6 +23,7 @@ from cnnlens.attribution import (
     smoothgrad,
     unit,
 )
+from cnnlens.dissection import ShapeWorldProbe, dissect
 from cnnlens.embedding import dataset_features
 from cnnlens.filters import layer_filters
 from cnnlens.stimuli import receptive_field, top_examples
@@ -80,6 +81,7 @@ def test_public_calls_leave_the_model_unchanged(disturbed):
         lambda: top_examples(model, convs[1], x, k=1, cache=False),
         lambda: unit_crops(model, top_examples(model, convs[0], x, k=1), 0, x, overlay=True),
         lambda: dataset_features(model, x),
+        lambda: dissect(model, convs[-1], ShapeWorldProbe(length=4, size=size)),
     ]
     if model.name in ("shapes", "resnet18", "googlenet"):  # global-average-pooling heads
         calls.append(lambda: cam(model, x, 3))
