@@ -99,5 +99,7 @@ def test_random_weights_for_every_zoo_name(zoo):
 def test_shapes_without_pretraining_is_the_untrained_init():
     untrained, epoch0 = cnnlens.load("shapes", pretrained=False), load_shapes("epoch0")
     assert not untrained.pretrained
-    for a, b in zip(untrained.net.state_dict().values(), epoch0.net.state_dict().values()):
+    for a, b in zip(
+        untrained.net.state_dict().values(), epoch0.net.state_dict().values(), strict=True
+    ):
         assert torch.equal(a, b)

@@ -76,6 +76,13 @@ def png_bytes(image: np.ndarray, scale: int = 1) -> bytes:
     return buffer.getvalue()
 
 
+def figure_png(figure) -> bytes:
+    """A matplotlib Figure as PNG bytes (for an ipywidgets.Image)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
 def fit_scale(size: int, target: int) -> int:
     """Integer upscale factor that brings `size` pixels close to `target` pixels (at least 1)."""
     return max(1, round(target / max(1, size)))

@@ -3,12 +3,17 @@
 from cnnlens.widgets.attribution import AttributionExplorer
 from cnnlens.widgets.backprop import BackpropExplorer
 from cnnlens.widgets.dissection import DissectionBrowser
+from cnnlens.widgets.embedding import EmbeddingExplorer, NeighboursExplorer
 from cnnlens.widgets.filters import FeatureExplorer, FilterEvolution
+from cnnlens.widgets.stimuli import StimuliExplorer
 
 __all__ = [
     "AttributionExplorer",
     "BackpropExplorer",
     "DissectionBrowser",
+    "EmbeddingExplorer",
     "FeatureExplorer",
     "FilterEvolution",
+    "NeighboursExplorer",
+    "StimuliExplorer",
 ]

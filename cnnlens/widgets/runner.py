@@ -18,7 +18,7 @@ from cnnlens.widgets.base import StatusLine
 
 
 class Runner(widgets.HBox):
-    """[Run] [Cancel] [progress bar]: `start(work, done)` runs `work(progress)`, then `done(result)`.
+    """[Run] [Cancel] [bar]: `start(work, done)` runs `work(progress)`, then `done(result)`.
 
     Errors (and a cancel) show as one line in `status`; `done` only sees finished results.
     """

@@ -1,0 +1,162 @@
+"""Lecture 7 widgets: nearest neighbours of an image, and a t-SNE map of the feature space."""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+import torch
+
+from cnnlens.core.layers import ModelLike, list_layers
+from cnnlens.data.batches import Images, image_batches, images_at
+from cnnlens.data.shapeworld import HEAD_CLASSES, HEADS, ShapeWorld
+from cnnlens.embedding import dataset_features, last_feature_layer, nearest, tsne
+from cnnlens.plot import fit_scale
+from cnnlens.plot.embedding import neighbour_row, scatter, thumbnail_map
+from cnnlens.plot.images import figure_png
+from cnnlens.stimuli import default_probe_set
+from cnnlens.widgets.base import ResultCache, StatusLine, guarded
+from cnnlens.widgets.filters import show_png
+from cnnlens.widgets.runner import Runner
+
+ROW_PX = 900  # on-screen width of a neighbour row
+SPACES = ("features", "pixels", "both")
+
+
+def _label_line(images: Images, index: int) -> str:
+    """'circle, red, dots' for a shape-world image; its index otherwise."""
+    if not isinstance(images, ShapeWorld):
+        return f"image {index}"
+    labels = images[index][1].tolist()
+    return ", ".join(HEAD_CLASSES[h][k] for h, k in zip(HEADS, labels, strict=True))
+
+
+class NeighboursExplorer(widgets.VBox):
+    """Pick a query image from the dataset: its k nearest neighbours in the network's feature
+    space and in pixel space. Drive it through `query`, `k` and `space`; `current` maps each
+    shown space to the neighbours' indices."""
+
+    def __init__(
+        self, model: ModelLike, images: Images | None = None, layer: str | None = None
+    ) -> None:
+        self.model = model
+        self.images = images or default_probe_set(getattr(model, "input_size", 64))
+        self.status = StatusLine()
+        self.features = dataset_features(model, self.images, layer).values
+        self.pixels = torch.cat([x for x, _ in image_batches(self.images, 256)]).flatten(1)
+        self.query = widgets.IntSlider(
+            0, 0, len(self.images) - 1, description="query", continuous_update=False
+        )
+        self.k = widgets.IntSlider(8, 1, 16, description="k", continuous_update=False)
+        self.space = widgets.ToggleButtons(options=SPACES, value="both", description="space")
+        self.views = {space: widgets.Image(format="png") for space in SPACES[:2]}
+        self.captions = {space: widgets.HTML() for space in SPACES[:2]}
+        self.current: dict[str, list[int]] = {}
+        for control in (self.query, self.k, self.space):
+            control.observe(self._refresh, "value")
+        rows = [widgets.VBox([self.captions[s], self.views[s]]) for s in SPACES[:2]]
+        self.rows = widgets.VBox(rows)
+        super().__init__([widgets.HBox([self.query, self.k]), self.space, self.rows, self.status])
+        self._refresh()
+
+    @guarded
+    def _refresh(self, _change: dict | None = None) -> None:
+        shown = SPACES[:2] if self.space.value == "both" else (self.space.value,)
+        self.current = {}
+        for space in SPACES[:2]:
+            visible = space in shown
+            self.views[space].layout.display = self.captions[space].layout.display = (
+                None if visible else "none"
+            )
+            if visible:
+                self._show(space)
+        self.status.show(f"query {self.query.value}: {_label_line(self.images, self.query.value)}")
+
+    def _show(self, space: str) -> None:
+        points = self.features if space == "features" else self.pixels
+        q = self.query.value
+        indices, _ = nearest(points, points[q : q + 1], self.k.value + 1)
+        found = [i for i in indices[0].tolist() if i != q][: self.k.value]
+        self.current[space] = found
+        picture = neighbour_row(images_at(self.images, [q])[0], images_at(self.images, found))
+        show_png(self.views[space], picture, fit_scale(picture.shape[1], ROW_PX))
+        same = sum(_label_line(self.images, i) == _label_line(self.images, q) for i in found)
+        self.captions[
+            space
+        ].value = f"<b>{space} space</b> — {same}/{len(found)} neighbours share all three labels"
+
+
+class EmbeddingExplorer(widgets.VBox):
+    """t-SNE of a layer's features for a sample of the dataset: Run computes it (with progress and
+    Cancel for the features), then colour by any label or show thumbnails. Drive it through
+    `layer`, `perplexity`, `samples`, `color_by`, `thumbnails` and `run()`."""
+
+    def __init__(
+        self, model: ModelLike, images: ShapeWorld | None = None, background: bool = True
+    ) -> None:
+        self.model = model
+        self.images = images or default_probe_set(getattr(model, "input_size", 64))
+        size = getattr(model, "input_size", 224)
+        spatial = [i.name for i in list_layers(model, size) if len(i.output_shape or ()) == 3]
+        last = last_feature_layer(model)
+        self.status = StatusLine()
+        self.layer = widgets.Dropdown(options=[last, *spatial], value=last, description="layer")
+        self.perplexity = widgets.IntSlider(30, 5, 100, description="perplexity")
+        self.samples = widgets.IntSlider(
+            min(1000, len(self.images)), 100, len(self.images), step=100, description="images"
+        )
+        self.color_by = widgets.Dropdown(options=HEADS, value=HEADS[0], description="colour by")
+        self.thumbnails = widgets.Checkbox(False, description="thumbnails")
+        self.runner = Runner(self.status, label="Run t-SNE", background=background)
+        self.runner.run_button.on_click(lambda _: self.run())
+        self.view = widgets.Image(format="png")
+        self.coords: torch.Tensor | None = None
+        self._results = ResultCache(16)
+        self._shown: tuple | None = None
+        for control in (self.color_by, self.thumbnails):
+            control.observe(self._draw, "value")
+        super().__init__(
+            [
+                widgets.HBox([self.layer, self.perplexity, self.samples]),
+                widgets.HBox([self.runner, self.color_by, self.thumbnails]),
+                self.view,
+                self.status,
+            ]
+        )
+        self.status.show("choose a layer and press Run t-SNE")
+
+    def run(self) -> None:
+        """Features of the first `samples` images at `layer`, then their t-SNE (cached)."""
+        key = (self.layer.value, self.perplexity.value, self.samples.value)
+        subset = ShapeWorld(key[2], self.images.seed, self.images.size)
+        pool = "mean" if key[0] != last_feature_layer(self.model) else "flatten"
+
+        def work(progress):
+            def compute():
+                features = dataset_features(self.model, subset, key[0], pool, progress=progress)
+                return features, tsne(features.values, perplexity=key[1])
+
+            return self._results.get(key, compute)
+
+        def done(result) -> None:
+            features, self.coords = result
+            self._shown = (key, features.labels, subset)
+            self._draw()
+
+        self.runner.start(work, done)
+
+    @guarded
+    def _draw(self, _change: dict | None = None) -> None:
+        if self._shown is None or self.coords is None:
+            return
+        (layer, perplexity, count), labels, subset = self._shown
+        if self.thumbnails.value:
+            images = torch.cat([x for x, _ in image_batches(subset, 256)])
+            picture = thumbnail_map(self.coords, images[..., ::2, ::2], cells=28)  # half size
+            show_png(self.view, picture, 1)
+        else:
+            head = HEADS.index(self.color_by.value)
+            figure = scatter(
+                self.coords, labels[:, head], HEAD_CLASSES[self.color_by.value], f"{layer}"
+            )
+            self.view.value = figure_png(figure)
+            self.view.layout.width = None
+        self.status.show(f"t-SNE of {count} images at {layer}, perplexity {perplexity}")

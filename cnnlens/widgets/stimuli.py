@@ -1,0 +1,113 @@
+"""Lecture 2 widget: a unit's top dataset examples as receptive-field crops."""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+import numpy as np
+
+from cnnlens.core.layers import ModelLike, list_layers
+from cnnlens.data.batches import Images, images_at
+from cnnlens.plot import fit_scale
+from cnnlens.plot.images import grid
+from cnnlens.plot.stimuli import boxed, crop_grid
+from cnnlens.stimuli import TopExamples, default_probe_set, receptive_field, top_examples
+from cnnlens.stimuli.crops import unit_crops
+from cnnlens.widgets.base import StatusLine, fit_unit_slider, guarded
+from cnnlens.widgets.filters import show_png
+from cnnlens.widgets.runner import Runner
+
+GRID_PX = 300  # on-screen width of the crop grid
+MAX_K = 16
+
+
+class StimuliExplorer(widgets.VBox):
+    """Pick a layer, press Scan (one pass over the dataset, with progress and Cancel), then browse
+    units instantly: each unit's top-k crops and, below, the images they were cut from with the
+    field outlined. Drive it through `layer`, `unit`, `k`, `overlay` and `scan()`; `current`
+    holds the last crops shown."""
+
+    def __init__(
+        self,
+        model: ModelLike,
+        images: Images | None = None,
+        layer: str | None = None,
+        background: bool = True,
+    ) -> None:
+        self.model = model
+        self.images = images or default_probe_set(getattr(model, "input_size", 64))
+        size = getattr(model, "input_size", 224)
+        spatial = [i for i in list_layers(model, size) if len(i.output_shape or ()) == 3]
+        self.channels = {i.name: i.output_shape[0] for i in spatial}
+        names = list(self.channels)
+        self.status = StatusLine()
+        self.layer = widgets.Dropdown(options=names, value=layer or names[-1], description="layer")
+        self.unit = widgets.IntSlider(
+            0, 0, self.channels[self.layer.value] - 1, description="unit", continuous_update=False
+        )
+        self.k = widgets.IntSlider(9, 1, MAX_K, description="k", continuous_update=False)
+        self.overlay = widgets.Checkbox(False, description="light by activation")
+        self.runner = Runner(self.status, label="Scan", background=background)
+        self.runner.run_button.on_click(lambda _: self.scan())
+        self.crops_view = widgets.Image(format="png")
+        self.sources_view = widgets.Image(format="png")
+        self.scans: dict[str, TopExamples] = {}
+        self.current = None
+        self.layer.observe(self._on_layer, "value")
+        for control in (self.unit, self.k, self.overlay):
+            control.observe(self._refresh, "value")
+        super().__init__(
+            [
+                widgets.HBox([self.layer, self.runner]),
+                widgets.HBox([self.unit, self.k, self.overlay]),
+                widgets.HBox([self.crops_view, self.sources_view]),
+                self.status,
+            ]
+        )
+        self._refresh()
+
+    def scan(self) -> None:
+        """Scan the dataset for the current layer (in the background unless told otherwise)."""
+        layer = self.layer.value
+        self.status.show(f"scanning {len(self.images)} images for {layer} …")
+
+        def work(progress):
+            return top_examples(self.model, layer, self.images, k=MAX_K, progress=progress)
+
+        def done(result: TopExamples) -> None:
+            self.scans[layer] = result
+            self._refresh()
+
+        self.runner.start(work, done)
+
+    @guarded
+    def _on_layer(self, change: dict) -> None:
+        fit_unit_slider(self.unit, self.channels[change["new"]])
+        self._refresh()
+
+    @guarded
+    def _refresh(self, _change: dict | None = None) -> None:
+        top = self.scans.get(self.layer.value)
+        if top is None:
+            self.status.show(f"press Scan to find the top examples of {self.layer.value}")
+            return
+        top = top.first(self.k.value)
+        unit = self.unit.value
+        crops = unit_crops(self.model, top, unit, self.images, overlay=self.overlay.value)
+        self.current = crops
+        columns = 3 if self.k.value <= 9 else 4
+        picture = crop_grid(crops, columns)
+        show_png(self.crops_view, picture, fit_scale(picture.shape[1], GRID_PX))
+        field = receptive_field(self.model, top.layer)
+        sources = images_at(self.images, top.indices[unit].tolist())
+        framed = [
+            boxed(image, field.box(y, x))
+            for image, (y, x) in zip(sources, top.positions[unit].tolist(), strict=True)
+        ]
+        overview = grid(np.stack(framed), columns)
+        show_png(self.sources_view, overview, fit_scale(overview.shape[1], GRID_PX))
+        best = top.values[unit, 0].item()
+        self.status.show(
+            f"{top.layer} unit {unit}: top {top.k} of {top.images} images "
+            f"(best {best:.2f}, dataset mean {top.mean[unit].item():.2f}); "
+            f"field {field.size}×{field.size} px"
+        )

@@ -1,0 +1,65 @@
+"""Lecture 2 and 7 widgets, driven through their controls and checked against the methods."""
+
+import pytest
+import torch
+
+from cnnlens.data import ShapeWorld
+from cnnlens.embedding import dataset_features
+from cnnlens.stimuli import top_examples
+from cnnlens.stimuli.crops import unit_crops
+from cnnlens.widgets.embedding import EmbeddingExplorer, NeighboursExplorer
+from cnnlens.widgets.stimuli import StimuliExplorer
+
+
+@pytest.fixture(scope="module")
+def world():
+    return ShapeWorld(length=120, seed=31)
+
+
+def test_stimuli_explorer_scans_then_browses_units(shapes, world):
+    explorer = StimuliExplorer(shapes, world, layer="relu3", background=False)
+    assert "press Scan" in explorer.status.text and explorer.current is None
+    explorer.runner.run_button.click()
+    expected = unit_crops(shapes, top_examples(shapes, "relu3", world, k=9), 0, world)
+    assert torch.equal(explorer.current, expected)
+    explorer.unit.value = 7
+    explorer.k.value = 4
+    expected = unit_crops(shapes, top_examples(shapes, "relu3", world, k=4), 7, world)
+    assert torch.equal(explorer.current, expected)
+    assert explorer.crops_view.value and explorer.sources_view.value
+    assert "relu3 unit 7: top 4 of 120 images" in explorer.status.text
+    explorer.layer.value = "relu1"  # not scanned yet: asks for a scan, slider fits 24 units
+    assert "press Scan" in explorer.status.text and explorer.unit.max == 23
+
+
+def test_neighbours_explorer_shows_feature_and_pixel_neighbours(shapes, world):
+    explorer = NeighboursExplorer(shapes, world)
+    explorer.k.value = 3
+    explorer.query.value = 5
+    features = torch.nn.functional.normalize(dataset_features(shapes, world).values, dim=1)
+    distances = torch.cdist(features[5:6], features)[0]
+    distances[5] = float("inf")
+    assert explorer.current["features"] == distances.topk(3, largest=False).indices.tolist()
+    pixels = torch.nn.functional.normalize(world.batch(0, 120).images.flatten(1), dim=1)
+    distances = torch.cdist(pixels[5:6], pixels)[0]
+    distances[5] = float("inf")
+    assert explorer.current["pixels"] == distances.topk(3, largest=False).indices.tolist()
+    explorer.space.value = "pixels"
+    assert list(explorer.current) == ["pixels"]
+    assert explorer.views["features"].layout.display == "none"
+
+
+def test_embedding_explorer_runs_tsne_and_redraws(shapes, world):
+    explorer = EmbeddingExplorer(shapes, world, background=False)
+    explorer.samples.value = 100
+    explorer.perplexity.value = 10
+    explorer.runner.run_button.click()
+    assert explorer.coords.shape == (100, 2)
+    scatter_png = explorer.view.value
+    assert scatter_png[:4] == b"\x89PNG"
+    explorer.thumbnails.value = True
+    assert explorer.view.value != scatter_png
+    assert "t-SNE of 100 images" in explorer.status.text
+    explorer.perplexity.value = 50  # too high for 100 images: one line in the widget
+    explorer.runner.run_button.click()
+    assert explorer.status.is_error and "perplexity" in explorer.status.text
