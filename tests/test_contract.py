@@ -23,6 +23,8 @@ from cnnlens.attribution import (
     smoothgrad,
     unit,
 )
+from cnnlens.attribution.contributions import contribution_graph
+from cnnlens.attribution.patches import gradient_patches
 from cnnlens.dissection import ShapeWorldProbe, dissect
 from cnnlens.embedding import dataset_features
 from cnnlens.filters import layer_filters
@@ -82,6 +84,8 @@ def test_public_calls_leave_the_model_unchanged(disturbed):
         lambda: unit_crops(model, top_examples(model, convs[0], x, k=1), 0, x, overlay=True),
         lambda: dataset_features(model, x),
         lambda: dissect(model, convs[-1], ShapeWorldProbe(length=4, size=size)),
+        lambda: gradient_patches(model, top_examples(model, convs[1], x, k=1), 0, x),
+        lambda: contribution_graph(model, x[:1], [convs[1], convs[2]], 0, fanout=1),
     ]
     if model.name in ("shapes", "resnet18", "googlenet"):  # global-average-pooling heads
         calls.append(lambda: cam(model, x, 3))

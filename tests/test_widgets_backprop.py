@@ -5,10 +5,14 @@ from itertools import combinations
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from cnnlens.attribution import input_gradient, unit
+from cnnlens.attribution.patches import gradient_patches
+from cnnlens.data import ShapeWorld
 from cnnlens.plot import gradient_picture, to_numpy
+from cnnlens.stimuli import top_examples
 from cnnlens.widgets import BackpropExplorer
 
 
@@ -44,3 +48,17 @@ def test_revisited_settings_come_from_the_cache(explorer):
     explorer.unit.value = 4
     explorer.unit.value = 3
     assert explorer.current is first
+
+
+def test_scan_adds_gradient_patches_for_the_chosen_unit(shapes):
+    world = ShapeWorld(length=60, seed=43)
+    explorer = BackpropExplorer(shapes, layer="relu4_1", images=world, background=False)
+    assert explorer.patches is None and explorer.crops_view.value == b""
+    explorer.runner.run_button.click()
+    explorer.unit.value = 6
+    expected = gradient_patches(shapes, top_examples(shapes, "relu4_1", world, k=9), 6, world)
+    assert explorer.patches.unit == 6
+    assert torch.equal(explorer.patches.gradients, expected.gradients)
+    assert explorer.crops_view.value and explorer.patches_view.value
+    explorer.layer.value = "relu3"  # not scanned: the patch views empty until the next scan
+    assert explorer.patches is None and explorer.patches_view.value == b""

@@ -58,11 +58,13 @@ def unit_crops(
     )
 
 
-def crop(image: torch.Tensor, field: ReceptiveField, y: int, x: int) -> torch.Tensor:
-    """The (3, S, S) field of unit (y, x) cut from one image, gray outside the image."""
+def crop(
+    image: torch.Tensor, field: ReceptiveField, y: int, x: int, outside: float = OUTSIDE
+) -> torch.Tensor:
+    """The (C, S, S) field of unit (y, x) cut from one image, `outside` where it leaves it."""
     size = image.shape[-1]
     top, left, _, _ = field.box(y, x)
-    out = torch.full((image.shape[0], field.size, field.size), OUTSIDE, dtype=image.dtype)
+    out = torch.full((image.shape[0], field.size, field.size), outside, dtype=image.dtype)
     t, l_, b, r = field.box(y, x, size)
     out[:, t - top : b - top, l_ - left : r - left] = image[:, t:b, l_:r]
     return out

@@ -3,23 +3,39 @@
 from __future__ import annotations
 
 import ipywidgets as widgets
+import numpy as np
 
 from cnnlens.attribution import RULES, input_gradient, unit
+from cnnlens.attribution.patches import GradientPatches, gradient_patches
 from cnnlens.core.layers import ModelLike, list_layers
+from cnnlens.data.batches import Images
 from cnnlens.plot import fit_scale, gradient_picture, to_numpy
+from cnnlens.plot.stimuli import crop_grid
+from cnnlens.stimuli import TopExamples, default_probe_set, top_examples
 from cnnlens.widgets.base import ResultCache, StatusLine, fit_unit_slider, guarded
 from cnnlens.widgets.filters import VIEW_PX, show_png
 from cnnlens.widgets.picker import ImagePicker
+from cnnlens.widgets.runner import Runner
 
+PATCH_GRID_PX = 260  # on-screen width of each 3 × 3 patch grid
 TITLES = {"gradient": "gradient", "deconvnet": "deconvnet", "guided": "guided backprop"}
 
 
 class BackpropExplorer(widgets.VBox):
     """Pick an image, a layer and a unit (channel, mean over positions): see what each of the
-    three ReLU rules sends back to the pixels. Drive it through `picker.choice`, `layer` and
-    `unit`; `current` maps each rule to its (3, H, W) gradient."""
+    three ReLU rules sends back to the pixels. Below, after a Scan of the dataset: the unit's top
+    crops beside their guided-backprop patches. Drive it through `picker.choice`, `layer`, `unit`
+    and `scan()`; `current` maps each rule to its (3, H, W) gradient, `patches` holds the last
+    GradientPatches shown."""
 
-    def __init__(self, model: ModelLike, layer: str | None = None, unit_index: int = 0) -> None:
+    def __init__(
+        self,
+        model: ModelLike,
+        layer: str | None = None,
+        unit_index: int = 0,
+        images: Images | None = None,
+        background: bool = True,
+    ) -> None:
         self.model = model
         size = getattr(model, "input_size", 224)
         self.status = StatusLine()
@@ -47,10 +63,45 @@ class BackpropExplorer(widgets.VBox):
             widgets.VBox([widgets.HTML(f"<b>{TITLES[rule]}</b>"), view])
             for rule, view in self.views.items()
         ]
+        self.images = images or default_probe_set(size)
+        self.scans: dict[str, TopExamples] = {}
+        self.patches: GradientPatches | None = None
+        self.runner = Runner(self.status, label="Scan for top examples", background=background)
+        self.runner.run_button.on_click(lambda _: self.scan())
+        self.crops_view, self.patches_view = (
+            widgets.Image(format="png"),
+            widgets.Image(format="png"),
+        )
+        patch_row = widgets.HBox(
+            [
+                widgets.VBox([widgets.HTML("<b>top dataset crops</b>"), self.crops_view]),
+                widgets.VBox([widgets.HTML("<b>their guided backprop</b>"), self.patches_view]),
+            ]
+        )
         super().__init__(
-            [self.picker, widgets.HBox([self.layer, self.unit]), widgets.HBox(columns), self.status]
+            [
+                self.picker,
+                widgets.HBox([self.layer, self.unit]),
+                widgets.HBox(columns),
+                self.runner,
+                patch_row,
+                self.status,
+            ]
         )
         self._refresh()
+
+    def scan(self) -> None:
+        """Find the top examples of every unit of the current layer (then patches are instant)."""
+        layer = self.layer.value
+
+        def work(progress):
+            return top_examples(self.model, layer, self.images, k=9, progress=progress)
+
+        def done(result: TopExamples) -> None:
+            self.scans[layer] = result
+            self._refresh()
+
+        self.runner.start(work, done)
 
     @guarded
     def _on_layer(self, change: dict) -> None:
@@ -70,3 +121,19 @@ class BackpropExplorer(widgets.VBox):
         for rule, gradient in self.current.items():
             show_png(self.views[rule], gradient_picture(to_numpy(gradient)), scale)
         self.status.show(f"{layer} · unit {channel} (mean over positions) · gray = 0")
+        self._show_patches(layer, channel)
+
+    def _show_patches(self, layer: str, channel: int) -> None:
+        top = self.scans.get(layer)
+        if top is None:
+            self.patches = None
+            self.crops_view.value = self.patches_view.value = b""
+            return
+        self.patches = gradient_patches(self.model, top, channel, self.images)
+        crops = crop_grid(self.patches.crops)
+        guided = crop_grid(
+            np.stack([gradient_picture(g) for g in to_numpy(self.patches.gradients)])
+        )
+        scale = fit_scale(crops.shape[1], PATCH_GRID_PX)
+        show_png(self.crops_view, crops, scale)
+        show_png(self.patches_view, guided, scale)

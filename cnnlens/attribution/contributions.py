@@ -1,0 +1,120 @@
+"""Neuron-to-neuron contributions for one image: which units of earlier layers feed a chosen unit.
+
+A unit's contribution to a later one is gradient × activation, summed over the unit's positions:
+d target / d a · a. For a layer followed only by bias-free linear maps and ReLUs (piecewise linear
+and homogeneous), the contributions of all units add up exactly to the target (Euler's theorem);
+otherwise they are its first-order decomposition. Repeating the question for the strongest
+contributors, layer by layer, gives a small layered graph of the image's evidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from cnnlens.core.capture import forward_until_done, images_for, normalize_for, recording
+from cnnlens.core.guard import preserved
+from cnnlens.core.inputs import check_unit
+from cnnlens.core.layers import ModelLike, as_net, resolve_layers
+from cnnlens.errors import CnnlensError
+
+
+@dataclass(frozen=True)
+class ContributionGraph:
+    """Layers from the input side to the target; `nodes[i]` the units shown at `layers[i]` with
+    their (channel-mean) activation; `edges` (layer index, source unit, target unit, weight)."""
+
+    layers: list[str]
+    nodes: list[dict[int, float]]
+    edges: list[tuple[int, int, int, float]]
+
+
+def contributions(
+    model: ModelLike, image: torch.Tensor, target: tuple[str, int], source: str
+) -> torch.Tensor:
+    """Contribution of every unit of `source` to unit `target` = (layer, channel) (its mean over
+    positions) for one image: (units of source,)."""
+    return _contributions(model, image, target, source, [target[1]])[0]
+
+
+def contribution_graph(
+    model: ModelLike,
+    image: torch.Tensor,
+    layers: list[str],
+    unit: int,
+    fanout: int = 3,
+) -> ContributionGraph:
+    """From `unit` of the last of `layers`, follow the `fanout` strongest contributors back through
+    each earlier layer (ordered input side first), one backward pass per layer."""
+    if len(layers) < 2:
+        raise CnnlensError("name at least two layers, input side first")
+    if fanout < 1:
+        raise CnnlensError(f"fanout must be at least 1, got {fanout}")
+    paths = resolve_layers(model, layers)
+    acts = _channel_means(model, image, paths)
+    check_unit(unit, len(acts[paths[-1]]), paths[-1])
+    nodes: list[dict[int, float]] = [{} for _ in paths]
+    nodes[-1][unit] = float(acts[paths[-1]][unit])
+    edges = []
+    for i in range(len(paths) - 1, 0, -1):
+        targets = sorted(nodes[i])
+        table = _contributions(model, image, (paths[i], -1), paths[i - 1], targets)
+        for t, row in zip(targets, table, strict=True):
+            for s in row.abs().topk(min(fanout, len(row))).indices.tolist():
+                nodes[i - 1][s] = float(acts[paths[i - 1]][s])
+                edges.append((i - 1, s, t, float(row[s])))
+    return ContributionGraph(paths, nodes, edges)
+
+
+def _channel_means(model: ModelLike, image: torch.Tensor, paths: list[str]) -> dict:
+    net = as_net(model)
+    x = images_for(model, _one(image))
+    with preserved(net) as guard, torch.no_grad(), recording(guard, paths) as out:
+        forward_until_done(net, normalize_for(model, x))
+    return {p: _mean_per_unit(out[p])[0].cpu() for p in paths}
+
+
+def _contributions(
+    model: ModelLike,
+    image: torch.Tensor,
+    target: tuple[str, int],
+    source: str,
+    units: list[int],
+) -> torch.Tensor:
+    """(len(units), source units): gradient × activation of `source` for each target unit."""
+    net = as_net(model)
+    layer = target[0]
+    source_path, target_path = resolve_layers(model, [source, layer])
+    x = images_for(model, _one(image)).clone().requires_grad_(True)  # so the graph is recorded
+    rows = []
+    with (
+        preserved(net) as guard,
+        torch.enable_grad(),
+        recording(guard, [source_path, target_path]) as out,
+    ):
+        forward_until_done(net, normalize_for(model, x))
+        before, after = out[source_path], _mean_per_unit(out[target_path])[0]
+        for u in units:
+            check_unit(u, len(after), target_path)
+            (gradient,) = torch.autograd.grad(
+                after[u], before, retain_graph=True, allow_unused=True
+            )
+            if gradient is None:
+                raise CnnlensError(f"{target_path!r} does not depend on {source_path!r}")
+            rows.append(_mean_per_unit(gradient * before)[0] * _positions(before))
+    return torch.stack(rows).detach().cpu()
+
+
+def _one(image: torch.Tensor) -> torch.Tensor:
+    if isinstance(image, torch.Tensor) and image.dim() == 4 and image.shape[0] != 1:
+        raise CnnlensError(f"contributions take one image, got a batch of {image.shape[0]}")
+    return image
+
+
+def _mean_per_unit(values: torch.Tensor) -> torch.Tensor:
+    return values.flatten(2).mean(dim=2) if values.dim() == 4 else values
+
+
+def _positions(values: torch.Tensor) -> int:
+    return values.shape[-1] * values.shape[-2] if values.dim() == 4 else 1

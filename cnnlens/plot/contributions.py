@@ -1,0 +1,51 @@
+"""The layered graph of neuron-to-neuron contributions: columns are layers, lines are weights."""
+
+from __future__ import annotations
+
+from matplotlib.figure import Figure
+
+from cnnlens.attribution.contributions import ContributionGraph
+
+POSITIVE, NEGATIVE = "#c0392b", "#2c6fbb"
+
+
+def contribution_figure(graph: ContributionGraph, title: str = "") -> Figure:
+    """Units as labelled dots (unit index, mean activation) in one column per layer; each edge's
+    width follows |contribution|, red for positive, blue for negative."""
+    figure = Figure(figsize=(2.4 * len(graph.layers) + 1, 4.2), dpi=90)
+    axes = figure.add_subplot()
+    places = {}
+    for column, units in enumerate(graph.nodes):
+        ordered = sorted(units)
+        for row, unit in enumerate(ordered):
+            y = (row + 1) / (len(ordered) + 1)
+            places[(column, unit)] = (column, y)
+            axes.scatter([column], [y], s=260, color="white", edgecolor="black", zorder=3)
+            axes.annotate(
+                f"{unit}\n{units[unit]:.2f}",
+                (column, y),
+                ha="center",
+                va="center",
+                fontsize=6,
+                zorder=4,
+            )
+    strongest = max((abs(w) for *_, w in graph.edges), default=1.0) or 1.0
+    for column, source, target, weight in graph.edges:
+        (x0, y0), (x1, y1) = places[(column, source)], places[(column + 1, target)]
+        axes.plot(
+            [x0, x1],
+            [y0, y1],
+            color=POSITIVE if weight > 0 else NEGATIVE,
+            linewidth=0.5 + 4 * abs(weight) / strongest,
+            alpha=0.8,
+            zorder=1,
+        )
+    axes.set_xticks(range(len(graph.layers)), graph.layers, fontsize=8)
+    axes.set_yticks([])
+    axes.set_xlim(-0.5, len(graph.layers) - 0.5)
+    axes.set_ylim(0, 1)
+    for side in ("left", "right", "top"):
+        axes.spines[side].set_visible(False)
+    axes.set_title(title, fontsize=9)
+    figure.tight_layout()
+    return figure
