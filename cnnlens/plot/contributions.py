@@ -10,10 +10,16 @@ POSITIVE, NEGATIVE = "#c0392b", "#2c6fbb"
 
 
 def contribution_figure(graph: ContributionGraph, title: str = "") -> Figure:
+    """The graph in a Figure of its own (see `draw_contributions`)."""
+    figure = Figure(figsize=(2.4 * len(graph.layers) + 1, 4.2), dpi=90)
+    draw_contributions(figure.add_subplot(), graph, title)
+    figure.tight_layout()
+    return figure
+
+
+def draw_contributions(axes, graph: ContributionGraph, title: str = "") -> None:
     """Units as labelled dots (unit index, mean activation) in one column per layer; each edge's
     width follows |contribution|, red for positive, blue for negative."""
-    figure = Figure(figsize=(2.4 * len(graph.layers) + 1, 4.2), dpi=90)
-    axes = figure.add_subplot()
     places = {}
     for column, units in enumerate(graph.nodes):
         ordered = sorted(units)
@@ -47,5 +53,3 @@ def contribution_figure(graph: ContributionGraph, title: str = "") -> Figure:
     for side in ("left", "right", "top"):
         axes.spines[side].set_visible(False)
     axes.set_title(title, fontsize=9)
-    figure.tight_layout()
-    return figure

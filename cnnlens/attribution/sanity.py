@@ -1,0 +1,50 @@
+"""The randomization sanity check (Adebayo et al.): re-initialize the top of the network and see
+whether an attribution map changes. A map that stays the same cannot be explaining what the
+network learned there."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Callable, Sequence
+
+import torch
+from scipy.stats import spearmanr
+
+from cnnlens.core.layers import ModelLike, as_net, resolve_layers
+from cnnlens.errors import CnnlensError
+from cnnlens.models.handle import LoadedModel
+
+
+def reinitialized(model: ModelLike, layers: Sequence[str], seed: int = 0) -> ModelLike:
+    """A copy of the model (in eval mode) whose `layers` have fresh random parameters, in order,
+    from `seed`; the model itself is untouched."""
+    net = copy.deepcopy(as_net(model))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for path in resolve_layers(net, layers):
+            module = net.get_submodule(path)
+            if not hasattr(module, "reset_parameters"):
+                raise CnnlensError(f"layer {path!r} has no parameters to re-initialize")
+            module.reset_parameters()
+    net.eval()
+    return dataclasses.replace(model, net=net) if isinstance(model, LoadedModel) else net
+
+
+def rank_correlation(before: torch.Tensor, after: torch.Tensor) -> float:
+    """Mean over images of the Spearman rank correlation between two maps of each image."""
+    if before.shape != after.shape:
+        raise CnnlensError(f"map shapes differ: {tuple(before.shape)} vs {tuple(after.shape)}")
+    pairs = zip(before.detach().cpu(), after.detach().cpu(), strict=True)
+    return float(sum(spearmanr(b.flatten(), a.flatten())[0] for b, a in pairs) / len(before))
+
+
+def randomization_check(
+    model: ModelLike,
+    maps: Callable[[ModelLike], torch.Tensor],
+    layers: Sequence[str],
+    seed: int = 0,
+) -> float:
+    """Rank correlation between `maps(model)` and `maps` of the model with `layers` re-initialized:
+    near 1 means the map ignores what those layers learned."""
+    return rank_correlation(maps(model), maps(reinitialized(model, layers, seed)))
