@@ -4,9 +4,11 @@ import pytest
 import torch
 
 import cnnlens
-from cnnlens.attribution import input_gradient
+from cnnlens.attribution import input_gradient, occlusion
 from cnnlens.attribution.averaged import integrated_gradients, smoothgrad
+from cnnlens.core.progress import Cancelled
 from cnnlens.data import ShapeWorld
+from tests.snapshot import assert_unchanged, snapshot
 
 
 @pytest.fixture
@@ -58,3 +60,30 @@ def test_averaged_gradients_errors(shapes, images):
         integrated_gradients(shapes, images, 0, steps=0)
     with pytest.raises(cnnlens.CnnlensError, match="got 3 target indices for 2 images"):
         smoothgrad(shapes, images, [0, 1, 2], samples=2)
+
+
+def test_long_maps_report_progress_and_stop_on_cancel(shapes):
+    images = ShapeWorld(length=2, seed=3).batch(0, 2).images
+    seen = []
+    smoothgrad(
+        shapes, images, 0, samples=5, batch_size=2, progress=lambda d, t: seen.append((d, t))
+    )
+    assert seen == [(2, 10), (4, 10), (5, 10), (7, 10), (9, 10), (10, 10)]
+    seen.clear()
+    integrated_gradients(
+        shapes, images[:1], 0, steps=4, batch_size=3, progress=lambda d, t: seen.append(d)
+    )
+    assert seen == [3, 4]
+
+    def cancel(done, total):
+        raise Cancelled("cancelled")
+
+    before = snapshot(shapes.net)
+    for call in (
+        lambda: smoothgrad(shapes, images, 0, samples=4, progress=cancel),
+        lambda: integrated_gradients(shapes, images, 0, steps=4, progress=cancel),
+        lambda: occlusion(shapes, images, 0, window=8, stride=8, batch_size=4, progress=cancel),
+    ):
+        with pytest.raises(Cancelled):
+            call()
+        assert_unchanged(before, shapes.net)

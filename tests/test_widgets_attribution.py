@@ -7,10 +7,11 @@ import pytest
 import torch
 from PIL import Image
 
-from cnnlens.attribution import saliency
+from cnnlens.attribution import occlusion, saliency
 from cnnlens.plot import heat
 from cnnlens.widgets import AttributionExplorer
 from cnnlens.widgets.attribution import METHODS
+from tests.snapshot import assert_unchanged, snapshot
 
 
 def decode(png: bytes) -> np.ndarray:
@@ -19,7 +20,7 @@ def decode(png: bytes) -> np.ndarray:
 
 @pytest.fixture
 def explorer(shapes):
-    widget = AttributionExplorer(shapes, method="saliency")
+    widget = AttributionExplorer(shapes, method="saliency", background=False)
     widget.options["samples"].value = 2
     widget.options["steps"].value = 4
     return widget
@@ -61,14 +62,14 @@ def test_target_and_options_change_the_map_and_results_are_cached(explorer):
 
 
 def test_grad_cam_defaults_to_the_last_layer_with_spatial_extent(shapes):
-    widget = AttributionExplorer(shapes)
+    widget = AttributionExplorer(shapes, background=False)
     assert widget.options["layer"].value == "relu4_2"
     assert "gap" not in widget.options["layer"].options
     assert widget.current.max() > widget.current.min(), "a real map, not a constant"
 
 
 def test_errors_show_in_the_widget_as_one_line(zoo):
-    widget = AttributionExplorer(zoo["alexnet"], method="saliency")
+    widget = AttributionExplorer(zoo["alexnet"], method="saliency", background=False)
     widget.method.value = "CAM"  # AlexNet has no global-average-pooling head
     assert widget.status.is_error
     assert "CAM needs global average pooling" in widget.status.text
@@ -84,7 +85,37 @@ def test_a_plain_module_gets_its_own_number_of_classes():
         torch.nn.Flatten(),
         torch.nn.Linear(8, 5),
     ).eval()
-    widget = AttributionExplorer(net, method="saliency")
+    widget = AttributionExplorer(net, method="saliency", background=False)
     assert [label for label, _ in widget.target.options[1:]] == [f"class {i}" for i in range(5)]
     widget.target.value = 4
     assert widget.status.text == "saliency · target class 4" and widget.current.shape == (224, 224)
+
+
+def test_compare_shows_other_methods_side_by_side(explorer, shapes):
+    explorer.method.value = "Grad-CAM"
+    explorer.compare.value = ("saliency", "Grad-CAM", "occlusion")
+    assert list(explorer.compared) == ["saliency", "occlusion"]  # the main method once
+    assert len(explorer.compare_row.children) == 2
+    cls = explorer.target_class()
+    image = explorer.picker.image[None]
+    assert torch.equal(explorer.compared["saliency"], saliency(shapes, image, cls)[0])
+    expected = occlusion(shapes, image, cls, window=8, stride=4)[0]
+    assert torch.allclose(explorer.compared["occlusion"], expected)
+    explorer.compare.value = ()
+    assert explorer.compared == {} and explorer.compare_row.children == ()
+
+
+def test_slow_maps_run_in_the_background_and_cancel_cleanly(shapes):
+    widget = AttributionExplorer(shapes, method="saliency")
+    widget.runner.wait(30)
+    first = widget.current
+    before = snapshot(shapes.net)
+    widget.options["window"].value, widget.options["stride"].value = 2, 1  # 3,969 windows
+    widget.method.value = "occlusion"
+    widget.runner.cancel_button.click()
+    widget.runner.wait(30)
+    assert widget.status.text == "⚠ cancelled" and widget.current is first
+    assert widget.runner.bar.value < widget.runner.bar.max
+    assert_unchanged(before, shapes.net)
+    widget.method.value = "saliency"  # cached: shown at once
+    assert widget.current is first and not widget.status.is_error

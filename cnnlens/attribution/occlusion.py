@@ -13,6 +13,7 @@ from cnnlens.attribution.targets import Classes, Target, as_target, for_image
 from cnnlens.core.capture import images_for
 from cnnlens.core.guard import preserved
 from cnnlens.core.layers import ModelLike, as_net
+from cnnlens.core.progress import Progress, report
 from cnnlens.errors import CnnlensError
 
 
@@ -33,11 +34,13 @@ def occlusion(
     stride: int = 4,
     fill: float = 0.5,
     batch_size: int = 64,
+    progress: Progress | None = None,
 ) -> torch.Tensor:
     """Score drop per pixel, averaged over the windows covering it: (N, H, W).
 
     Each window is filled with `fill` (0.5 = mid-gray in [0, 1] image space) across all colour
     channels; pixels no window covers get 0. Positive = the pixel supports the target.
+    `progress(done, total)` hears of every batch of windows and may raise `Cancelled`.
     """
     net = as_net(model)
     target = as_target(target)
@@ -54,6 +57,7 @@ def occlusion(
         covered[top : top + window, left : left + window] += 1
     with preserved(net) as guard, torch.no_grad():
         base, _ = target_scores(model, guard, x, target)
+        chunks = -(-len(positions) // batch_size)
         for n in range(count):
             per_image = for_image(target, n, count)
             for start in range(0, len(positions), batch_size):
@@ -66,4 +70,5 @@ def occlusion(
                 scores, _ = target_scores(model, guard, occluded, per_image)
                 for drop, (top, left) in zip(base[n] - scores, chunk, strict=True):
                     totals[n, top : top + window, left : left + window] += drop
+                report(progress, n * chunks + start // batch_size + 1, count * chunks)
     return totals / covered.clamp(min=1)

@@ -33,3 +33,10 @@ def steps(items: Iterable[T], total: int, progress: Progress | None, what: str) 
         yield item
         done += 1
         progress(done, total)
+
+
+def report(progress: Progress | None, done: int, total: int) -> None:
+    """Tell `progress` (if any) that `done` of `total` steps are finished; no bar otherwise, for
+    calls that are usually quick (a single attribution map)."""
+    if progress is not None:
+        progress(done, total)

@@ -26,10 +26,12 @@ from cnnlens.attribution.targets import predicted
 from cnnlens.core.capture import forward_until_done, images_for, normalize_for
 from cnnlens.core.guard import preserved
 from cnnlens.core.layers import ModelLike, as_net, list_layers
+from cnnlens.core.progress import Progress
 from cnnlens.plot import fit_scale, gradient_picture, heat, overlay, signed, to_numpy
 from cnnlens.widgets.base import ResultCache, StatusLine, guarded
 from cnnlens.widgets.filters import VIEW_PX, show_png
 from cnnlens.widgets.picker import ImagePicker
+from cnnlens.widgets.runner import Runner
 
 Options = dict[str, object]
 
@@ -38,7 +40,7 @@ Options = dict[str, object]
 class Method:
     """How to compute one image's map, how to draw it, and which controls it reads."""
 
-    compute: Callable[[ModelLike, torch.Tensor, int, Options], torch.Tensor]
+    compute: Callable[[ModelLike, torch.Tensor, int, Options, Progress], torch.Tensor]
     kind: str  # "heat" (>= 0), "signed", or "rgb" (an input gradient, (3, H, W))
     uses: tuple[str, ...] = ()
 
@@ -48,45 +50,60 @@ def _resized(maps: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 
 METHODS: dict[str, Method] = {
-    "saliency": Method(lambda m, x, t, o: saliency(m, x, t)[0], "heat"),
-    "gradient × input": Method(lambda m, x, t, o: gradient_times_input(m, x, t)[0], "signed"),
-    "deconvnet": Method(lambda m, x, t, o: deconvnet(m, x, t)[0], "rgb"),
-    "guided backprop": Method(lambda m, x, t, o: guided_backprop(m, x, t)[0], "rgb"),
+    "saliency": Method(lambda m, x, t, o, p: saliency(m, x, t)[0], "heat"),
+    "gradient × input": Method(lambda m, x, t, o, p: gradient_times_input(m, x, t)[0], "signed"),
+    "deconvnet": Method(lambda m, x, t, o, p: deconvnet(m, x, t)[0], "rgb"),
+    "guided backprop": Method(lambda m, x, t, o, p: guided_backprop(m, x, t)[0], "rgb"),
     "SmoothGrad": Method(
-        lambda m, x, t, o: (
-            smoothgrad(m, x, t, noise=o["noise"], samples=o["samples"])[0].abs().amax(dim=0)
+        lambda m, x, t, o, p: (
+            smoothgrad(m, x, t, noise=o["noise"], samples=o["samples"], progress=p)[0]
+            .abs()
+            .amax(dim=0)
         ),
         "heat",
         ("noise", "samples"),
     ),
     "integrated gradients": Method(
-        lambda m, x, t, o: integrated_gradients(m, x, t, steps=o["steps"])[0].sum(dim=0),
+        lambda m, x, t, o, p: integrated_gradients(m, x, t, steps=o["steps"], progress=p)[0].sum(
+            dim=0
+        ),
         "signed",
         ("steps",),
     ),
-    "CAM": Method(lambda m, x, t, o: _resized(cam(m, x, t), x), "signed"),
+    "CAM": Method(lambda m, x, t, o, p: _resized(cam(m, x, t), x), "signed"),
     "Grad-CAM": Method(
-        lambda m, x, t, o: _resized(grad_cam(m, x, t, o["layer"]), x), "heat", ("layer",)
+        lambda m, x, t, o, p: _resized(grad_cam(m, x, t, o["layer"]), x), "heat", ("layer",)
     ),
     "guided Grad-CAM": Method(
-        lambda m, x, t, o: guided_grad_cam(m, x, t, o["layer"])[0], "rgb", ("layer",)
+        lambda m, x, t, o, p: guided_grad_cam(m, x, t, o["layer"])[0], "rgb", ("layer",)
     ),
     "occlusion": Method(
-        lambda m, x, t, o: occlusion(m, x, t, window=o["window"], stride=o["stride"])[0],
+        lambda m, x, t, o, p: occlusion(
+            m, x, t, window=o["window"], stride=o["stride"], progress=p
+        )[0],
         "signed",
         ("window", "stride"),
     ),
 }
 PREDICTED = -1
+COMPARE_PX = 140  # on-screen size of each side-by-side map
 
 
 class AttributionExplorer(widgets.VBox):
     """Pick an image, a method, a target class (the prediction by default) and the method's
-    settings; see the map over the image and on its own. Sliders act on release; every result is
-    cached, so revisiting a setting is instant. Drive it through the controls' `.value`;
-    `current` holds the displayed map, `status` the summary or error."""
+    settings; see the map over the image and on its own, and any other methods side by side
+    (`compare`). Sliders act on release; maps are computed in the background with a progress
+    bar and Cancel (SmoothGrad, integrated gradients and occlusion on big models take a while),
+    and cached, so revisiting a setting is instant. Drive it through the controls' `.value`;
+    `current` holds the displayed map, `compared` the side-by-side ones, `status` the summary."""
 
-    def __init__(self, model: ModelLike, method: str = "Grad-CAM", layer: str | None = None):
+    def __init__(
+        self,
+        model: ModelLike,
+        method: str = "Grad-CAM",
+        layer: str | None = None,
+        background: bool = True,
+    ):
         self.model = model
         size = getattr(model, "input_size", 224)
         self.status = StatusLine()
@@ -119,10 +136,18 @@ class AttributionExplorer(widgets.VBox):
             "steps": widgets.IntSlider(32, 2, 128, description="steps", **slider),
         }
         self.opacity = widgets.FloatSlider(0.6, min=0.0, max=1.0, step=0.05, description="opacity")
+        self.compare = widgets.SelectMultiple(
+            options=list(METHODS), value=(), description="compare", rows=4
+        )
         self.overlay_view, self.map_view = widgets.Image(format="png"), widgets.Image(format="png")
+        self.compare_row = widgets.HBox()
+        self.runner = Runner(self.status, background=background)
+        self.runner.run_button.layout.display = "none"  # controls start the work themselves
         self.current: torch.Tensor | None = None
+        self.compared: dict[str, torch.Tensor] = {}
+        self._request = 0  # the latest setting asked for; older results are dropped
         self._maps, self._predictions = ResultCache(), ResultCache()
-        for control in (self.method, self.target, *self.options.values()):
+        for control in (self.method, self.target, self.compare, *self.options.values()):
             control.observe(self._refresh, "value")
         self.picker.observe_choice(self._refresh)
         self.opacity.observe(self._render, "value")
@@ -134,7 +159,15 @@ class AttributionExplorer(widgets.VBox):
         )
         controls = widgets.HBox([self.method, self.target, self.opacity])
         super().__init__(
-            [self.picker, controls, widgets.HBox(list(self.options.values())), views, self.status]
+            [
+                self.picker,
+                controls,
+                widgets.HBox(list(self.options.values())),
+                widgets.HBox([self.compare, self.runner]),
+                views,
+                self.compare_row,
+                self.status,
+            ]
         )
         self._refresh()
 
@@ -155,35 +188,82 @@ class AttributionExplorer(widgets.VBox):
 
     @guarded
     def _refresh(self, _change: dict | None = None) -> None:
-        method = METHODS[self.method.value]
+        shown = METHODS[self.method.value]
         for name, control in self.options.items():
-            control.layout.display = "" if name in method.uses else "none"
+            control.layout.display = "" if name in shown.uses else "none"
         cls = self.target_class()
-        settings = {name: self.options[name].value for name in method.uses}
-        key = (self.picker.choice.value, self.method.value, cls, tuple(settings.items()))
+        names = [self.method.value, *(m for m in self.compare.value if m != self.method.value)]
+        keys = {name: self._key(name, cls) for name in names}
         x = self.picker.image[None]
-        self.current = self._maps.get(key, lambda: method.compute(self.model, x, cls, settings))
-        self._render()
-        self.status.show(
-            f"{self.method.value} · target {self.class_names[cls]}"
-            + (" (predicted)" if self.target.value == PREDICTED else "")
-        )
+
+        def work(progress) -> dict[str, torch.Tensor]:
+            return {
+                name: self._maps.get(
+                    key,
+                    lambda name=name, key=key: METHODS[name].compute(
+                        self.model, x, cls, dict(key[3]), progress
+                    ),
+                )
+                for name, key in keys.items()
+            }
+
+        self._request += 1
+        request = self._request
+
+        def done(maps: dict[str, torch.Tensor]) -> None:
+            if request != self._request:  # a newer setting was asked for meanwhile
+                return
+            self.current = maps[names[0]]
+            self.compared = {name: maps[name] for name in names[1:]}
+            self._render()
+            self._render_comparison()
+            self.status.show(
+                f"{names[0]} · target {self.class_names[cls]}"
+                + (" (predicted)" if self.target.value == PREDICTED else "")
+            )
+
+        if self.runner.running:  # a newer setting wins: stop the old work at its next step
+            self.runner.cancel()
+            self.runner.wait()
+        if all(key in self._maps for key in keys.values()):
+            done(work(None))
+            return
+        self.status.show(f"computing {', '.join(names)} …")
+        self.runner.start(work, done)
+
+    def _key(self, name: str, cls: int) -> tuple:
+        settings = {option: self.options[option].value for option in METHODS[name].uses}
+        return (self.picker.choice.value, name, cls, tuple(settings.items()))
+
+    def _picture(self, name: str, values: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """(the map as a picture, its strength as a heat picture for overlays)."""
+        values = values.detach().cpu().numpy()
+        kind = METHODS[name].kind
+        if kind == "rgb":
+            return gradient_picture(np.moveaxis(values, 0, -1)), heat(np.abs(values).max(0))
+        picture = heat(values) if kind == "heat" else signed(values)
+        return picture, picture
+
+    def _render_comparison(self) -> None:
+        image = to_numpy(self.picker.image)
+        scale = fit_scale(image.shape[0], COMPARE_PX)
+        columns = []
+        for name, values in self.compared.items():
+            view = widgets.Image(format="png")
+            show_png(
+                view, overlay(image, self._picture(name, values)[1], self.opacity.value), scale
+            )
+            columns.append(widgets.VBox([widgets.HTML(f"<b>{name}</b>"), view]))
+        self.compare_row.children = columns
 
     @guarded
     def _render(self, _change: dict | None = None) -> None:
         if self.current is None:
             return
-        kind = METHODS[self.method.value].kind
-        values = self.current.detach().cpu().numpy()
         image = to_numpy(self.picker.image)
-        if kind == "rgb":
-            picture, strength = (
-                gradient_picture(np.moveaxis(values, 0, -1)),
-                heat(np.abs(values).max(0)),
-            )
-        else:
-            picture = heat(values) if kind == "heat" else signed(values)
-            strength = picture
+        picture, strength = self._picture(self.method.value, self.current)
         scale = fit_scale(image.shape[0], VIEW_PX)
         show_png(self.overlay_view, overlay(image, strength, self.opacity.value), scale)
         show_png(self.map_view, picture, scale)
+        if self.compared and _change is not None:  # the opacity moved: redraw the row too
+            self._render_comparison()

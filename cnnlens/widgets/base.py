@@ -10,6 +10,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from cnnlens.errors import CnnlensError
+
 
 class StatusLine(widgets.HTML):
     """A line under a widget: what is shown, or what went wrong (never a traceback)."""
@@ -21,7 +23,7 @@ class StatusLine(widgets.HTML):
     def error(self, exc: BaseException) -> None:
         """Show an exception as one red line: its type and the first line of its message."""
         first = (str(exc).splitlines() or [""])[0]
-        kind = "" if type(exc).__name__ == "CnnlensError" else f"{type(exc).__name__}: "
+        kind = "" if isinstance(exc, CnnlensError) else f"{type(exc).__name__}: "
         message = html.escape(kind + first)
         self.value = f"<span class='cnnlens-error' style='color:#b00020'>⚠ {message}</span>"
 
@@ -70,6 +72,9 @@ class ResultCache:
 
     def __len__(self) -> int:
         return len(self._items)
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._items
 
 
 def fit_unit_slider(slider: widgets.IntSlider, units: int) -> None:
