@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 # Notebooks to run in JupyterLab, relative to the repository root.
 NOTEBOOKS = [
     "notebooks/01_filters_and_feature_maps.ipynb",
+    "notebooks/02_optimal_stimuli.ipynb",
     "notebooks/03_deconvnet_guided_backprop.ipynb",
     "notebooks/05_saliency_cam_occlusion.ipynb",
 ]
@@ -36,7 +37,7 @@ NOTEBOOKS = [
 SCREENSHOT_ENV = "CNNLENS_SCREENSHOTS"
 
 KERNEL_IDLE_TIMEOUT_MS = 60_000  # kernel start
-RUN_ALL_TIMEOUT_MS = 120_000  # all cells of one notebook
+RUN_ALL_TIMEOUT_MS = 240_000  # all cells of one notebook (lecture 2 scans 2,000 images)
 WIDGET_TIMEOUT_MS = 15_000  # slider render, readout and image update
 
 NOTEBOOK_PANEL = ".jp-NotebookPanel:visible"
