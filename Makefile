@@ -2,7 +2,6 @@
 SHELL := /bin/bash
 BIN := .venv/bin
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
-export TQDM_DISABLE := 1
 
 .PHONY: course test env browser-deps lint format notebooks train bench
 

@@ -1,16 +1,15 @@
 """Progress and cancel for long calls: one callback convention shared by every method.
 
 A long method takes `progress: Progress | None`. It calls `progress(done, total)` after each
-step; the callback may draw a bar, and may raise `Cancelled` to stop the call. Methods hold the
-model in `preserved(...)`, so a stop midway still leaves the model exactly as it was.
+step; the callback may draw a bar (a widget's Runner does), and may raise `Cancelled` to stop the
+call. Without a callback nothing is drawn, so notebook outputs are the same run after run.
+Methods hold the model in `preserved(...)`: a stop midway leaves the model exactly as it was.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
-
-from tqdm.auto import tqdm
 
 from cnnlens.errors import CnnlensError
 
@@ -22,10 +21,10 @@ class Cancelled(CnnlensError):
     """Raised by a progress callback to stop a long call (e.g. a widget's Cancel button)."""
 
 
-def steps(items: Iterable[T], total: int, progress: Progress | None, what: str) -> Iterator[T]:
-    """Yield `items`, reporting each finished step to `progress`, or to a tqdm bar when None."""
+def steps(items: Iterable[T], total: int, progress: Progress | None) -> Iterator[T]:
+    """Yield `items`, reporting each finished step to `progress` (if any)."""
     if progress is None:
-        yield from tqdm(items, total=total, desc=what, leave=False)
+        yield from items
         return
     done = 0
     progress(done, total)

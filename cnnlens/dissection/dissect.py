@@ -143,7 +143,7 @@ def dissect_layers(
             forward_until_done(net, x.contiguous(memory_format=torch.channels_last))
 
         batches = probe.batches(batch_size, masks=False)
-        for batch in steps(batches, count, progress, "dissection 1/2: thresholds"):
+        for batch in steps(batches, count, progress):
             forward(batch.images)
             for path in paths:
                 maps = _maps(outputs, path)
@@ -153,7 +153,7 @@ def dissect_layers(
         for state in passes.values():
             state.fix_thresholds()
         batches = probe.batches(batch_size, masks=True)
-        for batch in steps(batches, count, progress, "dissection 2/2: IoU"):
+        for batch in steps(batches, count, progress):
             forward(batch.images)
             for path in paths:
                 passes[path].score(_maps(outputs, path), batch)

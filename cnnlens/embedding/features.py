@@ -88,7 +88,7 @@ def _features(
     with preserved(net) as guard, torch.no_grad():
         record = recording_input(guard, path) if at_input else recording(guard, [path])
         with record as out:
-            for x, y in steps(batches, -(-len(images) // batch_size), progress, f"features {name}"):
+            for x, y in steps(batches, -(-len(images) // batch_size), progress):
                 forward_until_done(net, normalize_for(model, images_for(model, x)))
                 value = out[path].float()
                 if value.dim() == 4 and pool == "mean":

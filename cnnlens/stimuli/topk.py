@@ -129,7 +129,7 @@ def _scan(
     total, count, seen, width = None, 0, 0, 1
     batches = image_batches(images, batch_size)
     with preserved(net) as guard, torch.no_grad(), recording(guard, [path]) as out:
-        for x, _ in steps(batches, -(-len(images) // batch_size), progress, f"scan {path}"):
+        for x, _ in steps(batches, -(-len(images) // batch_size), progress):
             forward_until_done(net, normalize_for(model, images_for(model, x)))
             act = out[path].float()
             n = act.shape[0]
