@@ -11,11 +11,12 @@ from cnnlens.core.layers import ModelLike, list_layers
 from cnnlens.data.batches import Images
 from cnnlens.plot import fit_scale, gradient_picture, to_numpy
 from cnnlens.plot.stimuli import crop_grid
-from cnnlens.stimuli import TopExamples, default_probe_set, top_examples
+from cnnlens.stimuli import default_probe_set
 from cnnlens.widgets.base import ResultCache, StatusLine, fit_unit_slider, guarded
 from cnnlens.widgets.filters import VIEW_PX, show_png
 from cnnlens.widgets.picker import ImagePicker
 from cnnlens.widgets.runner import Runner
+from cnnlens.widgets.scans import LayerScans
 
 PATCH_GRID_PX = 260  # on-screen width of each 3 × 3 patch grid
 TITLES = {"gradient": "gradient", "deconvnet": "deconvnet", "guided": "guided backprop"}
@@ -64,10 +65,10 @@ class BackpropExplorer(widgets.VBox):
             for rule, view in self.views.items()
         ]
         self.images = images or default_probe_set(size)
-        self.scans: dict[str, TopExamples] = {}
         self.patches: GradientPatches | None = None
         self.runner = Runner(self.status, label="Scan for top examples", background=background)
         self.runner.run_button.on_click(lambda _: self.scan())
+        self.scans = LayerScans(model, self.images, self.runner, self._refresh, k=9)
         self.crops_view, self.patches_view = (
             widgets.Image(format="png"),
             widgets.Image(format="png"),
@@ -92,16 +93,7 @@ class BackpropExplorer(widgets.VBox):
 
     def scan(self) -> None:
         """Find the top examples of every unit of the current layer (then patches are instant)."""
-        layer = self.layer.value
-
-        def work(progress):
-            return top_examples(self.model, layer, self.images, k=9, progress=progress)
-
-        def done(result: TopExamples) -> None:
-            self.scans[layer] = result
-            self._refresh()
-
-        self.runner.start(work, done)
+        self.scans.start(self.layer.value)
 
     @guarded
     def _on_layer(self, change: dict) -> None:

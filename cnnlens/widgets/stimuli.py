@@ -10,11 +10,12 @@ from cnnlens.data.batches import Images, images_at
 from cnnlens.plot import fit_scale
 from cnnlens.plot.images import grid
 from cnnlens.plot.stimuli import boxed, crop_grid
-from cnnlens.stimuli import TopExamples, default_probe_set, receptive_field, top_examples
+from cnnlens.stimuli import default_probe_set, receptive_field
 from cnnlens.stimuli.crops import unit_crops
 from cnnlens.widgets.base import StatusLine, fit_unit_slider, guarded
 from cnnlens.widgets.filters import show_png
 from cnnlens.widgets.runner import Runner
+from cnnlens.widgets.scans import LayerScans
 
 GRID_PX = 300  # on-screen width of the crop grid
 MAX_K = 16
@@ -50,7 +51,7 @@ class StimuliExplorer(widgets.VBox):
         self.runner.run_button.on_click(lambda _: self.scan())
         self.crops_view = widgets.Image(format="png")
         self.sources_view = widgets.Image(format="png")
-        self.scans: dict[str, TopExamples] = {}
+        self.scans = LayerScans(model, self.images, self.runner, self._refresh, MAX_K)
         self.current = None
         self.layer.observe(self._on_layer, "value")
         for control in (self.unit, self.k, self.overlay):
@@ -67,17 +68,7 @@ class StimuliExplorer(widgets.VBox):
 
     def scan(self) -> None:
         """Scan the dataset for the current layer (in the background unless told otherwise)."""
-        layer = self.layer.value
-        self.status.show(f"scanning {len(self.images)} images for {layer} …")
-
-        def work(progress):
-            return top_examples(self.model, layer, self.images, k=MAX_K, progress=progress)
-
-        def done(result: TopExamples) -> None:
-            self.scans[layer] = result
-            self._refresh()
-
-        self.runner.start(work, done)
+        self.scans.start(self.layer.value)
 
     @guarded
     def _on_layer(self, change: dict) -> None:

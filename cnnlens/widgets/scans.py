@@ -1,0 +1,44 @@
+"""Top-example scans per layer for widgets: run once through a Runner, then kept for browsing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from cnnlens.core.layers import ModelLike
+from cnnlens.data.batches import Images
+from cnnlens.stimuli import TopExamples, top_examples
+from cnnlens.widgets.runner import Runner
+
+
+class LayerScans:
+    """`start(layer)` scans `images` for the layer's top `k` examples in `runner` and then calls
+    `on_done()`; `get(layer)` is the finished scan or None."""
+
+    def __init__(
+        self,
+        model: ModelLike,
+        images: Images,
+        runner: Runner,
+        on_done: Callable[[], None],
+        k: int,
+    ) -> None:
+        self.model, self.images, self.k = model, images, k
+        self.runner, self.on_done = runner, on_done
+        self._done: dict[str, TopExamples] = {}
+
+    def get(self, layer: str) -> TopExamples | None:
+        """The scan of `layer`, if it has finished."""
+        return self._done.get(layer)
+
+    def start(self, layer: str) -> None:
+        """Scan for `layer` (in the runner's thread unless it runs in the foreground)."""
+        self.runner.status.show(f"scanning {len(self.images)} images for {layer} …")
+
+        def work(progress):
+            return top_examples(self.model, layer, self.images, k=self.k, progress=progress)
+
+        def done(result: TopExamples) -> None:
+            self._done[layer] = result
+            self.on_done()
+
+        self.runner.start(work, done)
