@@ -1,0 +1,148 @@
+"""Activation maximization: our render vs. torch-lucent's render_vis, same objective, steps, image
+size, batch, parameterization (Fourier, decorrelated colour) and transforms, in one run; then
+the cost of one of our steps vs. a bare truncated forward + backward on the same batch.
+
+Prints images/s for both and the speed-up, on the embedded model (64 px) and on VGG16 with random
+weights (128 px), for an early and a deep layer: our speed comes from stopping the forward at the
+objective's layer and computing input gradients only, so it grows the earlier the layer.
+Lucent is optional (CI lacks it): install it in a throwaway environment, e.g.
+  python -m venv /tmp/lucentenv && echo "$(.venv/bin/python -c 'import site;
+  print(site.getsitepackages()[0])')" > /tmp/lucentenv/lib/python3.11/site-packages/main.pth
+  /tmp/lucentenv/bin/pip install torch-lucent --no-deps && /tmp/lucentenv/bin/pip install
+  decorator future "kornia==0.5.11"   # lucent pins kornia<=0.4.1; 0.5.11 still has its API
+and run PYTHONPATH=. /tmp/lucentenv/bin/python benchmarks/bench_render.py
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from timing import repeats_from_command_line
+
+import cnnlens
+from cnnlens.core.capture import forward_until_done, normalize_for, recording
+from cnnlens.core.guard import preserved
+from cnnlens.featurevis import channel, jitter, pad, render, rotate, scale
+from cnnlens.featurevis.transforms import compose
+
+try:
+    from lucent.optvis import param as lucent_param
+    from lucent.optvis import render as lucent_render
+    from lucent.optvis import transform as lucent_transform
+except ImportError:
+    lucent_render = None
+
+
+def our_transforms(size: int) -> list:
+    """Lucent's standard_transforms, amount for amount (pad 12, jitter 8, scale ±10%, rotate
+    ±10°, jitter 4), then its resize back to the image size (render_vis's fixed_image_size)."""
+
+    def resize(x: torch.Tensor, _generator: torch.Generator) -> torch.Tensor:
+        return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=True)
+
+    return [pad(12), jitter(8), scale(0.1), rotate(10.0), jitter(4), resize]
+
+
+def interleaved_best(calls: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Fastest time of each call over `repeats` rounds that run every call once, in turn: on a
+    shared machine a burst of load then slows one round of all, not one contender's block."""
+    for call in calls.values():  # warm-up
+        call()
+    best = dict.fromkeys(calls, float("inf"))
+    for _ in range(repeats):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            call()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
+def lucent_call(model: cnnlens.LoadedModel, layer: str, size: int, batch: int, steps: int):
+    """render_vis on a private copy of the network (it leaves hooks and parameter gradients)."""
+    net = copy.deepcopy(model.net).eval()
+    objective = f"{layer.replace('.', '_')}:0"
+
+    def run() -> None:
+        lucent_render.render_vis(
+            net,
+            objective,
+            param_f=lambda: lucent_param.image(size, batch=batch),
+            transforms=list(lucent_transform.standard_transforms),
+            thresholds=(steps,),
+            preprocess=model.name != "shapes",  # ImageNet normalization for VGG, none for ours
+            progress=False,
+            show_image=False,
+            fixed_image_size=size,
+        )
+        for module in net.modules():  # drop the hooks render_vis leaves, so calls stay equal
+            module._forward_hooks.clear()
+
+    return run
+
+
+def bare_call(model: cnnlens.LoadedModel, layer: str, size: int, batch: int):
+    """One truncated forward + input-gradient backward of the objective, on a batch transformed
+    like a render step's: what a render step cannot do without."""
+    generator = torch.Generator().manual_seed(0)
+    x = torch.rand(batch, 3, size, size, generator=generator)
+    x = compose(our_transforms(size))(x, generator).requires_grad_(True)
+
+    def run() -> None:
+        with preserved(model.net) as guard, recording(guard, [layer]) as out:
+            forward_until_done(model.net, normalize_for(model, x))
+            torch.autograd.grad(out[layer][:, 0].mean(), x)
+
+    return run
+
+
+def compare(
+    model: cnnlens.LoadedModel, layer: str, size: int, batch: int, steps: int, repeats: int
+) -> None:
+    """Print images/s for both renders (same settings) and our step's cost vs. the bare pass."""
+    settings = {"steps": steps, "size": size, "batch": batch, "transforms": our_transforms(size)}
+    calls = {
+        "ours": lambda: render(model, channel(layer, 0), **settings),
+        "bare": bare_call(model, layer, size, batch),
+    }
+    if lucent_render is not None:
+        calls["lucent"] = lucent_call(model, layer, size, batch, steps)
+    best = interleaved_best(calls, repeats)
+    ours = batch * steps / best["ours"]
+    header = f"{model.name} @ {size}px, {layer}:0, batch {batch}, {steps} steps"
+    if lucent_render is None:
+        print(
+            f"{header}: ours {ours:.1f} images/s; torch-lucent absent (see this file's docstring)"
+        )
+    else:
+        theirs = batch * steps / best["lucent"]
+        print(
+            f"{header}: lucent {theirs:.1f} images/s, ours {ours:.1f} images/s, "
+            f"speed-up {ours / theirs:.1f}x"
+        )
+    per_step = best["ours"] / (steps + 1)  # the render ends with one more forward, to measure
+    print(
+        f"  one render step {1000 * per_step:.1f} ms vs. bare truncated forward + backward "
+        f"{1000 * best['bare']:.1f} ms: {per_step / best['bare']:.2f}x"
+    )
+
+
+def main() -> None:
+    repeats = repeats_from_command_line(__doc__)
+    torch.manual_seed(0)
+    np.random.seed(0)  # lucent's transforms draw from numpy
+    random.seed(0)
+    shapes, vgg = cnnlens.load("shapes"), cnnlens.load("vgg16", pretrained=False)
+    for layer in ("bn2", "bn4_2"):  # early (truncation pays most) and last conv block
+        compare(shapes, layer, 64, batch=4, steps=32, repeats=repeats)
+    for layer in ("features.14", "features.21"):  # conv3_3 and conv4_3
+        compare(vgg, layer, 128, batch=2, steps=8, repeats=repeats)
+
+
+if __name__ == "__main__":
+    main()

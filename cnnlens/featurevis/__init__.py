@@ -1,0 +1,58 @@
+"""Lecture 4, activation maximization: objectives, image parameterizations, transforms,
+regularizers, start images and the render engine that puts them together."""
+
+from cnnlens.featurevis.init import gray, mean_image, multifaceted, top_examples
+from cnnlens.featurevis.leaky import leaky_relus
+from cnnlens.featurevis.objectives import (
+    OUTPUT,
+    Objective,
+    as_objective,
+    channel,
+    channel_interpolation,
+    class_logit,
+    class_probability,
+    direction,
+    diversity,
+    layer_energy,
+    neuron,
+)
+from cnnlens.featurevis.params import Param, color_sqrt, shape_world_covariance
+from cnnlens.featurevis.regularizers import AlphaNorm, Blur, Regularizer, TotalVariation, l1, l2
+from cnnlens.featurevis.render import Rendering, render
+from cnnlens.featurevis.transforms import gaussian_blur, jitter, pad, rotate, scale, standard
+
+__all__ = [
+    "OUTPUT",
+    "AlphaNorm",
+    "Blur",
+    "Objective",
+    "Param",
+    "Regularizer",
+    "Rendering",
+    "TotalVariation",
+    "as_objective",
+    "channel",
+    "channel_interpolation",
+    "class_logit",
+    "class_probability",
+    "color_sqrt",
+    "direction",
+    "diversity",
+    "gaussian_blur",
+    "gray",
+    "jitter",
+    "l1",
+    "l2",
+    "layer_energy",
+    "leaky_relus",
+    "mean_image",
+    "multifaceted",
+    "neuron",
+    "pad",
+    "render",
+    "rotate",
+    "scale",
+    "shape_world_covariance",
+    "standard",
+    "top_examples",
+]

@@ -1,0 +1,67 @@
+"""Start images for a render: random, mid-gray, the dataset's mean image, dataset examples, and
+multifaceted starts (Nguyen et al.: cluster a unit's top examples, start from each cluster's mean).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+from sklearn.cluster import KMeans
+
+from cnnlens.core.capture import capture
+from cnnlens.core.inputs import check_images, check_unit
+from cnnlens.core.layers import ModelLike, resolve_layer
+from cnnlens.data import ShapeWorld
+from cnnlens.errors import CnnlensError
+
+STARTS = ("random", "gray", "mean")
+
+
+def gray(count: int, size: int) -> torch.Tensor:
+    """Mid-gray images (N, 3, S, S)."""
+    return torch.full((count, 3, size, size), 0.5)
+
+
+@functools.lru_cache(maxsize=4)
+def _shape_world_mean(size: int, count: int, seed: int) -> torch.Tensor:
+    return ShapeWorld(length=count, seed=seed, size=size).batch(0, count).images.mean(dim=0)
+
+
+def mean_image(count: int, size: int, images: torch.Tensor | None = None) -> torch.Tensor:
+    """`count` copies of the mean of `images` (default: 256 shape-world images of `size` px)."""
+    mean = _shape_world_mean(size, 256, 0) if images is None else check_images(images).mean(dim=0)
+    return mean.expand(count, -1, -1, -1).clone()
+
+
+def top_examples(
+    model: ModelLike, layer: str, unit: int, images: torch.Tensor, top: int
+) -> torch.Tensor:
+    """Indices of the `top` images on which a unit's mean activation is highest."""
+    path = resolve_layer(model, layer)
+    values = capture(model, images, path)[path]
+    check_unit(unit, values.shape[1], path)
+    means = values[:, unit].flatten(1).mean(dim=1)
+    return means.topk(min(top, len(means))).indices.cpu()
+
+
+def multifaceted(
+    model: ModelLike,
+    layer: str,
+    unit: int,
+    images: torch.Tensor,
+    facets: int,
+    top: int = 64,
+    seed: int = 0,
+) -> torch.Tensor:
+    """One start image per facet: the mean of a cluster of the unit's top examples, clustered by
+    their layer features (each channel's mean over positions) with k-means. (facets, 3, H, W)."""
+    chosen = top_examples(model, layer, unit, images, top)
+    if facets < 1 or facets > len(chosen):
+        raise CnnlensError(f"facets must be between 1 and the {len(chosen)} top examples")
+    path = resolve_layer(model, layer)
+    examples = check_images(images)[chosen]
+    features = capture(model, examples, path)[path].flatten(2).mean(dim=2).cpu().numpy()
+    labels = KMeans(facets, n_init=4, random_state=seed).fit_predict(features)
+    labels = torch.as_tensor(labels)
+    return torch.stack([examples[labels == k].mean(dim=0) for k in range(facets)])

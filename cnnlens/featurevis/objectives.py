@@ -1,0 +1,197 @@
+"""What activation maximization maximizes: a score per image from some layers' values.
+
+Objectives are small objects that compose — `a + b`, `2 * a`, `a - b`, `-a` — and say which
+layers they read, so the render engine runs the forward only as far as the deepest one. A unit
+may be one index for the whole batch or one per image ("many units in one batch"). The string
+"layer:unit" is short for `channel(layer, unit)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import torch
+
+from cnnlens.attribution.targets import Classes, Target, select
+from cnnlens.errors import CnnlensError
+
+OUTPUT = "<output>"  # the key under which an objective reads the model's output (logits)
+
+Values = Mapping[str, torch.Tensor]
+Score = Callable[[Values, object], torch.Tensor]
+
+
+def _batch_of(units: Classes) -> int | None:
+    return None if isinstance(units, int) else len(units)
+
+
+def _merge_batch(a: int | None, b: int | None) -> int | None:
+    if a is not None and b is not None and a != b:
+        raise CnnlensError(f"objectives ask for different batch sizes ({a} and {b} images)")
+    return a if a is not None else b
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A score (N,) to maximize, from `values` of `layers` (OUTPUT = the model's output).
+
+    `batch` is the number of images the objective implies (one per listed unit), or None.
+    """
+
+    score: Score
+    layers: frozenset[str]
+    batch: int | None = None
+    name: str = "objective"
+
+    def __call__(self, values: Values, model: object = None) -> torch.Tensor:
+        return self.score(values, model)
+
+    def __add__(self, other: Objective | float) -> Objective:
+        if not isinstance(other, Objective):
+            return self if other == 0 else NotImplemented
+        return Objective(
+            lambda v, m: self(v, m) + other(v, m),
+            self.layers | other.layers,
+            _merge_batch(self.batch, other.batch),
+            f"{self.name} + {other.name}",
+        )
+
+    __radd__ = __add__  # sum([...]) starts from 0
+
+    def __mul__(self, factor: float) -> Objective:
+        if not isinstance(factor, (int, float)):
+            return NotImplemented
+        return Objective(
+            lambda v, m: factor * self(v, m), self.layers, self.batch, f"{factor:g}·({self.name})"
+        )
+
+    __rmul__ = __mul__
+
+    def __neg__(self) -> Objective:
+        return -1 * self
+
+    def __sub__(self, other: Objective) -> Objective:
+        return self + (-other)
+
+    def __repr__(self) -> str:
+        return f"Objective({self.name})"
+
+
+def _mean_map(values: torch.Tensor) -> torch.Tensor:
+    """Per-image mean over every position (and channel) of a layer's values: (N,)."""
+    return values.flatten(1).mean(dim=1)
+
+
+def channel(layer: str, unit: Classes) -> Objective:
+    """A channel's mean over positions (one unit, or one unit per image)."""
+    return Objective(
+        lambda v, m: select(m, v[layer], Target(channel=unit, layer=layer)),
+        frozenset({layer}),
+        _batch_of(unit),
+        f"channel {layer}:{unit}",
+    )
+
+
+def neuron(layer: str, unit: Classes, y: int | None = None, x: int | None = None) -> Objective:
+    """One unit at one position, the map's centre by default: shows its receptive field."""
+
+    def score(values: Values, model: object) -> torch.Tensor:
+        height, width = values[layer].shape[-2:]
+        at = (height // 2 if y is None else y, width // 2 if x is None else x)
+        return select(model, values[layer], Target(unit, layer, *at))
+
+    where = "centre" if y is None or x is None else f"y={y}, x={x}"
+    return Objective(score, frozenset({layer}), _batch_of(unit), f"neuron {layer}:{unit} @ {where}")
+
+
+def layer_energy(layer: str) -> Objective:
+    """DeepDream: the mean squared value of a whole layer, ‖z‖² per element."""
+    return Objective(
+        lambda v, m: _mean_map(v[layer] ** 2), frozenset({layer}), None, f"DeepDream {layer}"
+    )
+
+
+def class_logit(index: Classes) -> Objective:
+    """A class's pre-softmax score (the logit)."""
+    return Objective(
+        lambda v, m: select(m, v[OUTPUT], Target(channel=index)),
+        frozenset({OUTPUT}),
+        _batch_of(index),
+        f"logit {index}",
+    )
+
+
+def class_probability(index: Classes) -> Objective:
+    """A class's softmax probability (within its head for multi-head models)."""
+    return Objective(
+        lambda v, m: select(m, v[OUTPUT], Target(channel=index, probability=True)),
+        frozenset({OUTPUT}),
+        _batch_of(index),
+        f"probability {index}",
+    )
+
+
+def direction(layer: str, vector: torch.Tensor) -> Objective:
+    """Mean over positions of the layer's values projected on a unit-length channel direction.
+
+    `vector` is (C,) for the whole batch or (N, C), one direction per image.
+    """
+
+    def score(values: Values, _model: object) -> torch.Tensor:
+        z = values[layer]
+        v = vector.to(z).reshape(-1, z.shape[1])
+        v = v / v.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        return torch.einsum("nc...,nc->n...", z, v.expand(len(z), -1)).flatten(1).mean(dim=1)
+
+    if vector.dim() not in (1, 2):
+        raise CnnlensError(f"a direction is (C,) or (N, C), got shape {tuple(vector.shape)}")
+    batch = len(vector) if vector.dim() == 2 else None
+    return Objective(score, frozenset({layer}), batch, f"direction in {layer}")
+
+
+def channel_interpolation(layer: str, first: int, second: int) -> Objective:
+    """Across the batch, weight moves from `first` to `second`: image i maximizes
+    (1 − t) · first + t · second with t = i / (N − 1)."""
+
+    def score(values: Values, model: object) -> torch.Tensor:
+        z = values[layer]
+        t = torch.linspace(0.0, 1.0, len(z), device=z.device, dtype=z.dtype)  # [0.] for one image
+        a = select(model, z, Target(channel=first, layer=layer))
+        b = select(model, z, Target(channel=second, layer=layer))
+        return (1 - t) * a + t * b
+
+    return Objective(score, frozenset({layer}), None, f"interpolation {layer}:{first}→{second}")
+
+
+def diversity(layer: str) -> Objective:
+    """Minus each image's mean cosine similarity of its Gram matrix with the others' (style
+    difference): added to an objective, it pushes the batch to show different facets."""
+
+    def score(values: Values, _model: object) -> torch.Tensor:
+        z = values[layer]
+        if len(z) < 2:
+            raise CnnlensError("a diversity objective needs a batch of at least 2 images")
+        features = z.flatten(2)
+        gram = features @ features.transpose(1, 2) / features.shape[-1]
+        unit = gram.flatten(1)
+        unit = unit / unit.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        similarity = unit @ unit.T
+        others = similarity.sum(dim=1) - similarity.diagonal()
+        return -others / (len(z) - 1)
+
+    return Objective(score, frozenset({layer}), None, f"diversity {layer}")
+
+
+def as_objective(spec: Objective | str) -> Objective:
+    """An Objective, or the shorthand "layer:unit" for `channel(layer, unit)`."""
+    if isinstance(spec, Objective):
+        return spec
+    if not isinstance(spec, str):
+        raise CnnlensError(
+            f"an objective is an Objective or a 'layer:unit' string, got {type(spec).__name__}"
+        )
+    layer, colon, unit = spec.rpartition(":")
+    if not colon or not layer or not unit.strip().isdigit():
+        raise CnnlensError(f"objective {spec!r} is not of the form 'layer:unit', e.g. 'bn4_2:3'")
+    return channel(layer, int(unit))

@@ -1,0 +1,81 @@
+"""Image priors subtracted from the objective, each with a strength: α-norm (L1, L2, Mahendran &
+Vedaldi's α = 6), total variation, and blur with a shrinking σ.
+
+Each penalty is a per-image mean over pixels, so a strength means the same at any image size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from cnnlens.errors import CnnlensError
+from cnnlens.featurevis.transforms import gaussian_blur, sigma_schedule
+
+
+@dataclass(frozen=True)
+class Regularizer:
+    """A penalty (N,) on images in [0, 1], weighted by `strength`; `fraction` is the render's
+    progress from 0 to 1 (for schedules)."""
+
+    strength: float
+
+    def __post_init__(self) -> None:
+        if self.strength < 0:
+            raise CnnlensError(f"a regularizer strength must be ≥ 0, got {self.strength:g}")
+
+    def penalty(self, images: torch.Tensor, fraction: float) -> torch.Tensor:
+        raise NotImplementedError
+
+    def __call__(self, images: torch.Tensor, fraction: float = 0.0) -> torch.Tensor:
+        """The weighted penalty per image."""
+        return self.strength * self.penalty(images, fraction)
+
+
+@dataclass(frozen=True)
+class AlphaNorm(Regularizer):
+    """Mean |x − centre|^α: α = 1 (L1) favours sparse deviations from gray, α = 2 (L2, Simonyan
+    et al.) small ones, α = 6 (Mahendran & Vedaldi) keeps every pixel within range."""
+
+    alpha: float = 2.0
+    center: float = 0.5
+
+    def penalty(self, images: torch.Tensor, fraction: float) -> torch.Tensor:
+        return (images - self.center).abs().pow(self.alpha).flatten(1).mean(dim=1)
+
+
+def l1(strength: float) -> AlphaNorm:
+    """L1 penalty towards mid-gray."""
+    return AlphaNorm(strength, alpha=1.0)
+
+
+def l2(strength: float) -> AlphaNorm:
+    """L2 penalty towards mid-gray."""
+    return AlphaNorm(strength, alpha=2.0)
+
+
+@dataclass(frozen=True)
+class TotalVariation(Regularizer):
+    """Mean of (dx² + dy²)^(β/2) over pixels: penalizes high-frequency patterns."""
+
+    beta: float = 2.0
+
+    def penalty(self, images: torch.Tensor, fraction: float) -> torch.Tensor:
+        dy = images[..., 1:, :-1] - images[..., :-1, :-1]
+        dx = images[..., :-1, 1:] - images[..., :-1, :-1]
+        return (dx**2 + dy**2).pow(self.beta / 2).flatten(1).mean(dim=1)
+
+
+@dataclass(frozen=True)
+class Blur(Regularizer):
+    """Mean squared distance to the image's own blurred copy (held fixed), with σ going from
+    `sigma_start` to `sigma_end` over the render: each step pulls the image towards its blur."""
+
+    sigma_start: float = 1.0
+    sigma_end: float = 0.3
+
+    def penalty(self, images: torch.Tensor, fraction: float) -> torch.Tensor:
+        sigma = sigma_schedule(self.sigma_start, self.sigma_end)(fraction)
+        target = gaussian_blur(images, sigma).detach()
+        return (images - target).pow(2).flatten(1).mean(dim=1)

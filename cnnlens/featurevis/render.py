@@ -1,0 +1,180 @@
+"""The render engine: gradient ascent on the input images to maximize an objective.
+
+The forward runs only as far as the deepest layer the objective reads, a whole batch of images
+(e.g. one per unit) is optimized at once, and only the images get gradients. Randomness (start
+noise, transforms) comes from one seeded generator, so a render is bit-reproducible. ReLU layers
+are read before their ReLU by default (a dead unit has no gradient), and ReLUs leak during the
+render; the model is exactly as before afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from cnnlens.core.capture import forward_until_done, normalize_for, recording
+from cnnlens.core.guard import preserved
+from cnnlens.core.layers import ModelLike, as_net, resolve_layer
+from cnnlens.core.progress import Progress
+from cnnlens.core.progress import steps as tracked
+from cnnlens.errors import CnnlensError
+from cnnlens.featurevis.init import gray, mean_image
+from cnnlens.featurevis.leaky import leaky_relus
+from cnnlens.featurevis.objectives import OUTPUT, Objective, as_objective
+from cnnlens.featurevis.params import Param, ParamImage
+from cnnlens.featurevis.regularizers import Regularizer
+from cnnlens.featurevis.transforms import Transform, compose, standard
+
+Preview = Callable[[int, torch.Tensor], None]
+_RELUS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU)
+LEAKY_SLOPE = 0.01  # small: enough for a gradient, barely changes what the network computes
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """The optimized images (N, 3, H, W) in [0, 1] and the objective on them (N,), measured by a
+    plain forward (real ReLUs, no transforms); `layers` maps each layer the objective names to
+    the module path actually read; `history` is the objective at each step (steps, N)."""
+
+    images: torch.Tensor
+    values: torch.Tensor
+    layers: dict[str, str]
+    history: torch.Tensor
+
+
+def before_relu(net: nn.Module, path: str) -> str:
+    """The module feeding a ReLU in an nn.Sequential (its pre-ReLU value); other paths unchanged."""
+    parent_path, _, name = path.rpartition(".")
+    parent = net.get_submodule(parent_path) if parent_path else net
+    if not isinstance(net.get_submodule(path), _RELUS) or not isinstance(parent, nn.Sequential):
+        return path
+    names = list(parent._modules)
+    index = names.index(name)
+    if index == 0:
+        return path
+    return f"{parent_path}.{names[index - 1]}" if parent_path else names[index - 1]
+
+
+def layer_paths(model: ModelLike, objective: Objective, pre_relu: bool) -> dict[str, str]:
+    """The module path to read for each layer the objective names (OUTPUT stays itself)."""
+    net = as_net(model)
+    paths = {}
+    for name in sorted(objective.layers):
+        path = name if name == OUTPUT else resolve_layer(net, name)
+        paths[name] = before_relu(net, path) if pre_relu and name != OUTPUT else path
+    return paths
+
+
+def start_images(
+    param: Param,
+    init: str | torch.Tensor,
+    count: int,
+    size: int,
+    generator: torch.Generator,
+    like: torch.Tensor,
+) -> ParamImage:
+    """The parameterized start: "random" (noise in parameter space), "gray", "mean" (the shape
+    world's mean image) or given images (one, or one per image of the batch)."""
+    if isinstance(init, torch.Tensor):
+        images = init.unsqueeze(0) if init.dim() == 3 else init
+        if len(images) not in (1, count):
+            raise CnnlensError(f"got {len(images)} start images for a batch of {count}")
+        return param.encode(images.expand(count, -1, -1, -1).to(like))
+    if init == "random":
+        return param.random(count, size, generator, like)
+    if init == "gray":
+        return param.encode(gray(count, size).to(like))
+    if init == "mean":
+        return param.encode(mean_image(count, size).to(like))
+    raise CnnlensError(f"unknown start {init!r}; use 'random', 'gray', 'mean' or a tensor")
+
+
+def _check_settings(steps_: int, lr: float, size: int, count: int) -> None:
+    if steps_ < 1:
+        raise CnnlensError(f"steps must be at least 1, got {steps_}")
+    if lr <= 0:
+        raise CnnlensError(f"the learning rate must be positive, got {lr:g}")
+    if size < 8:
+        raise CnnlensError(f"images must be at least 8 pixels, got {size}")
+    if count < 1:
+        raise CnnlensError(f"the batch must hold at least one image, got {count}")
+
+
+def render(
+    model: ModelLike,
+    objective: Objective | str,
+    *,
+    steps: int = 128,
+    lr: float = 0.05,
+    size: int | None = None,
+    batch: int | None = None,
+    param: Param | None = None,
+    transforms: Sequence[Transform] | None = None,
+    regularizers: Sequence[Regularizer] = (),
+    init: str | torch.Tensor = "random",
+    leaky: float | None = LEAKY_SLOPE,
+    pre_relu: bool = True,
+    seed: int = 0,
+    progress: Progress | None = None,
+    preview: Preview | None = None,
+    preview_every: int = 16,
+) -> Rendering:
+    """Images that maximize `objective` (an Objective or "layer:unit") by `steps` Adam steps.
+
+    The batch size is `batch`, else the objective's (one image per listed unit), else the number
+    of start images. `transforms` defaults to the standard robustness set for the image size
+    (pass [] for none); `leaky` is the ReLUs' negative slope during the render (None: plain
+    ReLUs); `preview` gets (step, images) every `preview_every` steps; `progress` may raise
+    `Cancelled` to stop.
+    """
+    net = as_net(model)
+    objective = as_objective(objective)
+    size = size or getattr(model, "input_size", 224)
+    given = len(init) if isinstance(init, torch.Tensor) and init.dim() == 4 else None
+    count = batch or objective.batch or given or 1
+    _check_settings(steps, lr, size, count)
+    paths = layer_paths(model, objective, pre_relu)
+    param = param or Param()
+    transform = compose(standard(size) if transforms is None else transforms)
+    relus = nullcontext() if leaky is None else leaky_relus(leaky)
+    like = next(net.parameters(), torch.empty(0))
+    generator = torch.Generator().manual_seed(seed)
+    image = start_images(param, init, count, size, generator, like.detach())
+    optimizer = torch.optim.Adam([image.leaf], lr=lr)
+    history = []
+    inner = [path for path in paths.values() if path != OUTPUT]
+    truncate = OUTPUT not in paths
+    with (
+        preserved(net) as guard,
+        torch.enable_grad(),
+        recording(guard, inner, truncate=truncate) as rec,
+    ):
+
+        def score(x: torch.Tensor) -> torch.Tensor:
+            output = forward_until_done(net, normalize_for(model, x))
+            missing = [path for path in inner if path not in rec]
+            if missing:
+                raise CnnlensError(f"layer(s) {missing} did not run in the forward pass")
+            return objective(
+                {n: output if p == OUTPUT else rec[p] for n, p in paths.items()}, model
+            )
+
+        for step in tracked(range(steps), steps, progress):
+            optimizer.zero_grad(set_to_none=True)
+            x = image()
+            with relus:
+                values = score(transform(x, generator))
+            loss = -values.sum() + sum(r(x, step / max(steps - 1, 1)).sum() for r in regularizers)
+            loss.backward()
+            optimizer.step()
+            history.append(values.detach())
+            if preview is not None and ((step + 1) % preview_every == 0 or step + 1 == steps):
+                preview(step + 1, image().detach().cpu())
+        with torch.no_grad():
+            final = image()
+            values = score(final)
+    return Rendering(final.cpu(), values.detach().cpu(), paths, torch.stack(history).cpu())

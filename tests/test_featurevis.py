@@ -1,0 +1,196 @@
+"""The render engine on the embedded model: it maximizes what it is asked to, reads the layers it
+should, stops the forward early, is reproducible, reports progress, and keeps the contract."""
+
+import pytest
+import torch
+
+import cnnlens
+from cnnlens.core.progress import Cancelled
+from cnnlens.data import ShapeWorld
+from cnnlens.errors import CnnlensError
+from cnnlens.featurevis import (
+    Param,
+    channel,
+    class_probability,
+    jitter,
+    mean_image,
+    multifaceted,
+    neuron,
+    render,
+    top_examples,
+)
+from cnnlens.featurevis.render import before_relu
+from tests.snapshot import assert_unchanged, snapshot
+
+
+@pytest.fixture(scope="module")
+def world():
+    return ShapeWorld(length=200, seed=3).batch(0, 200).images
+
+
+def test_a_channel_render_beats_every_dataset_image(shapes, world):
+    units = [3, 40]
+    result = render(shapes, channel("relu4_2", units), steps=32)
+    assert result.layers == {"relu4_2": "bn4_2"}, "ReLU layers are read before the ReLU"
+    dataset = cnnlens.capture(shapes, world, "bn4_2")["bn4_2"].mean(dim=(2, 3))
+    recomputed = cnnlens.capture(shapes, result.images, "bn4_2")["bn4_2"].mean(dim=(2, 3))
+    for i, unit in enumerate(units):
+        assert result.values[i] == pytest.approx(recomputed[i, unit].item(), rel=1e-4, abs=1e-4)
+        assert result.values[i] > dataset[:, unit].max()
+    assert result.history.shape == (32, 2)
+    assert (result.history[-1] > result.history[0]).all()
+
+
+def test_pre_relu_can_be_turned_off(shapes):
+    result = render(shapes, "relu4_2:3", steps=2, pre_relu=False)
+    assert result.layers == {"relu4_2": "relu4_2"}
+    assert result.values.min() >= 0
+
+
+def test_a_class_render_is_classified_as_its_class(shapes):
+    result = render(shapes, class_probability([4, 9]), steps=32)
+    assert (result.values >= 0.9).all()
+    with torch.no_grad():
+        logits = shapes.net(result.images)
+    assert logits[0, :6].argmax() == 4 and logits[1, 6:12].argmax() == 9 - 6
+
+
+def test_renders_are_bit_reproducible_and_seeded(shapes):
+    first = render(shapes, "bn3:5", steps=6, seed=1)
+    again = render(shapes, "bn3:5", steps=6, seed=1)
+    other = render(shapes, "bn3:5", steps=6, seed=2)
+    assert torch.equal(first.images, again.images)
+    assert not torch.equal(first.images, other.images)
+
+
+def test_a_batch_of_units_renders_as_each_unit_alone(shapes):
+    settings = {"steps": 8, "init": "gray", "transforms": [jitter(2)], "seed": 4}
+    together = render(shapes, channel("bn3", [1, 7]), **settings)
+    for i, unit in enumerate([1, 7]):
+        alone = render(shapes, channel("bn3", unit), **settings)
+        # equal up to float summation order in the batched convolutions, amplified by Adam
+        assert (together.images[i] - alone.images[0]).abs().mean() < 2e-3
+        assert together.values[i] == pytest.approx(alone.values[0].item(), rel=1e-3)
+    assert (together.images[0] - together.images[1]).abs().mean() > 0.05
+
+
+def test_a_neuron_render_changes_only_its_receptive_field(shapes):
+    param = Param(fourier=False, decorrelate=False)
+    settings = {"steps": 5, "init": "gray", "transforms": [], "param": param}
+    result = render(shapes, neuron("conv1", 2), **settings)  # 5×5 kernel at the centre (32, 32)
+    changed = (result.images[0] != 0.5).any(dim=0)
+    expected = torch.zeros(64, 64, dtype=torch.bool)
+    expected[30:35, 30:35] = True
+    assert torch.equal(changed, expected)
+
+
+def test_the_forward_stops_at_the_objectives_layer(shapes):
+    calls = []
+    handle = shapes.net.conv4_1.register_forward_hook(lambda *_: calls.append(1))
+    try:
+        render(shapes, "bn2:0", steps=3)
+        assert not calls
+        render(shapes, "bn4_1:0", steps=3)
+        assert len(calls) == 4  # three steps and the final measurement
+    finally:
+        handle.remove()
+
+
+def test_preview_and_progress_callbacks(shapes):
+    previews, reports = [], []
+    render(
+        shapes,
+        channel("bn3", [0, 1, 2]),
+        steps=10,
+        preview=lambda step, images: previews.append((step, tuple(images.shape))),
+        preview_every=4,
+        progress=lambda done, total: reports.append((done, total)),
+    )
+    assert previews == [(4, (3, 3, 64, 64)), (8, (3, 3, 64, 64)), (10, (3, 3, 64, 64))]
+    assert reports == [(k, 10) for k in range(11)]
+
+
+def test_start_images(shapes, world):
+    mean = mean_image(2, 64, world)
+    assert torch.allclose(mean[1], world.mean(dim=0))
+    result = render(shapes, "bn3:0", steps=1, lr=1e-6, init=world[5], transforms=[])
+    assert torch.allclose(result.images[0], world[5].clamp(1e-3, 1 - 1e-3), atol=1e-4)
+    acts = cnnlens.capture(shapes, world, "bn4_2")["bn4_2"][:, 9].mean(dim=(1, 2))
+    top = acts.topk(16).indices
+    assert set(top_examples(shapes, "bn4_2", 9, world, 16).tolist()) == set(top.tolist())
+    facets = multifaceted(shapes, "bn4_2", 9, world, facets=1, top=16)
+    assert torch.allclose(facets[0], world[top].mean(dim=0), atol=1e-6)
+    assert multifaceted(shapes, "bn4_2", 9, world, facets=3, top=16).shape == (3, 3, 64, 64)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda m: render(m, "bn9:0", steps=1), "unknown layer 'bn9'.*did you mean"),
+        (lambda m: render(m, "bn3:500", steps=1), "unit 500 out of range: 'bn3' has units 0..95"),
+        (lambda m: render(m, "bn3:1", steps=0), "steps must be at least 1"),
+        (lambda m: render(m, "bn3:1", steps=1, init="noise"), "unknown start 'noise'"),
+        (lambda m: render(m, "bn3:1", steps=1, leaky=2.0), "slope must be between 0 and 1"),
+    ],
+)
+def test_bad_input_gets_one_line(shapes, call, message):
+    with pytest.raises(CnnlensError, match=message) as info:
+        call(shapes)
+    assert "\n" not in str(info.value)
+
+
+@pytest.fixture
+def disturbed(shapes):
+    """The embedded model in training mode, with a gradient, a frozen weight and a user hook."""
+    net = shapes.net
+    net.train()
+    net.conv1.weight.requires_grad_(False)
+    net.fc.weight.grad = torch.ones_like(net.fc.weight)
+    hook = net.register_forward_hook(lambda *_: None)
+    yield shapes
+    hook.remove()
+    net.conv1.weight.requires_grad_(True)
+    net.fc.weight.grad = None
+    net.eval()
+
+
+def _cancel_at(step):
+    def progress(done, total):
+        if done == step:
+            raise Cancelled("cancelled")
+
+    return progress
+
+
+def test_renders_leave_the_model_unchanged_also_when_cancelled_or_failing(disturbed, world):
+    model = disturbed
+    before = snapshot(model.net)
+    render(model, class_probability(3) + 0.1 * channel("relu3", 2), steps=3)
+    assert_unchanged(before, model.net)
+    multifaceted(model, "relu4_2", 1, world[:40], facets=2, top=8)
+    assert_unchanged(before, model.net)
+    with pytest.raises(Cancelled):
+        render(model, "relu4_2:1", steps=10, progress=_cancel_at(3))
+    assert_unchanged(before, model.net)
+    with pytest.raises(CnnlensError):
+        render(model, channel("bn3", [1, 2]) + channel("bn3", 500), steps=2)
+    assert_unchanged(before, model.net)
+
+
+@pytest.mark.parametrize("name", ["vgg16", "googlenet"])
+def test_zoo_models_render_and_stay_unchanged(zoo, name):
+    model = zoo[name]
+    layer = "features.8" if name == "vgg16" else "inception3a.branch1.conv"
+    before = snapshot(model.net)
+    result = render(model, channel(layer, [0, 1]), steps=2, size=48)
+    assert result.images.shape == (2, 3, 48, 48) and torch.isfinite(result.values).all()
+    assert_unchanged(before, model.net)
+
+
+def test_before_relu_finds_the_module_feeding_a_relu(shapes, zoo):
+    vgg = zoo["vgg16"].net
+    assert before_relu(vgg, "features.22") == "features.21"
+    assert before_relu(vgg, "features.21") == "features.21"
+    assert before_relu(shapes.net, "relu1") == "bn1"
+    resnet = zoo["resnet18"].net  # layer1.0.relu is reused inside a BasicBlock, not a Sequential
+    assert before_relu(resnet, "layer1.0.relu") == "layer1.0.relu"

@@ -1,0 +1,195 @@
+"""The pieces of feature visualization, each against an independent computation: objectives and
+their algebra, parameterizations, transforms, regularizers and the leaky-ReLU swap."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from scipy.ndimage import gaussian_filter
+from torch import nn
+
+from cnnlens.data import ShapeWorld
+from cnnlens.errors import CnnlensError
+from cnnlens.featurevis import (
+    OUTPUT,
+    AlphaNorm,
+    Blur,
+    Param,
+    TotalVariation,
+    as_objective,
+    channel,
+    channel_interpolation,
+    class_probability,
+    color_sqrt,
+    direction,
+    diversity,
+    gaussian_blur,
+    jitter,
+    l1,
+    layer_energy,
+    leaky_relus,
+    neuron,
+    pad,
+    rotate,
+    scale,
+    shape_world_covariance,
+)
+from cnnlens.featurevis.transforms import sigma_schedule
+
+
+@pytest.fixture
+def values():
+    g = torch.Generator().manual_seed(0)
+    return {"a": torch.randn(3, 4, 5, 6, generator=g), "b": torch.randn(3, 2, 7, 7, generator=g)}
+
+
+def test_objectives_compose_like_the_numbers_they_compute(values):
+    a, b = values["a"], values["b"]
+    combined = 2 * channel("a", 1) - channel("b", [0, 1, 0]) + 0.5 * layer_energy("b")
+    expected = (
+        2 * a[:, 1].mean(dim=(1, 2))
+        - torch.stack([b[0, 0], b[1, 1], b[2, 0]]).mean(dim=(1, 2))
+        + 0.5 * (b**2).mean(dim=(1, 2, 3))
+    )
+    assert torch.allclose(combined(values), expected)
+    assert combined.layers == {"a", "b"} and combined.batch == 3
+    assert torch.equal(sum([channel("a", 2)])(values), channel("a", 2)(values))
+    assert torch.equal((-channel("a", 2))(values), -a[:, 2].mean(dim=(1, 2)))
+
+
+def test_neuron_defaults_to_the_centre_and_takes_any_position(values):
+    a = values["a"]
+    assert torch.equal(neuron("a", 3)(values), a[:, 3, 2, 3])
+    assert torch.equal(neuron("a", 3, y=0, x=5)(values), a[:, 3, 0, 5])
+    with pytest.raises(CnnlensError, match=r"position \(y=9, x=0\) outside a's 5×6 map"):
+        neuron("a", 3, y=9, x=0)(values)
+
+
+def test_direction_interpolation_and_diversity(values):
+    a = values["a"]
+    v = torch.tensor([1.0, 0.0, 2.0, 0.0])
+    expected = (a[:, 0] + 2 * a[:, 2]).mean(dim=(1, 2)) / 5**0.5
+    assert torch.allclose(direction("a", v)(values), expected)
+    mixed = channel_interpolation("a", 0, 3)(values)
+    means = a.mean(dim=(2, 3))
+    assert torch.allclose(
+        mixed, torch.stack([means[0, 0], (means[1, 0] + means[1, 3]) / 2, means[2, 3]])
+    )
+    same = {"a": a[:1].expand(3, -1, -1, -1)}
+    assert torch.allclose(diversity("a")(same), torch.full((3,), -1.0))
+    orthogonal = torch.zeros(2, 2, 1, 1)
+    orthogonal[0, 0], orthogonal[1, 1] = 1.0, 1.0  # Gram matrices diag(1, 0) and diag(0, 1)
+    assert torch.allclose(diversity("a")({"a": orthogonal}), torch.zeros(2))
+    with pytest.raises(CnnlensError, match="at least 2 images"):
+        diversity("a")({"a": a[:1]})
+
+
+def test_class_probability_is_the_softmax_within_the_head(shapes):
+    logits = torch.randn(2, 18, generator=torch.Generator().manual_seed(1))
+    got = class_probability(7)({OUTPUT: logits}, shapes)
+    colour = torch.exp(logits[:, 6:12])
+    assert torch.allclose(got, colour[:, 1] / colour.sum(dim=1))
+
+
+def test_shorthand_and_one_line_errors(values):
+    assert torch.equal(as_objective("a:2")(values), channel("a", 2)(values))
+    for bad in ("a", "a:x", ":3", 5):
+        with pytest.raises(CnnlensError) as info:
+            as_objective(bad)
+        assert "\n" not in str(info.value)
+    with pytest.raises(CnnlensError, match=r"different batch sizes \(2 and 3 images\)"):
+        channel("a", [0, 1]) + channel("a", [0, 1, 2])
+    with pytest.raises(CnnlensError, match="got 2 target indices for 3 images"):
+        channel("a", [0, 1])(values)
+
+
+@pytest.mark.parametrize("fourier", [False, True])
+@pytest.mark.parametrize("decorrelate", [False, True])
+def test_a_start_image_is_encoded_exactly(fourier, decorrelate):
+    images = ShapeWorld(length=2, seed=4).batch(0, 2).images.clamp(0.01, 0.99)
+    param = Param(fourier=fourier, decorrelate=decorrelate)
+    assert torch.allclose(param.encode(images)(), images, atol=1e-5)
+
+
+def test_colour_decorrelation_is_a_scaled_square_root_of_the_covariance():
+    world = ShapeWorld(length=256, seed=0).batch(0, 256).images.numpy()
+    covariance = np.cov(np.moveaxis(world, 1, 0).reshape(3, -1))
+    assert np.allclose(shape_world_covariance().numpy(), covariance, rtol=1e-4, atol=1e-7)
+    root = color_sqrt(torch.as_tensor(covariance)).double()
+    product = (root @ root.T).numpy()
+    assert np.allclose(product / product[0, 0], covariance / covariance[0, 0], atol=1e-5)
+    assert np.isclose(np.linalg.norm(root.numpy(), axis=0).max(), 1.0)
+    with pytest.raises(CnnlensError, match="3×3"):
+        color_sqrt(torch.eye(2))
+
+
+def test_fourier_decay_makes_random_starts_smoother():
+    def roughness(decay):
+        generator = torch.Generator().manual_seed(0)
+        param = Param(decay=decay, decorrelate=False)
+        x = param.random(4, 32, generator, torch.empty(0)).spatial().detach()
+        return (x[..., 1:] - x[..., :-1]).abs().mean() / (x - x.mean()).abs().mean()
+
+    assert roughness(0.0) > 1.5 * roughness(1.0) > 2.25 * roughness(2.0)
+
+
+def test_transforms_against_plain_tensor_operations():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(2, 3, 16, 16, generator=g)
+    assert torch.equal(jitter(0)(x, g), x)
+    shifted = jitter(3)(x, torch.Generator().manual_seed(5))
+    rolls = [torch.roll(x, (dy, dx), (2, 3)) for dy in range(-3, 4) for dx in range(-3, 4)]
+    assert any(torch.equal(shifted, r) for r in rolls)
+    padded = pad(2)(x, g)
+    assert padded.shape == (2, 3, 20, 20) and torch.all(padded[..., 0, :] == 0.5)
+    assert torch.allclose(rotate(0.0)(x, g), x, atol=1e-6)
+    assert torch.allclose(scale(0.0)(x, g), x, atol=1e-6)
+    sizes = {scale(0.5)(x, g).shape[-1] for _ in range(10)}
+    assert len(sizes) > 1 and all(8 <= s <= 24 for s in sizes)
+
+
+def test_gaussian_blur_matches_scipy():
+    x = torch.rand(1, 3, 20, 20, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    ours = gaussian_blur(x, 1.5)[0].numpy()
+    theirs = np.stack([gaussian_filter(c, 1.5, mode="mirror", truncate=3.0) for c in x[0].numpy()])
+    assert np.allclose(ours, theirs, atol=1e-6)
+    assert torch.equal(gaussian_blur(x, 0.0), x)
+    schedule = sigma_schedule(2.0, 0.5)
+    assert schedule(0.0) == 2.0 and schedule(1.0) == 0.5 and schedule(0.5) == 1.25
+
+
+def test_regularizers_against_hand_computed_values():
+    stripes = torch.zeros(1, 3, 8, 8)
+    stripes[..., ::2] = 1.0  # vertical stripes: |dx| = 1 everywhere, dy = 0
+    assert torch.allclose(TotalVariation(1.0)(stripes), torch.tensor([1.0]))
+    assert torch.allclose(TotalVariation(3.0, beta=1.0)(stripes), torch.tensor([3.0]))
+    flat = torch.full((2, 3, 8, 8), 0.7)
+    assert torch.allclose(TotalVariation(1.0)(flat), torch.zeros(2))
+    assert torch.allclose(l1(2.0)(flat), torch.full((2,), 0.4))
+    assert torch.allclose(AlphaNorm(1.0, alpha=6)(flat), torch.full((2,), 0.2**6))
+    assert torch.allclose(Blur(1.0)(flat, 0.5), torch.zeros(2), atol=1e-12)
+    assert Blur(1.0)(stripes, 0.0).item() > Blur(1.0, sigma_start=0.3)(stripes, 0.0).item() > 0
+    with pytest.raises(CnnlensError, match="strength must be ≥ 0"):
+        TotalVariation(-1.0)
+
+
+def test_leaky_relus_reroute_modules_and_functional_calls_and_leave_no_trace():
+    x = torch.tensor([-2.0, 3.0], requires_grad=True)
+    modes = torch._C._len_torch_function_stack()
+    with leaky_relus(0.1):
+        outs = [
+            nn.ReLU()(x),
+            nn.ReLU(inplace=True)(x.clone()),
+            F.relu(x),
+            F.relu(x.clone(), inplace=True),
+            torch.relu(x),
+            x.clone().relu_(),
+        ]
+    for out in outs:
+        assert torch.allclose(out, torch.tensor([-0.2, 3.0]))
+    (grad,) = torch.autograd.grad(outs[1].sum(), x)
+    assert torch.allclose(grad, torch.tensor([0.1, 1.0]))
+    assert torch._C._len_torch_function_stack() == modes
+    assert torch.equal(nn.ReLU()(x), torch.tensor([0.0, 3.0]))
+    with pytest.raises(CnnlensError, match="slope must be between 0 and 1"):
+        leaky_relus(1.5)
