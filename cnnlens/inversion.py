@@ -1,0 +1,117 @@
+"""Lecture 6, code inversion (Mahendran & Vedaldi): which image has the same code at a layer?
+
+Starting from noise, the render engine minimizes ‖Φ(x) − Φ0‖² / ‖Φ0‖² + λ_α‖x‖_α^α + λ_TV·TV(x),
+where Φ0 is the original image's code at the layer — all of it, or only the central field×field
+positions, to see what one local code remembers. The layer is matched as named (after its ReLU
+for a ReLU layer) with plain ReLUs, so the code is the network's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from cnnlens.core.capture import capture, images_for
+from cnnlens.core.layers import ModelLike, resolve_layer
+from cnnlens.core.progress import Progress
+from cnnlens.errors import CnnlensError
+from cnnlens.featurevis.objectives import Objective, Values
+from cnnlens.featurevis.params import Param
+from cnnlens.featurevis.regularizers import AlphaNorm, TotalVariation
+from cnnlens.featurevis.render import Preview, render
+
+
+@dataclass(frozen=True)
+class Inversion:
+    """Reconstructions (N, 3, H, W) of `originals` from their code at `layer` (or its central
+    `field`×`field` positions), and each one's relative code error ‖Φ(x) − Φ0‖ / ‖Φ0‖."""
+
+    layer: str
+    field: int | None
+    originals: torch.Tensor
+    images: torch.Tensor
+    error: torch.Tensor
+
+
+def central(values: torch.Tensor, field: int | None) -> torch.Tensor:
+    """The central field×field positions of (N, C, H, W) values (all of them for None)."""
+    if field is None:
+        return values
+    height, width = values.shape[-2:]
+    if not 1 <= field <= min(height, width):
+        raise CnnlensError(f"field {field} must be between 1 and the layer's {height}×{width} map")
+    top, left = (height - field) // 2, (width - field) // 2
+    return values[..., top : top + field, left : left + field]
+
+
+def code_match(layer: str, code: torch.Tensor, field: int | None = None) -> Objective:
+    """Minus the squared code distance to `code`, relative to ‖code‖² (per image, to maximize)."""
+    target = central(code, field)
+    norm = target.flatten(1).pow(2).sum(dim=1).clamp_min(1e-12)
+
+    def score(values: Values, _model: object) -> torch.Tensor:
+        difference = central(values[layer], field) - target.to(values[layer])
+        return -difference.flatten(1).pow(2).sum(dim=1) / norm.to(difference)
+
+    where = "" if field is None else f" (central {field}×{field})"
+    return Objective(score, frozenset({layer}), len(code), f"code match at {layer}{where}")
+
+
+def invert(
+    model: ModelLike,
+    images: torch.Tensor,
+    layer: str,
+    *,
+    field: int | None = None,
+    steps: int = 150,
+    lr: float = 0.05,
+    alpha: float = 6.0,
+    alpha_strength: float = 1.0,
+    tv_strength: float = 0.1,
+    param: Param | None = None,
+    seed: int = 0,
+    progress: Progress | None = None,
+    preview: Preview | None = None,
+    preview_every: int = 16,
+) -> Inversion:
+    """Reconstruct [0, 1] RGB `images` from their code at `layer` (see the module docstring).
+
+    The image is plain pixels (sigmoid-squashed RGB, as in Mahendran & Vedaldi) unless `param`
+    says otherwise — Fourier helps deep layers; no random transforms are used, since the code of
+    a shifted image is a different code.
+    """
+    path = resolve_layer(model, layer)
+    originals = images_for(model, images)
+    code = capture(model, originals, path)[path]
+    if code.dim() != 4:
+        raise CnnlensError(f"layer {path!r} outputs shape {tuple(code.shape)}, not (C, H, W) maps")
+    result = render(
+        model,
+        code_match(path, code.detach(), field),
+        steps=steps,
+        lr=lr,
+        size=originals.shape[-1],
+        param=param or Param(fourier=False, decorrelate=False),
+        transforms=[],
+        regularizers=[
+            AlphaNorm(alpha_strength, alpha=alpha),
+            TotalVariation(tv_strength),
+        ],
+        leaky=None,
+        pre_relu=False,
+        seed=seed,
+        progress=progress,
+        preview=preview,
+        preview_every=preview_every,
+    )
+    error = (-result.values).clamp_min(0).sqrt()
+    return Inversion(path, field, originals.cpu(), result.images, error)
+
+
+def invert_layers(
+    model: ModelLike, images: torch.Tensor, layers: Sequence[str], **settings: object
+) -> dict[str, Inversion]:
+    """`invert` from each of `layers` in turn, with the same settings."""
+    return {layer: invert(model, images, layer, **settings) for layer in layers}
