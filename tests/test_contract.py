@@ -27,7 +27,9 @@ from cnnlens.attribution.contributions import contribution_graph
 from cnnlens.attribution.patches import gradient_patches
 from cnnlens.dissection import ShapeWorldProbe, dissect
 from cnnlens.embedding import dataset_features
+from cnnlens.featurevis import channel, render
 from cnnlens.filters import layer_filters
+from cnnlens.inversion import invert
 from cnnlens.stimuli import receptive_field, top_examples
 from cnnlens.stimuli.crops import unit_crops
 from cnnlens.stimuli.discrepancy import empirical_field
@@ -86,6 +88,8 @@ def test_public_calls_leave_the_model_unchanged(disturbed):
         lambda: dissect(model, convs[-1], ShapeWorldProbe(length=4, size=size)),
         lambda: gradient_patches(model, top_examples(model, convs[1], x, k=1), 0, x),
         lambda: contribution_graph(model, x[:1], [convs[1], convs[2]], 0, fanout=1),
+        lambda: render(model, channel(convs[1], [0, 1]), steps=2, size=size),
+        lambda: invert(model, x[:1], convs[0], steps=2),
     ]
     if model.name in ("shapes", "resnet18", "googlenet"):  # global-average-pooling heads
         calls.append(lambda: cam(model, x, 3))

@@ -4,7 +4,9 @@ from cnnlens.widgets.attribution import AttributionExplorer
 from cnnlens.widgets.backprop import BackpropExplorer
 from cnnlens.widgets.dissection import DissectionBrowser
 from cnnlens.widgets.embedding import EmbeddingExplorer, NeighboursExplorer
+from cnnlens.widgets.featurevis import FeatureVisualizer
 from cnnlens.widgets.filters import FeatureExplorer, FilterEvolution
+from cnnlens.widgets.inversion import InversionExplorer
 from cnnlens.widgets.stimuli import StimuliExplorer
 
 __all__ = [
@@ -13,7 +15,9 @@ __all__ = [
     "DissectionBrowser",
     "EmbeddingExplorer",
     "FeatureExplorer",
+    "FeatureVisualizer",
     "FilterEvolution",
+    "InversionExplorer",
     "NeighboursExplorer",
     "StimuliExplorer",
 ]

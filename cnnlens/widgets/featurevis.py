@@ -1,0 +1,197 @@
+"""Lecture 4 widget: activation maximization with every knob — objective, unit, steps, learning
+rate, regularizers, transforms and parameterization — a Run button, a live preview and Cancel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import ipywidgets as widgets
+import torch
+
+from cnnlens.core.layers import ModelLike, list_layers
+from cnnlens.featurevis import (
+    Blur,
+    Objective,
+    Param,
+    Rendering,
+    TotalVariation,
+    channel,
+    class_logit,
+    class_probability,
+    diversity,
+    jitter,
+    l1,
+    l2,
+    layer_energy,
+    neuron,
+    pad,
+    render,
+    rotate,
+    scale,
+)
+from cnnlens.featurevis.render import LEAKY_SLOPE
+from cnnlens.featurevis.transforms import Transform
+from cnnlens.plot import fit_scale, grid, to_numpy
+from cnnlens.widgets.base import ResultCache, StatusLine, fit_unit_slider, guarded
+from cnnlens.widgets.filters import VIEW_PX, show_png
+from cnnlens.widgets.runner import Runner
+
+Settings = dict[str, object]
+
+OBJECTIVES: dict[str, Callable[[Settings], Objective]] = {
+    "channel": lambda s: channel(s["layer"], s["unit"]),
+    "neuron (centre)": lambda s: neuron(s["layer"], s["unit"]),
+    "DeepDream (whole layer)": lambda s: layer_energy(s["layer"]),
+    "class logit": lambda s: class_logit(s["class"]),
+    "class probability": lambda s: class_probability(s["class"]),
+    "channel + diversity": lambda s: (
+        channel(s["layer"], s["unit"]) + s["diversity"] * diversity(s["layer"])
+    ),
+}
+USES_UNIT = ("channel", "neuron (centre)", "channel + diversity")
+USES_CLASS = ("class logit", "class probability")
+
+
+def transforms_for(settings: Settings) -> list[Transform]:
+    """The robustness transforms switched on, with amounts for the image size."""
+    size = settings["size"]
+    chosen = {
+        "pad": pad(max(1, size // 10)),
+        "jitter": jitter(max(1, size // 16)),
+        "scale": scale(0.1),
+        "rotate": rotate(10.0),
+    }
+    return [chosen[name] for name in ("pad", "jitter", "scale", "rotate") if settings[name]]
+
+
+class FeatureVisualizer(widgets.VBox):
+    """Pick a layer, a unit (or a class) and an objective, set steps, learning rate, regularizer
+    strengths, transforms and parameterization, press Run: the preview updates every few steps,
+    Cancel stops, and every finished setting is cached. Drive it through the controls' `.value`
+    and `run()`; `current` holds the displayed Rendering, `status` the summary or error."""
+
+    def __init__(
+        self,
+        model: ModelLike,
+        layer: str | None = None,
+        unit: int = 0,
+        background: bool = True,
+        preview_every: int = 8,
+    ) -> None:
+        self.model = model
+        self.size = getattr(model, "input_size", 224)
+        self.preview_every = preview_every
+        self.status = StatusLine()
+        self.runner = Runner(self.status, "Render", background=background)
+        spatial = [i for i in list_layers(model, self.size) if len(i.output_shape or ()) == 3]
+        self.channels = {i.name: i.output_shape[0] for i in spatial}
+        names = [i.name for i in spatial]
+        classes = getattr(model, "class_names", ()) or ()
+        slider = {"continuous_update": False, "style": {"description_width": "initial"}}
+        self.controls: dict[str, widgets.ValueWidget] = {
+            "objective": widgets.Dropdown(options=list(OBJECTIVES), description="objective"),
+            "layer": widgets.Dropdown(options=names, value=layer or names[-1], description="layer"),
+            "unit": widgets.IntSlider(unit, 0, 1, description="unit", **slider),
+            "class": widgets.Dropdown(
+                options=[(n, i) for i, n in enumerate(classes)], description="class"
+            ),
+            "steps": widgets.IntSlider(64, 8, 512, step=8, description="steps", **slider),
+            "lr": widgets.FloatLogSlider(0.05, base=10, min=-3, max=0, description="lr", **slider),
+            "batch": widgets.IntSlider(1, 1, 8, description="images", **slider),
+            "diversity": widgets.FloatSlider(1.0, min=0, max=10, description="diversity", **slider),
+            "l1": widgets.FloatSlider(0.0, min=0, max=5, step=0.1, description="L1", **slider),
+            "l2": widgets.FloatSlider(0.0, min=0, max=5, step=0.1, description="L2", **slider),
+            "tv": widgets.FloatSlider(0.0, min=0, max=20, step=0.5, description="TV", **slider),
+            "blur": widgets.FloatSlider(0.0, min=0, max=20, step=0.5, description="blur", **slider),
+            "pad": widgets.Checkbox(True, description="pad"),
+            "jitter": widgets.Checkbox(True, description="jitter"),
+            "scale": widgets.Checkbox(True, description="scale"),
+            "rotate": widgets.Checkbox(True, description="rotate"),
+            "fourier": widgets.Checkbox(True, description="Fourier"),
+            "decorrelate": widgets.Checkbox(True, description="decorrelated colour"),
+            "leaky": widgets.Checkbox(True, description="leaky ReLUs"),
+        }
+        fit_unit_slider(self.controls["unit"], self.channels[self.controls["layer"].value])
+        self.controls["unit"].value = unit
+        self.view = widgets.Image(format="png")
+        self.current: Rendering | None = None
+        self._results = ResultCache()
+        self.controls["layer"].observe(self._on_layer, "value")
+        self.controls["objective"].observe(self._show_relevant, "value")
+        self.runner.run_button.on_click(lambda _: self.run())
+        c = self.controls
+        rows = [
+            [c["objective"], c["layer"], c["unit"], c["class"]],
+            [c["steps"], c["lr"], c["batch"], c["diversity"]],
+            [c["l1"], c["l2"], c["tv"], c["blur"]],
+            [c[name] for name in ("pad", "jitter", "scale", "rotate", "fourier", "decorrelate")]
+            + [c["leaky"]],
+        ]
+        super().__init__([*(widgets.HBox(r) for r in rows), self.runner, self.view, self.status])
+        self._show_relevant()
+
+    def settings(self) -> Settings:
+        """Every control's value, plus the image size: the cache key of a render."""
+        return {"size": self.size, **{name: c.value for name, c in self.controls.items()}}
+
+    def run(self) -> None:
+        """Render the current setting in the runner (a setting seen before comes from the cache)."""
+        settings = self.settings()
+        key = tuple(sorted(settings.items()))
+        self.runner.start(
+            lambda progress: self._results.get(key, lambda: self._render(settings, progress)),
+            lambda result: self._show(result, settings),
+        )
+
+    def _render(self, s: Settings, progress: Callable[[int, int], None]) -> Rendering:
+        regularizers = [
+            reg
+            for reg, strength in (
+                (l1(s["l1"]), s["l1"]),
+                (l2(s["l2"]), s["l2"]),
+                (TotalVariation(s["tv"]), s["tv"]),
+                (Blur(s["blur"]), s["blur"]),
+            )
+            if strength > 0
+        ]
+        return render(
+            self.model,
+            OBJECTIVES[s["objective"]](s),
+            steps=s["steps"],
+            lr=s["lr"],
+            batch=s["batch"],
+            param=Param(fourier=s["fourier"], decorrelate=s["decorrelate"]),
+            transforms=transforms_for(s),
+            regularizers=regularizers,
+            leaky=LEAKY_SLOPE if s["leaky"] else None,
+            progress=progress,
+            preview=lambda step, images: self._picture(images),
+            preview_every=self.preview_every,
+        )
+
+    def _picture(self, images: torch.Tensor) -> None:
+        picture = grid(to_numpy(images), columns=min(4, len(images)), pad=2)
+        show_png(self.view, picture, fit_scale(images.shape[-1], VIEW_PX))
+
+    def _show(self, result: Rendering, settings: Settings) -> None:
+        self.current = result
+        self._picture(result.images)
+        read = ", ".join(f"{name} read at {path}" for name, path in result.layers.items())
+        values = " ".join(f"{v:.2f}" for v in result.values.tolist())
+        self.status.show(f"{settings['objective']} · {read} · objective {values}")
+
+    @guarded
+    def _on_layer(self, change: dict) -> None:
+        fit_unit_slider(self.controls["unit"], self.channels[change["new"]])
+
+    @guarded
+    def _show_relevant(self, _change: dict | None = None) -> None:
+        kind = self.controls["objective"].value
+        hidden = {
+            "unit": kind not in USES_UNIT,
+            "layer": kind in USES_CLASS,
+            "class": kind not in USES_CLASS,
+            "diversity": kind != "channel + diversity",
+        }
+        for name, hide in hidden.items():
+            self.controls[name].layout.display = "none" if hide else ""

@@ -1,0 +1,128 @@
+"""Lecture 6 widget: reconstruct an image from its code at any layer, beside the original."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import ipywidgets as widgets
+import torch
+
+from cnnlens.core.layers import ModelLike, list_layers
+from cnnlens.inversion import Inversion, invert
+from cnnlens.plot import fit_scale, to_numpy
+from cnnlens.widgets.base import ResultCache, StatusLine
+from cnnlens.widgets.filters import VIEW_PX, show_png
+from cnnlens.widgets.picker import ImagePicker
+from cnnlens.widgets.runner import Runner
+
+WHOLE = 0  # the field control's value for "the whole map"
+
+
+class InversionExplorer(widgets.VBox):
+    """Pick an image, slide through the layers, set the prior strengths (λ_α, λ_TV), the steps
+    and the field, press Run: the reconstruction appears beside the original, updating live.
+    Drive it through `picker.choice`, the controls' `.value` and `run()`; `current` holds the
+    displayed Inversion, `status` its code error or an error message."""
+
+    def __init__(
+        self,
+        model: ModelLike,
+        layer: str | None = None,
+        background: bool = True,
+        preview_every: int = 10,
+    ) -> None:
+        self.model = model
+        self.preview_every = preview_every
+        size = getattr(model, "input_size", 224)
+        self.status = StatusLine()
+        self.picker = ImagePicker(size, self.status)
+        self.runner = Runner(self.status, "Invert", background=background)
+        names = [i.name for i in list_layers(model, size) if len(i.output_shape or ()) == 3]
+        slider = {"continuous_update": False, "style": {"description_width": "initial"}}
+        self.controls: dict[str, widgets.ValueWidget] = {
+            "layer": widgets.SelectionSlider(
+                options=names, value=layer or names[0], description="layer", **slider
+            ),
+            "alpha_strength": widgets.FloatLogSlider(
+                1.0, base=10, min=-3, max=2, description="λ_α (α = 6)", **slider
+            ),
+            "tv_strength": widgets.FloatLogSlider(
+                0.1, base=10, min=-3, max=2, description="λ_TV", **slider
+            ),
+            "steps": widgets.IntSlider(150, 10, 600, step=10, description="steps", **slider),
+            "field": widgets.Dropdown(
+                options=[("whole map", WHOLE), ("central 5×5", 5), ("central 1×1", 1)],
+                description="code",
+            ),
+        }
+        self.original_view = widgets.Image(format="png")
+        self.view = widgets.Image(format="png")
+        self.current: Inversion | None = None
+        self._results = ResultCache()
+        self.runner.run_button.on_click(lambda _: self.run())
+        self.picker.observe_choice(lambda _: self._show_original())
+        columns = widgets.HBox(
+            [
+                widgets.VBox([widgets.HTML("<b>original</b>"), self.original_view]),
+                widgets.VBox([widgets.HTML("<b>reconstruction from the code</b>"), self.view]),
+            ]
+        )
+        controls = list(self.controls.values())
+        super().__init__(
+            [
+                self.picker,
+                widgets.HBox(controls[:3]),
+                widgets.HBox(controls[3:]),
+                self.runner,
+                columns,
+                self.status,
+            ]
+        )
+        self._show_original()
+
+    def settings(self) -> dict[str, object]:
+        """The chosen image's name and every control's value: the cache key of an inversion."""
+        return {"image": self.picker.choice.value, **{n: c.value for n, c in self.controls.items()}}
+
+    def run(self) -> None:
+        """Invert the chosen image at the chosen layer (a setting seen before is cached)."""
+        settings = self.settings()
+        key = tuple(sorted(settings.items()))
+        image = self.picker.image[None]
+        self.runner.start(
+            lambda progress: self._results.get(
+                key, lambda: self._invert(image, settings, progress)
+            ),
+            self._show,
+        )
+
+    def _invert(
+        self, image: torch.Tensor, s: dict[str, object], progress: Callable[[int, int], None]
+    ) -> Inversion:
+        return invert(
+            self.model,
+            image,
+            s["layer"],
+            field=s["field"] or None,
+            steps=s["steps"],
+            alpha_strength=s["alpha_strength"],
+            tv_strength=s["tv_strength"],
+            progress=progress,
+            preview=lambda step, images: self._picture(self.view, images[0]),
+            preview_every=self.preview_every,
+        )
+
+    def _picture(self, view: widgets.Image, image: torch.Tensor) -> None:
+        show_png(view, to_numpy(image), fit_scale(image.shape[-1], VIEW_PX))
+
+    def _show_original(self) -> None:
+        self._picture(self.original_view, self.picker.image)
+
+    def _show(self, result: Inversion) -> None:
+        self.current = result
+        self._picture(self.view, result.images[0])
+        field = "" if result.field is None else f" (central {result.field}×{result.field})"
+        self.status.show(
+            f"{result.layer}{field} · relative code error ‖Φ(x) − Φ0‖ / ‖Φ0‖ = "
+            f"{result.error[0]:.3f}"
+        )
