@@ -1,5 +1,6 @@
-"""t-SNE of feature vectors with openTSNE (FFT-accelerated; 3.5× faster than scikit-learn's
-Barnes-Hut on 2,000 × 128 features here), seeded and PCA-initialised for stable layouts."""
+"""t-SNE of feature vectors with openTSNE, seeded, PCA-initialised and single-threaded, so a
+layout is bit-reproducible. 2,000 × 128 features: 7.1 s on a quiet 2-core machine (scikit-learn
+6.7 s), and it degrades gracefully under load (9.8 s vs. scikit-learn's 34-53 s measured here)."""
 
 from __future__ import annotations
 
