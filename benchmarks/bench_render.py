@@ -138,9 +138,9 @@ def main() -> None:
     np.random.seed(0)  # lucent's transforms draw from numpy
     random.seed(0)
     shapes, vgg = cnnlens.load("shapes"), cnnlens.load("vgg16", pretrained=False)
-    for layer in ("bn2", "bn4_2"):  # early (truncation pays most) and last conv block
+    for layer in ("bn1", "bn2", "bn4_2"):  # the earlier the layer, the more truncation saves
         compare(shapes, layer, 64, batch=4, steps=32, repeats=repeats)
-    for layer in ("features.14", "features.21"):  # conv3_3 and conv4_3
+    for layer in ("features.7", "features.14", "features.21"):  # conv2_2, conv3_3, conv4_3
         compare(vgg, layer, 128, batch=2, steps=8, repeats=repeats)
 
 
