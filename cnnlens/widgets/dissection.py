@@ -79,7 +79,7 @@ class DissectionBrowser(widgets.VBox):
         chart = self._charts.get(
             (result.layer, threshold),
             lambda: category_bars(
-                result.detectors(threshold), result.units, result.summary(threshold)
+                result.detectors(threshold), result.units, f"{result.layer}, IoU ≥ {threshold:.3f}"
             ),
         )
         show_png(self.chart_view, chart)

@@ -31,6 +31,8 @@ NOTEBOOKS = [
     "notebooks/02_optimal_stimuli.ipynb",
     "notebooks/03_deconvnet_guided_backprop.ipynb",
     "notebooks/05_saliency_cam_occlusion.ipynb",
+    "notebooks/07_feature_space.ipynb",
+    "notebooks/08_network_dissection.ipynb",
 ]
 # Set to a folder to keep a screenshot of each driven widget there, named after its notebook
 # (the README figures are made so).
