@@ -1,5 +1,7 @@
 """Receptive fields: hand-derived values for chains, measured fields for branching networks."""
 
+import copy
+
 import pytest
 import torch
 
@@ -81,3 +83,12 @@ def test_box_and_crop_geometry():
     edge = crop(image, field, 0, 0)
     assert torch.equal(edge[:, 3:, 3:], image[:, :7, :7])
     assert (edge[:, :3] == 0.5).all() and (edge[:, :, :3] == 0.5).all()
+
+
+def test_fields_are_remembered_per_architecture(shapes):
+    first = receptive_field(shapes, "relu4_2")
+    assert receptive_field(shapes, "relu4_2") is first
+    wider = copy.deepcopy(shapes.net)
+    wider.conv4_2.padding, wider.conv4_2.kernel_size = (2, 2), (5, 5)
+    wider.conv4_2.weight = torch.nn.Parameter(torch.zeros(128, 128, 5, 5))
+    assert receptive_field(wider, "relu4_2").size == first.size + 2 * 8

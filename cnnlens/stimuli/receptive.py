@@ -7,6 +7,7 @@ ambiguous, so the field is measured instead: the support of the gradient of one 
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import torch
@@ -34,6 +35,9 @@ POINTWISE = (
 )
 WINDOWED = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
 MEASURE_SIZES = (64, 128, 256, 512)  # input sizes tried until the measured field fits inside
+_KNOWN: weakref.WeakKeyDictionary[nn.Module, dict[tuple, ReceptiveField]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 @dataclass(frozen=True)
@@ -65,14 +69,20 @@ class ReceptiveField:
 
 
 def receptive_field(model: ModelLike, layer: str, input_size: int | None = None) -> ReceptiveField:
-    """Size, stride and start of the units of `layer`: computed for chains, measured otherwise."""
+    """Size, stride and start of the units of `layer`: computed for chains, measured otherwise.
+
+    Remembered per network and architecture (its repr names every kernel, stride and padding), so
+    browsing units never pays for it twice; a measured field takes seconds on a large network.
+    """
     net = as_net(model)
     path = resolve_layer(model, layer)
     size = input_size or getattr(model, "input_size", 224)
-    chain = _leaf_chain(net, path, size)
-    if chain is not None:
-        return _from_geometry(path, chain)
-    return _measured(net, path)
+    known = _KNOWN.setdefault(net, {})
+    key = (path, size, repr(net))
+    if key not in known:
+        chain = _leaf_chain(net, path, size)
+        known[key] = _from_geometry(path, chain) if chain is not None else _measured(net, path)
+    return known[key]
 
 
 def _pair(value: int | tuple[int, ...]) -> int:
