@@ -141,6 +141,8 @@ class AttributionExplorer(widgets.VBox):
         )
         self.overlay_view, self.map_view = widgets.Image(format="png"), widgets.Image(format="png")
         self.compare_row = widgets.HBox()
+        self._compare_views: dict[str, widgets.Image] = {}
+        self._compare_shown: tuple[str, ...] = ()
         self.runner = Runner(self.status, background=background)
         self.runner.run_button.layout.display = "none"  # controls start the work themselves
         self.current: torch.Tensor | None = None
@@ -245,16 +247,20 @@ class AttributionExplorer(widgets.VBox):
         return picture, picture
 
     def _render_comparison(self) -> None:
+        """Update the side-by-side row: one titled view per method, reused while it stays."""
         image = to_numpy(self.picker.image)
         scale = fit_scale(image.shape[0], COMPARE_PX)
-        columns = []
         for name, values in self.compared.items():
-            view = widgets.Image(format="png")
-            show_png(
-                view, overlay(image, self._picture(name, values)[1], self.opacity.value), scale
-            )
-            columns.append(widgets.VBox([widgets.HTML(f"<b>{name}</b>"), view]))
-        self.compare_row.children = columns
+            if name not in self._compare_views:
+                self._compare_views[name] = widgets.Image(format="png")
+            picture = overlay(image, self._picture(name, values)[1], self.opacity.value)
+            show_png(self._compare_views[name], picture, scale)
+        if tuple(self.compared) != self._compare_shown:
+            self._compare_shown = tuple(self.compared)
+            self.compare_row.children = [
+                widgets.VBox([widgets.HTML(f"<b>{name}</b>"), self._compare_views[name]])
+                for name in self.compared
+            ]
 
     @guarded
     def _render(self, _change: dict | None = None) -> None:

@@ -111,6 +111,8 @@ class EmbeddingExplorer(widgets.VBox):
         self.coords: torch.Tensor | None = None
         self._results = ResultCache(16)
         self._shown: tuple | None = None
+        self._thumbnails: torch.Tensor | None = None
+        self._thumbnails_of: ShapeWorld | None = None
         for control in (self.color_by, self.thumbnails):
             control.observe(self._draw, "value")
         super().__init__(
@@ -149,8 +151,11 @@ class EmbeddingExplorer(widgets.VBox):
             return
         (layer, perplexity, count), labels, subset = self._shown
         if self.thumbnails.value:
-            images = torch.cat([x for x, _ in image_batches(subset, 256)])
-            picture = thumbnail_map(self.coords, images[..., ::2, ::2], cells=28)  # half size
+            if self._thumbnails_of != subset:  # the images of the last run, once
+                images = torch.cat([x for x, _ in image_batches(subset, 256)])
+                self._thumbnails = images[..., ::2, ::2]  # half size
+                self._thumbnails_of = subset
+            picture = thumbnail_map(self.coords, self._thumbnails, cells=28)
             show_png(self.view, picture, 1)
         else:
             head = HEADS.index(self.color_by.value)
