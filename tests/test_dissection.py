@@ -14,6 +14,7 @@ from cnnlens.data import COLOR_RGB, CONCEPT_NAMES
 from cnnlens.dissection import ShapeWorldProbe, TailQuantile, dissect, dissect_layers, to_csv
 from cnnlens.dissection.masks import active_masks, upsample
 from cnnlens.dissection.report import to_html
+from cnnlens.widgets import DissectionBrowser
 
 
 class ColorUnits(nn.Module):
@@ -140,6 +141,13 @@ def test_csv_and_html_exports_hold_the_table(tmp_path):
     assert "color:blue" in page and "texture:plain" in page and "base64,cG5nIQ==" in page
 
 
+class EmptyProbe(ShapeWorldProbe):
+    """A probe set with no images (a user's empty directory, say)."""
+
+    def __len__(self) -> int:
+        return 0
+
+
 def test_bad_input_gives_one_line_errors(shapes):
     for call, message in (
         (lambda: dissect(shapes, "relu4_3"), "unknown layer 'relu4_3'"),
@@ -147,6 +155,9 @@ def test_bad_input_gives_one_line_errors(shapes):
         (lambda: dissect(shapes, "relu4_2", top_fraction=1.5), "top_fraction must be in"),
         (lambda: dissect(shapes, "relu4_2", top_images=0), "at least 1"),
         (lambda: ShapeWorldProbe(4).batches(0, masks=False).__next__(), "batch_size"),
+        (lambda: dissect(shapes, "relu4_2", ShapeWorldProbe(4), batch_size=0), "batch_size"),
+        (lambda: dissect(shapes, "relu4_2", EmptyProbe()), "probe set is empty"),
+        (lambda: DissectionBrowser({}), "no dissection results"),
     ):
         with pytest.raises(CnnlensError) as info:
             call()

@@ -40,12 +40,15 @@ class _Settings:
     iou_threshold: float
     top_images: int
     exact: int
+    batch_size: int
 
     def check(self) -> None:
         if not 0 < self.top_fraction < 1:
             raise CnnlensError(f"top_fraction must be in (0, 1), got {self.top_fraction}")
         if self.iou_threshold < 0:
             raise CnnlensError(f"iou_threshold must be non-negative, got {self.iou_threshold}")
+        if self.batch_size < 1:
+            raise CnnlensError(f"batch_size must be at least 1, got {self.batch_size}")
         if self.top_images < 1 or self.exact < 1:
             raise CnnlensError(
                 f"top_images and exact must be at least 1, got {self.top_images} and {self.exact}"
@@ -128,11 +131,13 @@ def dissect_layers(
     detects its best concept when their IoU over the whole set is ≥ `iou_threshold`. `exact`:
     size of each unit's exact top buffer in the quantile sketch (see dissection.quantile).
     """
-    settings = _Settings(top_fraction, iou_threshold, top_images, exact)
+    settings = _Settings(top_fraction, iou_threshold, top_images, exact, batch_size)
     settings.check()
     net = as_net(model)
     paths = resolve_layers(net, layers)
     probe = ShapeWorldProbe() if probe is None else probe
+    if len(probe) == 0:
+        raise CnnlensError("the probe set is empty")
     count = -(-len(probe) // batch_size)
     passes: dict[str, _LayerPass] = {}
     with preserved(net) as guard, torch.no_grad(), recording(guard, paths) as outputs:

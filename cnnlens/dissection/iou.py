@@ -46,7 +46,9 @@ class IoUTally:
         """Add a batch: its non-empty unit masks, concept masks bool (N, C, H, W) of the
         concepts with indices `concepts` (C,), and `annotated` bool (N, categories)."""
         concepts = concepts.cpu()
-        flat = concept_masks.flatten(2).float()  # (N, C, P)
+        device = active.masks.device  # the model's: the probe's masks come from the CPU
+        flat = concept_masks.to(device).flatten(2).float()  # (N, C, P)
+        annotated = annotated.to(device)
         self.concept_area.index_add_(0, concepts, flat.sum(dim=(0, 2)).double().cpu())
         unit_flat = active.masks.flatten(1).float()  # (A, P)
         overlap = _pair_overlap(active.images, unit_flat, flat)

@@ -13,7 +13,8 @@ from types import MappingProxyType
 
 import torch
 
-from cnnlens.data import CONCEPT_NAMES, CONCEPTS, HEADS, SHAPES, ShapeWorld
+from cnnlens.data import CONCEPT_NAMES, CONCEPTS, HEADS, SHAPES, Batch, ShapeWorld
+from cnnlens.data.batches import prefetched
 from cnnlens.errors import CnnlensError
 
 
@@ -81,7 +82,16 @@ class ShapeWorldProbe(ProbeSet):
 
     def batch(self, start: int, n: int, masks: bool) -> ProbeBatch:
         """Images with the masks of every concept, "texture:plain" last."""
-        drawn = self.world.batch(start, n, masks=masks)
+        return self._probe_batch(start, self.world.batch(start, n, masks=masks), masks)
+
+    def batches(self, batch_size: int, masks: bool) -> Iterator[ProbeBatch]:
+        """The whole set in order, each batch drawn in the background while the last is scored."""
+        if batch_size < 1:
+            raise CnnlensError(f"batch_size must be at least 1, got {batch_size}")
+        for i, drawn in enumerate(prefetched(self.world, batch_size, masks=masks)):
+            yield self._probe_batch(i * batch_size, drawn, masks)
+
+    def _probe_batch(self, start: int, drawn: Batch, masks: bool) -> ProbeBatch:
         if not masks:
             return ProbeBatch(start, drawn.images)
         plain_image = drawn.labels[:, HEADS.index("texture")] == 0
@@ -92,5 +102,5 @@ class ShapeWorldProbe(ProbeSet):
             drawn.images,
             torch.cat([drawn.masks, plain[:, None]], dim=1),
             torch.arange(len(self.concepts)),
-            torch.ones(n, len(self.categories), dtype=torch.bool),
+            torch.ones(len(drawn.images), len(self.categories), dtype=torch.bool),
         )

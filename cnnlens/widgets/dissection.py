@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import ipywidgets as widgets
 
 from cnnlens.dissection.result import Dissection, UnitLabel
+from cnnlens.errors import CnnlensError
 from cnnlens.plot.dissection import category_bars, unit_strip
 from cnnlens.widgets.base import ResultCache, StatusLine, guarded
 from cnnlens.widgets.filters import show_png
@@ -23,6 +24,8 @@ class DissectionBrowser(widgets.VBox):
 
     def __init__(self, results: Dissection | Mapping[str, Dissection]) -> None:
         self.results = {results.layer: results} if isinstance(results, Dissection) else results
+        if not self.results:
+            raise CnnlensError("no dissection results to browse")
         first = next(iter(self.results.values()))
         self.status = StatusLine()
         self.layer = widgets.Dropdown(options=list(self.results), description="layer")
@@ -96,7 +99,8 @@ class DissectionBrowser(widgets.VBox):
             self.unit.options = [(str(r.unit), r.unit) for r in units]
             shown = [r.unit for r in units]
             self.unit.value = previous if previous in shown else shown[0]
-        self._show_unit()
+        if self.unit.value == previous:  # otherwise the unit observer has just shown it
+            self._show_unit()
 
     @guarded
     def _show_unit(self, _change: dict | None = None) -> None:
