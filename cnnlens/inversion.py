@@ -84,6 +84,8 @@ def invert(
     """
     path = resolve_layer(model, layer)
     originals = images_for(model, images)
+    if originals.shape[-2] != originals.shape[-1]:
+        raise CnnlensError(f"inversion takes square images, got {tuple(originals.shape[-2:])} px")
     code = capture(model, originals, path)[path]
     if code.dim() != 4:
         raise CnnlensError(f"layer {path!r} outputs shape {tuple(code.shape)}, not (C, H, W) maps")

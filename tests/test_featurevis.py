@@ -131,6 +131,18 @@ def test_start_images(shapes, world):
         (lambda m: render(m, "bn3:1", steps=0), "steps must be at least 1"),
         (lambda m: render(m, "bn3:1", steps=1, init="noise"), "unknown start 'noise'"),
         (lambda m: render(m, "bn3:1", steps=1, leaky=2.0), "slope must be between 0 and 1"),
+        (
+            lambda m: render(m, "bn3:1", steps=1, init=torch.rand(16, 16)),
+            r"must have shape \(N, 3, H, W\)",
+        ),
+        (
+            lambda m: render(m, "bn3:1", steps=1, init=torch.full((3, 16, 16), float("nan"))),
+            "NaN",
+        ),
+        (
+            lambda m: render(m, "bn3:1", steps=1, size=16, init=torch.rand(3, 24, 24)),
+            r"start images are \(24, 24\) px but the render is 16×16",
+        ),
     ],
 )
 def test_bad_input_gets_one_line(shapes, call, message):

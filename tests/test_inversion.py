@@ -76,6 +76,11 @@ def test_bad_input_gets_one_line(shapes, originals, layer, field, message):
     assert "\n" not in str(info.value)
 
 
+def test_non_square_images_get_one_line(shapes, originals):
+    with pytest.raises(CnnlensError, match=r"square images, got \(64, 48\) px"):
+        invert(shapes, originals[:1, :, :, :48], "relu2", steps=1)
+
+
 def test_inversion_leaves_the_model_unchanged_also_when_cancelled(shapes, originals):
     net = shapes.net
     net.train()

@@ -62,6 +62,9 @@ def test_a_revisited_setting_comes_from_the_cache(widget):
     widget.controls["unit"].value = 4
     widget.run()
     assert widget.current is first
+    widget.controls["class"].value = 3  # a control the channel objective does not read
+    widget.run()
+    assert widget.current is first
 
 
 def test_objectives_and_the_relevant_controls(widget, shapes):

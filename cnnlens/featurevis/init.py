@@ -15,8 +15,6 @@ from cnnlens.core.layers import ModelLike, resolve_layer
 from cnnlens.data import ShapeWorld
 from cnnlens.errors import CnnlensError
 
-STARTS = ("random", "gray", "mean")
-
 
 def gray(count: int, size: int) -> torch.Tensor:
     """Mid-gray images (N, 3, S, S)."""

@@ -18,6 +18,7 @@ from torch import nn
 
 from cnnlens.core.capture import forward_until_done, normalize_for, recording
 from cnnlens.core.guard import preserved
+from cnnlens.core.inputs import check_images
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
 from cnnlens.core.progress import Progress
 from cnnlens.core.progress import steps as tracked
@@ -80,7 +81,11 @@ def start_images(
     """The parameterized start: "random" (noise in parameter space), "gray", "mean" (the shape
     world's mean image) or given images (one, or one per image of the batch)."""
     if isinstance(init, torch.Tensor):
-        images = init.unsqueeze(0) if init.dim() == 3 else init
+        images = check_images(init)  # one-line errors for grayscale, NaN, integer, ...
+        if images.shape[-2:] != (size, size):
+            raise CnnlensError(
+                f"start images are {tuple(images.shape[-2:])} px but the render is {size}×{size}"
+            )
         if len(images) not in (1, count):
             raise CnnlensError(f"got {len(images)} start images for a batch of {count}")
         return param.encode(images.expand(count, -1, -1, -1).to(like))
@@ -133,6 +138,8 @@ def render(
     """
     net = as_net(model)
     objective = as_objective(objective)
+    if isinstance(init, torch.Tensor) and size is None:
+        size = init.shape[-1]
     size = size or getattr(model, "input_size", 224)
     given = len(init) if isinstance(init, torch.Tensor) and init.dim() == 4 else None
     count = batch or objective.batch or given or 1

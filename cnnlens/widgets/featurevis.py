@@ -131,8 +131,13 @@ class FeatureVisualizer(widgets.VBox):
         self._show_relevant()
 
     def settings(self) -> Settings:
-        """Every control's value, plus the image size: the cache key of a render."""
-        return {"size": self.size, **{name: c.value for name, c in self.controls.items()}}
+        """The values of the controls the objective uses, plus the image size: the cache key of
+        a render (a hidden control's value cannot change the picture)."""
+        hidden = self._hidden()
+        return {
+            "size": self.size,
+            **{name: c.value for name, c in self.controls.items() if name not in hidden},
+        }
 
     def run(self) -> None:
         """Render the current setting in the runner (a setting seen before comes from the cache)."""
@@ -185,7 +190,8 @@ class FeatureVisualizer(widgets.VBox):
         fit_unit_slider(self.controls["unit"], self.channels[change["new"]])
 
     @guarded
-    def _show_relevant(self, _change: dict | None = None) -> None:
+    def _hidden(self) -> set[str]:
+        """The controls the chosen objective does not read."""
         kind = self.controls["objective"].value
         hidden = {
             "unit": kind not in USES_UNIT,
@@ -193,5 +199,9 @@ class FeatureVisualizer(widgets.VBox):
             "class": kind not in USES_CLASS,
             "diversity": kind != "channel + diversity",
         }
-        for name, hide in hidden.items():
-            self.controls[name].layout.display = "none" if hide else ""
+        return {name for name, hide in hidden.items() if hide}
+
+    def _show_relevant(self, _change: dict | None = None) -> None:
+        hidden = self._hidden()
+        for name in ("unit", "layer", "class", "diversity"):
+            self.controls[name].layout.display = "none" if name in hidden else ""
