@@ -21,7 +21,7 @@ from cnnlens.core.layers import ModelLike, as_net, resolve_layers
 from cnnlens.errors import CnnlensError
 from cnnlens.models.handle import LoadedModel
 
-_RELUS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU)
+RELUS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU)
 
 
 class _StopForward(BaseException):
@@ -49,22 +49,28 @@ def _stop_point(net: nn.Module, path: str) -> str:
     return _stop_point(net, parent_path) if parent_path else ""
 
 
+def sequential_neighbour(net: nn.Module, path: str, offset: int) -> str | None:
+    """The path of the module `offset` places after `path` in its nn.Sequential parent (before
+    it for a negative offset); None outside a Sequential or past its ends."""
+    parent = _parent(net, path)
+    if not isinstance(parent, nn.Sequential):
+        return None
+    names = list(parent._modules)
+    index = names.index(path.rpartition(".")[2]) + offset
+    if not 0 <= index < len(names):
+        return None
+    prefix = path.rpartition(".")[0]
+    return f"{prefix}.{names[index]}" if prefix else names[index]
+
+
 def relu_note(net: nn.Module, path: str) -> str:
     """Say whether a layer's output is pre- or post-ReLU (as far as the module graph shows)."""
-    module = net.get_submodule(path)
-    if isinstance(module, _RELUS):
+    if isinstance(net.get_submodule(path), RELUS):
         return "post-ReLU"
-    parent = _parent(net, path)
-    if isinstance(parent, nn.Sequential):
-        siblings = list(parent._modules.items())
-        names = [name for name, _ in siblings]
-        index = names.index(path.rpartition(".")[2])
-        if index + 1 < len(siblings) and isinstance(siblings[index + 1][1], _RELUS):
-            following = siblings[index + 1][1]
-            prefix = path.rpartition(".")[0]
-            relu_path = f"{prefix}.{names[index + 1]}" if prefix else names[index + 1]
-            how = " in place" if getattr(following, "inplace", False) else ""
-            return f"pre-ReLU ({relu_path} applies ReLU{how} after it)"
+    relu_path = sequential_neighbour(net, path, 1)
+    if relu_path is not None and isinstance(net.get_submodule(relu_path), RELUS):
+        how = " in place" if getattr(net.get_submodule(relu_path), "inplace", False) else ""
+        return f"pre-ReLU ({relu_path} applies ReLU{how} after it)"
     return ""
 
 

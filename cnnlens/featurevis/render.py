@@ -16,7 +16,13 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from cnnlens.core.capture import forward_until_done, normalize_for, recording
+from cnnlens.core.capture import (
+    RELUS,
+    forward_until_done,
+    normalize_for,
+    recording,
+    sequential_neighbour,
+)
 from cnnlens.core.guard import preserved
 from cnnlens.core.inputs import check_images
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
@@ -31,7 +37,6 @@ from cnnlens.featurevis.regularizers import Regularizer
 from cnnlens.featurevis.transforms import Transform, compose, standard
 
 Preview = Callable[[int, torch.Tensor], None]
-_RELUS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU)
 LEAKY_SLOPE = 0.01  # small: enough for a gradient, barely changes what the network computes
 
 
@@ -49,15 +54,9 @@ class Rendering:
 
 def before_relu(net: nn.Module, path: str) -> str:
     """The module feeding a ReLU in an nn.Sequential (its pre-ReLU value); other paths unchanged."""
-    parent_path, _, name = path.rpartition(".")
-    parent = net.get_submodule(parent_path) if parent_path else net
-    if not isinstance(net.get_submodule(path), _RELUS) or not isinstance(parent, nn.Sequential):
+    if not isinstance(net.get_submodule(path), RELUS):
         return path
-    names = list(parent._modules)
-    index = names.index(name)
-    if index == 0:
-        return path
-    return f"{parent_path}.{names[index - 1]}" if parent_path else names[index - 1]
+    return sequential_neighbour(net, path, -1) or path
 
 
 def layer_paths(model: ModelLike, objective: Objective, pre_relu: bool) -> dict[str, str]:
