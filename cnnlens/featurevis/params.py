@@ -39,6 +39,11 @@ def shape_world_covariance(count: int = 256, seed: int = 0) -> torch.Tensor:
     return torch.cov(images.permute(1, 0, 2, 3).reshape(3, -1).double()).float()
 
 
+def mix_colors(matrix: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+    """Each pixel's channels multiplied by a 3×3 `matrix` (a batched matmul: faster than einsum)."""
+    return (matrix @ images.flatten(2)).view_as(images)
+
+
 def _frequency_scale(height: int, width: int, decay: float) -> torch.Tensor:
     """1 / f^decay per rfft2 coefficient (f in cycles per pixel, floored at the lowest one)."""
     fy = torch.fft.fftfreq(height)[:, None]
@@ -67,7 +72,7 @@ class ParamImage:
         return torch.fft.irfft2(spectrum, s=size, norm="ortho") / FOURIER_DAMPING
 
     def __call__(self) -> torch.Tensor:
-        return torch.einsum("ij,njhw->nihw", self.color, self.spatial()).sigmoid()
+        return mix_colors(self.color, self.spatial()).sigmoid()
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,7 @@ class Param:
         size = images.shape[-1]
         color, scale = self._color(images), self._scale(size, images)
         logits = images.clamp(ENCODE_MARGIN, 1 - ENCODE_MARGIN).logit()
-        spatial = torch.einsum("ij,njhw->nihw", torch.linalg.inv(color), logits)
+        spatial = mix_colors(torch.linalg.inv(color), logits)
         if scale is None:
             return ParamImage(spatial.detach().clone(), size, color, None)
         spectrum = torch.fft.rfft2(spatial * FOURIER_DAMPING, norm="ortho") / scale

@@ -4,7 +4,8 @@ The forward runs only as far as the deepest layer the objective reads, a whole b
 (e.g. one per unit) is optimized at once, and only the images get gradients. Randomness (start
 noise, transforms) comes from one seeded generator, so a render is bit-reproducible. ReLU layers
 are read before their ReLU by default (a dead unit has no gradient), and ReLUs leak during the
-render; the model is exactly as before afterwards.
+render. The steps run on a fast working copy of the network (`core.fastcopy`: shared weights,
+BatchNorm folded, channels-last); the model is exactly as before afterwards.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from cnnlens.core.capture import (
     recording,
     sequential_neighbour,
 )
+from cnnlens.core.fastcopy import fast_copy
 from cnnlens.core.guard import preserved
 from cnnlens.core.inputs import check_images
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
@@ -150,18 +152,20 @@ def render(
     like = next(net.parameters(), torch.empty(0))
     generator = torch.Generator().manual_seed(seed)
     image = start_images(param, init, count, size, generator, like.detach())
-    optimizer = torch.optim.Adam([image.leaf], lr=lr)
+    optimizer = torch.optim.Adam([image.leaf], lr=lr, fused=True)  # one kernel per step
     history = []
     inner = [path for path in paths.values() if path != OUTPUT]
     truncate = OUTPUT not in paths
+    working, layout = fast_copy(net, keep=inner)
     with (
-        preserved(net) as guard,
+        preserved(working) as guard,
         torch.enable_grad(),
         recording(guard, inner, truncate=truncate) as rec,
     ):
 
         def score(x: torch.Tensor) -> torch.Tensor:
-            output = forward_until_done(net, normalize_for(model, x))
+            x = normalize_for(model, x).contiguous(memory_format=layout)
+            output = forward_until_done(working, x)
             missing = [path for path in inner if path not in rec]
             if missing:
                 raise CnnlensError(f"layer(s) {missing} did not run in the forward pass")
