@@ -22,13 +22,12 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from timing import repeats_from_command_line
 
 import cnnlens
 from cnnlens.core.capture import forward_until_done, normalize_for, recording
 from cnnlens.core.guard import preserved
-from cnnlens.featurevis import channel, jitter, pad, render, rotate, scale
+from cnnlens.featurevis import channel, jitter, pad, render, resize, rotate, scale
 from cnnlens.featurevis.transforms import compose
 
 try:
@@ -42,11 +41,7 @@ except ImportError:
 def our_transforms(size: int) -> list:
     """Lucent's standard_transforms, amount for amount (pad 12, jitter 8, scale ±10%, rotate
     ±10°, jitter 4), then its resize back to the image size (render_vis's fixed_image_size)."""
-
-    def resize(x: torch.Tensor, _generator: torch.Generator) -> torch.Tensor:
-        return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=True)
-
-    return [pad(12), jitter(8), scale(0.1), rotate(10.0), jitter(4), resize]
+    return [pad(12), jitter(8), scale(0.1), rotate(10.0), jitter(4), resize(size)]
 
 
 def interleaved_best(calls: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:

@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from scipy.ndimage import gaussian_filter
+from scipy.ndimage import rotate as rotate_image
 from torch import nn
 
 from cnnlens.data import ShapeWorld
@@ -21,6 +22,7 @@ from cnnlens.featurevis import (
     channel_interpolation,
     class_probability,
     color_sqrt,
+    compose,
     direction,
     diversity,
     gaussian_blur,
@@ -30,6 +32,7 @@ from cnnlens.featurevis import (
     leaky_relus,
     neuron,
     pad,
+    resize,
     rotate,
     scale,
     shape_world_covariance,
@@ -136,16 +139,76 @@ def test_fourier_decay_makes_random_starts_smoother():
 def test_transforms_against_plain_tensor_operations():
     g = torch.Generator().manual_seed(0)
     x = torch.rand(2, 3, 16, 16, generator=g)
-    assert torch.equal(jitter(0)(x, g), x)
+    assert torch.allclose(jitter(0)(x, g), x, atol=1e-5)
     shifted = jitter(3)(x, torch.Generator().manual_seed(5))
-    rolls = [torch.roll(x, (dy, dx), (2, 3)) for dy in range(-3, 4) for dx in range(-3, 4)]
-    assert any(torch.equal(shifted, r) for r in rolls)
+    framed = F.pad(x, [3] * 4, value=0.5)
+    shifts = [
+        framed[..., 3 - dy : 19 - dy, 3 - dx : 19 - dx]
+        for dy in range(-3, 4)
+        for dx in range(-3, 4)
+    ]
+    assert sum(torch.allclose(shifted, s, atol=1e-5) for s in shifts) == 1
     padded = pad(2)(x, g)
-    assert padded.shape == (2, 3, 20, 20) and torch.all(padded[..., 0, :] == 0.5)
-    assert torch.allclose(rotate(0.0)(x, g), x, atol=1e-6)
-    assert torch.allclose(scale(0.0)(x, g), x, atol=1e-6)
+    assert padded.shape == (2, 3, 20, 20) and torch.allclose(padded[..., 0, :], torch.tensor(0.5))
+    assert torch.allclose(padded[..., 2:-2, 2:-2], x, atol=1e-5)
+    assert torch.allclose(rotate(0.0)(x, g), x, atol=1e-5)
+    assert torch.allclose(scale(0.0)(x, g), x, atol=1e-5)
     sizes = {scale(0.5)(x, g).shape[-1] for _ in range(10)}
     assert len(sizes) > 1 and all(8 <= s <= 24 for s in sizes)
+    assert resize(9)(x, g).shape == (2, 3, 9, 9)
+
+
+def smooth_images(size=32):
+    """Low-frequency test images: resampling them twice or once differs only slightly."""
+    g = torch.Generator().manual_seed(1)
+    return F.interpolate(torch.rand(2, 3, 6, 6, generator=g), size=size, mode="bicubic").clamp(0, 1)
+
+
+def test_scale_and_resize_match_interpolate_inside_the_border():
+    x = smooth_images()
+    scaled = scale(0.4)(x, torch.Generator().manual_seed(3))
+    reference = F.interpolate(x, size=scaled.shape[-2:], mode="bilinear", align_corners=False)
+    assert scaled.shape[-1] != 32
+    assert torch.allclose(scaled[..., 1:-1, 1:-1], reference[..., 1:-1, 1:-1], atol=1e-5)
+    resized = resize(20)(x, torch.Generator())
+    reference = F.interpolate(x, size=(20, 20), mode="bilinear", align_corners=False)
+    assert torch.allclose(resized[..., 1:-1, 1:-1], reference[..., 1:-1, 1:-1], atol=1e-5)
+
+
+def test_rotate_matches_scipy_rotation_about_the_centre():
+    x = smooth_images()
+    turned = rotate(40.0)(x, torch.Generator().manual_seed(3))
+    angle = -40.0 + 80.0 * torch.rand((), generator=torch.Generator().manual_seed(3)).item()
+    reference = rotate_image(x[0].numpy(), angle, axes=(2, 1), reshape=False, order=1, cval=0.5)
+    assert abs(angle) > 30  # scipy treats the outermost pixels differently: compare inside
+    assert np.allclose(turned[0, :, 6:-6, 6:-6].numpy(), reference[:, 6:-6, 6:-6], atol=1e-5)
+
+
+def test_a_composed_run_is_one_resampling_of_the_same_geometry():
+    x = smooth_images()
+    chain = [pad(4), jitter(3), scale(0.2), rotate(15.0), jitter(2), resize(32)]
+    once = compose(chain)(x, torch.Generator().manual_seed(2))
+    step_by_step, g = x, torch.Generator().manual_seed(2)
+    for transform in chain:
+        step_by_step = transform(step_by_step, g)
+    other_draw, g = x, torch.Generator().manual_seed(3)
+    for transform in chain:
+        other_draw = transform(other_draw, g)
+    assert once.shape == step_by_step.shape == (2, 3, 32, 32)
+    # six bilinear resamplings blur a little more than one; another draw is far off
+    assert (once - step_by_step).abs().mean() < 0.02 < 0.1 < (once - other_draw).abs().mean()
+    integer_moves = [pad(3), jitter(2), jitter(2)]
+    g1, g2 = torch.Generator().manual_seed(4), torch.Generator().manual_seed(4)
+    expected = jitter(2)(jitter(2)(pad(3)(x, g2), g2), g2)
+    assert torch.allclose(compose(integer_moves)(x, g1), expected, atol=1e-5)
+
+
+def test_compose_keeps_other_callables_in_their_place():
+    x = smooth_images()
+    invert = lambda images, _generator: 1 - images  # noqa: E731
+    ours = compose([pad(2), invert, pad(1, value=0.0)])(x, torch.Generator())
+    expected = F.pad(1 - F.pad(x, [2] * 4, value=0.5), [1] * 4, value=0.0)
+    assert torch.allclose(ours, expected, atol=1e-5)
 
 
 def test_gaussian_blur_matches_scipy():

@@ -19,7 +19,16 @@ from cnnlens.featurevis.objectives import (
 from cnnlens.featurevis.params import Param, color_sqrt, shape_world_covariance
 from cnnlens.featurevis.regularizers import AlphaNorm, Blur, Regularizer, TotalVariation, l1, l2
 from cnnlens.featurevis.render import Rendering, render
-from cnnlens.featurevis.transforms import gaussian_blur, jitter, pad, rotate, scale, standard
+from cnnlens.featurevis.transforms import (
+    compose,
+    gaussian_blur,
+    jitter,
+    pad,
+    resize,
+    rotate,
+    scale,
+    standard,
+)
 
 __all__ = [
     "OUTPUT",
@@ -36,6 +45,7 @@ __all__ = [
     "class_logit",
     "class_probability",
     "color_sqrt",
+    "compose",
     "direction",
     "diversity",
     "gaussian_blur",
@@ -50,6 +60,7 @@ __all__ = [
     "neuron",
     "pad",
     "render",
+    "resize",
     "rotate",
     "scale",
     "shape_world_covariance",
