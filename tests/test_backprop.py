@@ -4,6 +4,7 @@ the classic module-hook guided backprop on a copy whose functional ReLUs became 
 import copy
 import types
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -132,6 +133,8 @@ def test_unit_and_channel_targets_match_autograd(shapes):
     for target, score_of in [
         (unit("bn3", 5, 4, 6), lambda v: v[:, 5, 4, 6]),
         (unit("bn3", 5), lambda v: v[:, 5].mean(dim=(1, 2))),
+        (unit("bn3", np.int64(5)), lambda v: v[:, 5].mean(dim=(1, 2))),  # e.g. from argmax
+        (unit("bn3", np.array([5, 7])), lambda v: v[[0, 1], [5, 7]].mean(dim=(1, 2))),
     ]:
         ours = input_gradient(shapes, x, target)
         reference = _reference_gradient(

@@ -6,7 +6,7 @@ from torch import nn
 
 import cnnlens
 from cnnlens.core.capture import capture
-from cnnlens.core.fastcopy import fast_copy
+from cnnlens.core.fastcopy import ChannelSubset, fast_copy
 
 
 def snapshot(net: nn.Module) -> dict:
@@ -101,3 +101,35 @@ def test_views_keep_the_default_layout_and_untraceable_models_run_as_they_are():
     assert torch.allclose(working(x), net(x))
     untraceable = DataDependent()
     assert fast_copy(untraceable) == (untraceable, torch.contiguous_format)
+
+
+def test_a_channel_subset_computes_those_channels_and_zeros_elsewhere():
+    net = cnnlens.load("shapes").net
+    working, layout = fast_copy(net, only={"bn4_2": {3, 7}})
+    assert isinstance(working.bn4_2, ChannelSubset) and working.bn4_2.part.out_channels == 2
+    images = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(3))
+    ours = capture(working, images.contiguous(memory_format=layout), "bn4_2")["bn4_2"]
+    theirs = capture(net, images, "bn4_2")["bn4_2"]
+    assert torch.allclose(ours[:, [3, 7]], theirs[:, [3, 7]], atol=1e-5, rtol=1e-5)
+    assert ours[:, [0, 1, 2, 4, 5, 6]].abs().max() == 0 and theirs[:, 0].abs().max() > 0
+    out_of_range, _ = fast_copy(net, only={"bn4_2": {128}})
+    assert isinstance(out_of_range.bn4_2, nn.Conv2d)  # left for the objective's own error
+
+
+def test_hooked_modules_are_neither_folded_nor_subset():
+    net = cnnlens.load("shapes").net
+    calls = []
+    handles = [
+        net.get_submodule(p).register_forward_hook(lambda *_: calls.append(1))
+        for p in ("conv2", "bn4_2")
+    ]
+    try:
+        working, _ = fast_copy(net, only={"bn4_2": {3}})
+        assert isinstance(working.conv2, nn.Conv2d) and isinstance(working.bn2, nn.BatchNorm2d)
+        assert isinstance(working.bn4_2, nn.BatchNorm2d) and isinstance(working.bn3, nn.Conv2d)
+        with torch.no_grad():
+            working(torch.rand(1, 3, 64, 64))
+        assert len(calls) == 2  # the user's hooks still run in the copy
+    finally:
+        for handle in handles:
+            handle.remove()

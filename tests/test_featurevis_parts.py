@@ -37,6 +37,7 @@ from cnnlens.featurevis import (
     scale,
     shape_world_covariance,
 )
+from cnnlens.featurevis.render import last_channels
 from cnnlens.featurevis.transforms import sigma_schedule
 
 
@@ -256,3 +257,18 @@ def test_leaky_relus_reroute_modules_and_functional_calls_and_leave_no_trace():
     assert torch.equal(nn.ReLU()(x), torch.tensor([0.0, 3.0]))
     with pytest.raises(CnnlensError, match="slope must be between 0 and 1"):
         leaky_relus(1.5)
+
+
+def test_objectives_say_which_channels_they_read():
+    both = channel("a", 1) + neuron("a", [2, 3])
+    assert both.channels_read("a") == {1, 2, 3}
+    assert (2 * both - channel("a", np.int64(5))).channels_read("a") == {1, 2, 3, 5}
+    assert (channel("a", 1) + layer_energy("a")).channels_read("a") is None
+    assert channel("a", torch.tensor([4, 6])).channels_read("a") == {4, 6}
+    assert channel("a", np.array([4, 6])).batch == 2 and channel("a", np.int64(4)).batch is None
+    mixed = channel("a", 1) + channel("b", 2) + class_probability(0)
+    assert mixed.channels_read("b") == {2} and mixed.channels_read(OUTPUT) is None
+    assert last_channels(channel("a", [1, 2]), {"a": "conv"}, truncate=True) == {"conv": {1, 2}}
+    assert last_channels(mixed, {"a": "x", "b": "y", OUTPUT: OUTPUT}, truncate=False) == {}
+    assert last_channels(channel("a", 1) + channel("b", 2), {"a": "x", "b": "y"}, True) == {}
+    assert last_channels(diversity("a"), {"a": "x"}, truncate=True) == {}

@@ -14,6 +14,12 @@ from cnnlens.models.handle import LoadedModel
 Classes = int | Sequence[int]
 
 
+def per_image(spec: Classes) -> bool:
+    """Whether `spec` lists one index per image (a list, tuple, 1-d array or tensor) rather than
+    one index for all (a Python, NumPy or 0-d tensor integer)."""
+    return getattr(spec, "ndim", 1) > 0 and hasattr(spec, "__len__")
+
+
 @dataclass(frozen=True)
 class Target:
     """A scalar per image to differentiate.
@@ -48,7 +54,7 @@ def as_target(target: Target | Classes) -> Target:
 
 def for_image(target: Target, n: int, count: int) -> Target:
     """The target for image n of `count` alone: a per-image list of indices picks image n's."""
-    if isinstance(target.channel, int):
+    if not per_image(target.channel):
         return target
     indices = list(target.channel)
     if len(indices) != count:
@@ -58,7 +64,7 @@ def for_image(target: Target, n: int, count: int) -> Target:
 
 def target_indices(spec: Classes, count: int, units: int, where: str) -> torch.Tensor:
     """One validated index per image from a single index or a per-image sequence."""
-    indices = [spec] * count if isinstance(spec, int) else list(spec)
+    indices = list(spec) if per_image(spec) else [spec] * count
     if len(indices) != count:
         raise CnnlensError(f"got {len(indices)} target indices for {count} images")
     for index in indices:

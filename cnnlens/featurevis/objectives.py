@@ -8,12 +8,13 @@ may be one index for the whole batch or one per image ("many units in one batch"
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import torch
 
-from cnnlens.attribution.targets import Classes, Target, select
+from cnnlens.attribution.targets import Classes, Target, per_image, select
 from cnnlens.errors import CnnlensError
 
 OUTPUT = "<output>"  # the key under which an objective reads the model's output (logits)
@@ -23,7 +24,7 @@ Score = Callable[[Values, object], torch.Tensor]
 
 
 def _batch_of(units: Classes) -> int | None:
-    return None if isinstance(units, int) else len(units)
+    return len(units) if per_image(units) else None
 
 
 def _merge_batch(a: int | None, b: int | None) -> int | None:
@@ -32,17 +33,44 @@ def _merge_batch(a: int | None, b: int | None) -> int | None:
     return a if a is not None else b
 
 
+def _unit_set(layer: str, units: Classes) -> tuple[tuple[str, frozenset[int]], ...]:
+    """((layer, units),) for a score that reads only those units; () when they are not integers
+    (the score reports that in one line when it runs)."""
+    try:
+        listed = units if per_image(units) else [units]
+        return ((layer, frozenset(operator.index(u) for u in listed)),)
+    except TypeError:
+        return ()
+
+
+def _merge_channels(a: Objective, b: Objective) -> tuple[tuple[str, frozenset[int]], ...]:
+    """Per layer, the union of the channels both read; a layer either reads whole stays whole."""
+    merged = []
+    for layer in sorted(a.layers | b.layers):
+        reads = [o.channels_read(layer) for o in (a, b) if layer in o.layers]
+        if None not in reads:
+            merged.append((layer, frozenset().union(*reads)))
+    return tuple(merged)
+
+
 @dataclass(frozen=True)
 class Objective:
     """A score (N,) to maximize, from `values` of `layers` (OUTPUT = the model's output).
 
     `batch` is the number of images the objective implies (one per listed unit), or None.
+    `channels` lists (layer, channels) for layers of which the score reads only those channels
+    (the render then computes no others there); a layer not listed is read whole.
     """
 
     score: Score
     layers: frozenset[str]
     batch: int | None = None
     name: str = "objective"
+    channels: tuple[tuple[str, frozenset[int]], ...] = ()
+
+    def channels_read(self, layer: str) -> frozenset[int] | None:
+        """The only channels of `layer` the score reads, or None for all of them."""
+        return dict(self.channels).get(layer)
 
     def __call__(self, values: Values, model: object = None) -> torch.Tensor:
         return self.score(values, model)
@@ -55,6 +83,7 @@ class Objective:
             self.layers | other.layers,
             _merge_batch(self.batch, other.batch),
             f"{self.name} + {other.name}",
+            _merge_channels(self, other),
         )
 
     __radd__ = __add__  # sum([...]) starts from 0
@@ -63,7 +92,11 @@ class Objective:
         if not isinstance(factor, (int, float)):
             return NotImplemented
         return Objective(
-            lambda v, m: factor * self(v, m), self.layers, self.batch, f"{factor:g}·({self.name})"
+            lambda v, m: factor * self(v, m),
+            self.layers,
+            self.batch,
+            f"{factor:g}·({self.name})",
+            self.channels,
         )
 
     __rmul__ = __mul__
@@ -90,6 +123,7 @@ def channel(layer: str, unit: Classes) -> Objective:
         frozenset({layer}),
         _batch_of(unit),
         f"channel {layer}:{unit}",
+        _unit_set(layer, unit),
     )
 
 
@@ -102,7 +136,8 @@ def neuron(layer: str, unit: Classes, y: int | None = None, x: int | None = None
         return select(model, values[layer], Target(unit, layer, *at))
 
     where = "centre" if y is None or x is None else f"y={y}, x={x}"
-    return Objective(score, frozenset({layer}), _batch_of(unit), f"neuron {layer}:{unit} @ {where}")
+    name = f"neuron {layer}:{unit} @ {where}"
+    return Objective(score, frozenset({layer}), _batch_of(unit), name, _unit_set(layer, unit))
 
 
 def layer_energy(layer: str) -> Objective:

@@ -71,6 +71,18 @@ def layer_paths(model: ModelLike, objective: Objective, pre_relu: bool) -> dict[
     return paths
 
 
+def last_channels(
+    objective: Objective, paths: dict[str, str], truncate: bool
+) -> dict[str, frozenset[int]]:
+    """{path: channels} when the forward stops at the one path the objective reads and only those
+    channels of it are read (the render computes no others there); else {}."""
+    inner = {path for path in paths.values() if path != OUTPUT}
+    if not truncate or len(inner) != 1:
+        return {}
+    reads = [objective.channels_read(name) for name in paths]
+    return {} if None in reads else {inner.pop(): frozenset().union(*reads)}
+
+
 def start_images(
     param: Param,
     init: str | torch.Tensor,
@@ -156,7 +168,7 @@ def render(
     history = []
     inner = [path for path in paths.values() if path != OUTPUT]
     truncate = OUTPUT not in paths
-    working, layout = fast_copy(net, keep=inner)
+    working, layout = fast_copy(net, keep=inner, only=last_channels(objective, paths, truncate))
     with (
         preserved(working) as guard,
         torch.enable_grad(),
