@@ -4,7 +4,11 @@ the cost of one of our steps vs. a bare truncated forward + backward on the same
 
 Prints images/s for both and the speed-up, on the embedded model (64 px) and on VGG16 with random
 weights (128 px), for an early and a deep layer: our speed comes from stopping the forward at the
-objective's layer and computing input gradients only, so it grows the earlier the layer.
+objective's layer, computing only the objective's channel there and input gradients only (plus a
+faster copy of the network: BatchNorm folded, channels-last, see core.fastcopy), so it grows the
+earlier the layer. For scale it also prints the multiply-adds of the convolutions and linear
+layers each step needs, ours vs. lucent's (full forward, input and weight gradients): at deep
+layers that ratio bounds the speed-up unless one side computes faster per multiply-add.
 Lucent is optional (CI lacks it): install it in a throwaway environment, e.g.
   python -m venv /tmp/lucentenv && echo "$(.venv/bin/python -c 'import site;
   print(site.getsitepackages()[0])')" > /tmp/lucentenv/lib/python3.11/site-packages/main.pth
@@ -96,6 +100,32 @@ def bare_call(model: cnnlens.LoadedModel, layer: str, size: int, batch: int):
     return run
 
 
+def multiply_adds(model: cnnlens.LoadedModel, layer: str, size: int) -> tuple[float, float]:
+    """Multiply-adds per image of one step, (ours, lucent's): we run forward and input-gradient
+    passes up to one channel of `layer` (of the convolution feeding it); lucent runs forward,
+    input- and weight-gradient passes of the whole network."""
+    order: list[tuple[str, int, int]] = []  # (path, multiply-adds, output channels) as run
+
+    def count(path: str):
+        def hook(module: torch.nn.Module, _inputs, output: torch.Tensor) -> None:
+            weight = getattr(module, "weight", None)
+            weighted = isinstance(module, (torch.nn.Conv2d, torch.nn.Linear))
+            per_output = weight[0].numel() if weighted else 0
+            order.append((path, output.numel() * per_output, output.shape[1]))
+
+        return hook
+
+    with preserved(model.net) as guard, torch.no_grad():
+        for path, module in model.net.named_modules():
+            if not list(module.children()):
+                guard.hook(module.register_forward_hook(count(path)))
+        model.net(torch.zeros(1, 3, size, size))
+    upto = order[: [path for path, _, _ in order].index(layer) + 1]
+    last = max(i for i, (_, work, _) in enumerate(upto) if work)
+    ours = sum(work for _, work, _ in upto[:last]) + upto[last][1] / upto[last][2]
+    return 2 * ours, 3 * sum(work for _, work, _ in order)
+
+
 def compare(
     model: cnnlens.LoadedModel, layer: str, size: int, batch: int, steps: int, repeats: int
 ) -> None:
@@ -120,6 +150,11 @@ def compare(
             f"{header}: lucent {theirs:.1f} images/s, ours {ours:.1f} images/s, "
             f"speed-up {ours / theirs:.1f}x"
         )
+    ours_work, lucent_work = multiply_adds(model, layer, size)
+    print(
+        f"  multiply-adds per image and step: ours {ours_work / 1e9:.3f} G, lucent "
+        f"{lucent_work / 1e9:.3f} G, ratio {lucent_work / ours_work:.1f}"
+    )
     per_step = best["ours"] / (steps + 1)  # the render ends with one more forward, to measure
     print(
         f"  one render step {1000 * per_step:.1f} ms vs. bare truncated forward + backward "
