@@ -146,6 +146,26 @@ def test_a_directory_that_is_not_broden_gives_one_line(tmp_path):
         BrodenProbe(tmp_path, split="test")
 
 
+def test_broken_broden_files_give_one_line(broden):
+    root, _ = broden
+    label_csv = (root / "label.csv").read_text()
+    (root / "label.csv").write_text(label_csv.replace("number,name", "id,name", 1))
+    with pytest.raises(CnnlensError, match=r"label\.csv lacks the column\(s\) number$"):
+        BrodenProbe(root)
+    (root / "label.csv").write_text(label_csv.replace("\n1,", "\none,", 1))
+    with pytest.raises(CnnlensError, match=r"'one' is not a label number"):
+        BrodenProbe(root)
+    (root / "label.csv").write_text(label_csv)
+    (root / "images" / "toy" / "1_object.png").unlink()
+    probe = BrodenProbe(root)
+    probe.batch(0, 1, masks=True)  # image 0 is whole
+    with pytest.raises(CnnlensError, match=r"1_object\.png, listed in index\.csv, is missing"):
+        probe.batch(1, 1, masks=True)
+    (root / "images" / "toy" / "2.png").write_text("not a picture")
+    with pytest.raises(CnnlensError, match=r"2\.png, listed in index\.csv, is not an image"):
+        probe.batch(2, 1, masks=False)
+
+
 def test_reading_is_deterministic(broden):
     root, _ = broden
     first, second = (BrodenProbe(root).batch(1, 2, masks=True) for _ in range(2))

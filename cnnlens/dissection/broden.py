@@ -19,20 +19,45 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from cnnlens.dissection.probes import ProbeBatch, ProbeSet
 from cnnlens.errors import CnnlensError
 
 INDEX_FIELDS = ("image", "split", "ih", "iw", "sh", "sw")
+LABEL_FIELDS = ("number", "name", "category")
 _CATEGORY = re.compile(r"^\s*([^()]+?)\s*\((\d+)\)\s*$")
 
 
-def _read_csv(path: Path) -> list[dict[str, str]]:
+def _read_csv(path: Path, fields: tuple[str, ...]) -> list[dict[str, str]]:
+    """The rows of a Broden CSV file, which must have (at least) `fields` as columns."""
     if not path.exists():
         raise CnnlensError(f"not a Broden directory: {path.name} missing in {path.parent}")
     with path.open(newline="") as handle:
-        return list(csv.DictReader(handle))
+        reader = csv.DictReader(handle)
+        missing = sorted(set(fields) - set(reader.fieldnames or ()))
+        if missing:
+            raise CnnlensError(f"{path.name} lacks the column(s) {', '.join(missing)}")
+        return list(reader)
+
+
+def _label_number(row: dict[str, str]) -> int:
+    try:
+        return int(row["number"])
+    except (TypeError, ValueError):
+        raise CnnlensError(f"label.csv: {row['number']!r} is not a label number") from None
+
+
+def _open_rgb(path: Path) -> np.ndarray:
+    """An image file listed in index.csv as an (H, W, 3) uint8 array."""
+    try:
+        return np.asarray(Image.open(path).convert("RGB"))
+    except FileNotFoundError:
+        raise CnnlensError(
+            f"{path.name}, listed in index.csv, is missing from {path.parent}"
+        ) from None
+    except UnidentifiedImageError:
+        raise CnnlensError(f"{path.name}, listed in index.csv, is not an image") from None
 
 
 def primary_category(field: str) -> str:
@@ -46,7 +71,7 @@ def primary_category(field: str) -> str:
 
 def decode_mask(path: Path) -> np.ndarray:
     """Label numbers of a Broden mask PNG: R + 256·G."""
-    rgb = np.asarray(Image.open(path).convert("RGB"), dtype=np.int64)
+    rgb = _open_rgb(path).astype(np.int64)
     return rgb[..., 0] + 256 * rgb[..., 1]
 
 
@@ -61,11 +86,12 @@ class BrodenProbe(ProbeSet):
         limit: int | None = None,
     ) -> None:
         self.root = Path(directory)
-        rows = _read_csv(self.root / "index.csv")
-        labels = [row for row in _read_csv(self.root / "label.csv") if int(row["number"]) > 0]
-        if rows and not set(INDEX_FIELDS) <= rows[0].keys():
-            missing = sorted(set(INDEX_FIELDS) - rows[0].keys())
-            raise CnnlensError(f"index.csv lacks the column(s) {', '.join(missing)}")
+        rows = _read_csv(self.root / "index.csv", INDEX_FIELDS)
+        labels = [
+            row
+            for row in _read_csv(self.root / "label.csv", LABEL_FIELDS)
+            if _label_number(row) > 0
+        ]
         self.rows = [row for row in rows if split is None or row["split"] == split][:limit]
         if not self.rows:
             raise CnnlensError(f"no images in {self.root / 'index.csv'} (split {split!r})")
@@ -73,7 +99,7 @@ class BrodenProbe(ProbeSet):
         self.concepts = tuple(row["name"] for row in labels)
         self.concept_categories = tuple(primary_category(row["category"]) for row in labels)
         self.columns = [c for c in rows[0] if c not in INDEX_FIELDS]
-        numbers = [int(row["number"]) for row in labels]
+        numbers = [_label_number(row) for row in labels]
         self._codes = np.zeros(max(numbers, default=0) + 1, np.int64)  # Broden number → index + 1
         self._codes[numbers] = np.arange(1, len(numbers) + 1)
         first = self.rows[0]
@@ -84,7 +110,7 @@ class BrodenProbe(ProbeSet):
         return len(self.rows)
 
     def _image(self, row: dict[str, str]) -> torch.Tensor:
-        picture = np.asarray(Image.open(self.root / "images" / row["image"]).convert("RGB"))
+        picture = _open_rgb(self.root / "images" / row["image"])
         image = torch.from_numpy(picture.astype(np.float32) / 255).permute(2, 0, 1)
         if tuple(image.shape[1:]) != self.image_size:
             image = F.interpolate(image[None], self.image_size, mode="bilinear")[0].clamp(0, 1)
