@@ -36,6 +36,7 @@ from cnnlens.featurevis import (
     rotate,
     scale,
     shape_world_covariance,
+    standard,
 )
 from cnnlens.featurevis.render import last_channels
 from cnnlens.featurevis.transforms import sigma_schedule
@@ -157,6 +158,13 @@ def test_transforms_against_plain_tensor_operations():
     sizes = {scale(0.5)(x, g).shape[-1] for _ in range(10)}
     assert len(sizes) > 1 and all(8 <= s <= 24 for s in sizes)
     assert resize(9)(x, g).shape == (2, 3, 9, 9)
+
+
+def test_standard_transforms_by_kind():
+    assert len(standard(128)) == 5 and len(standard(128, ["jitter"])) == 2
+    assert standard(64, []) == []
+    with pytest.raises(CnnlensError, match=r"unknown transform\(s\) \['blur'\]"):
+        standard(64, ["pad", "blur"])
 
 
 def smooth_images(size=32):

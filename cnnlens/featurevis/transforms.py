@@ -11,7 +11,7 @@ once, which is both faster and sharper than resampling after each.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -171,16 +171,24 @@ def compose(transforms: Sequence[Transform]) -> Transform:
     return apply
 
 
-def standard(size: int) -> list[Transform]:
-    """Lucid's standard robustness transforms, their pixel amounts scaled from 128 px to `size`."""
+STANDARD_KINDS = ("pad", "jitter", "scale", "rotate")
+
+
+def standard(size: int, kinds: Collection[str] = STANDARD_KINDS) -> list[Transform]:
+    """Lucid's standard robustness transforms (those of `kinds`: the widget's toggles), their
+    pixel amounts scaled from 128 px to `size`."""
+    unknown = sorted(set(kinds) - set(STANDARD_KINDS))
+    if unknown:
+        raise CnnlensError(f"unknown transform(s) {unknown}; choose from {list(STANDARD_KINDS)}")
     unit = size / 128
-    return [
-        pad(round(12 * unit)),
-        jitter(round(8 * unit)),
-        scale(0.1),
-        rotate(10.0),
-        jitter(max(1, round(4 * unit))),
+    steps = [
+        ("pad", pad(round(12 * unit))),
+        ("jitter", jitter(round(8 * unit))),
+        ("scale", scale(0.1)),
+        ("rotate", rotate(10.0)),
+        ("jitter", jitter(max(1, round(4 * unit)))),
     ]
+    return [transform for kind, transform in steps if kind in kinds]
 
 
 def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:

@@ -19,18 +19,14 @@ from cnnlens.featurevis import (
     class_logit,
     class_probability,
     diversity,
-    jitter,
     l1,
     l2,
     layer_energy,
     neuron,
-    pad,
     render,
-    rotate,
-    scale,
 )
 from cnnlens.featurevis.render import LEAKY_SLOPE
-from cnnlens.featurevis.transforms import Transform
+from cnnlens.featurevis.transforms import STANDARD_KINDS, Transform, standard
 from cnnlens.plot import fit_scale, grid, to_numpy
 from cnnlens.widgets.base import ResultCache, StatusLine, fit_unit_slider, guarded
 from cnnlens.widgets.filters import VIEW_PX, show_png
@@ -53,15 +49,8 @@ USES_CLASS = ("class logit", "class probability")
 
 
 def transforms_for(settings: Settings) -> list[Transform]:
-    """The robustness transforms switched on, with amounts for the image size."""
-    size = settings["size"]
-    chosen = {
-        "pad": pad(max(1, size // 10)),
-        "jitter": jitter(max(1, size // 16)),
-        "scale": scale(0.1),
-        "rotate": rotate(10.0),
-    }
-    return [chosen[name] for name in ("pad", "jitter", "scale", "rotate") if settings[name]]
+    """The standard robustness transforms switched on, with amounts for the image size."""
+    return standard(settings["size"], [kind for kind in STANDARD_KINDS if settings[kind]])
 
 
 class FeatureVisualizer(widgets.VBox):
