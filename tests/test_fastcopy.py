@@ -6,7 +6,7 @@ from torch import nn
 
 import cnnlens
 from cnnlens.core.capture import capture
-from cnnlens.core.fastcopy import ChannelSubset, fast_copy
+from cnnlens.core.fastcopy import ChannelSubset, fast_copy, graph_facts
 
 
 def snapshot(net: nn.Module) -> dict:
@@ -133,3 +133,11 @@ def test_hooked_modules_are_neither_folded_nor_subset():
     finally:
         for handle in handles:
             handle.remove()
+
+
+def test_the_graph_is_traced_once_per_network_until_its_modules_change():
+    net = cnnlens.load("shapes").net
+    first = graph_facts(net)
+    assert graph_facts(net) is first and ("conv4_2", "bn4_2") in first.pairs
+    net.relu4_2 = nn.Identity()  # another module type: the graph may differ, trace again
+    assert graph_facts(net) is not first and graph_facts(net).pairs == first.pairs

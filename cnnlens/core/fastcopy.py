@@ -22,30 +22,50 @@ import copy
 import itertools
 from collections import Counter
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 
 import torch
 from torch import fx, nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 
-def _graph(net: nn.Module) -> fx.Graph | None:
-    """The module graph of `net`, or None when torch.fx cannot trace it."""
+@dataclass(frozen=True)
+class GraphFacts:
+    """What the render's rewrites need from a network's torch.fx graph: the (conv, BatchNorm)
+    pairs where the conv feeds only that BatchNorm and each is called once per forward, and
+    whether the forward calls `.view` anywhere."""
+
+    pairs: tuple[tuple[str, str], ...]
+    views: bool
+
+
+# Traced once per network (and again if its modules change): tracing patches nn.Module.__call__
+# for every thread while it runs, so a widget's background render should not do it each time.
+_FACTS: WeakKeyDictionary[nn.Module, tuple[tuple, GraphFacts | None]] = WeakKeyDictionary()
+
+
+def graph_facts(net: nn.Module) -> GraphFacts | None:
+    """The conv→BatchNorm pairs and `.view` use of `net`, or None when torch.fx cannot trace it."""
+    signature = tuple((name, type(module)) for name, module in net.named_modules())
+    cached = _FACTS.get(net)
+    if cached is not None and cached[0] == signature:
+        return cached[1]
     try:
-        return fx.symbolic_trace(net).graph
+        graph = fx.symbolic_trace(net).graph
     except Exception:  # data-dependent control flow and the like: the model runs as it is
-        return None
+        facts = None
+    else:
+        facts = GraphFacts(_conv_norm_pairs(net, graph), _calls_view(graph))
+    _FACTS[net] = (signature, facts)
+    return facts
 
 
-def _hooked(module: nn.Module) -> bool:
-    hooks = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
-    return any(getattr(module, name, None) for name in hooks)
+def _calls_view(graph: fx.Graph) -> bool:
+    return any(node.op == "call_method" and node.target == "view" for node in graph.nodes)
 
 
-def _foldable_pairs(
-    net: nn.Module, graph: fx.Graph, keep: Collection[str]
-) -> list[tuple[str, str]]:
-    """(conv, batchnorm) paths where the conv feeds only that BatchNorm, each module is called
-    once per forward and carries no hook, and nobody reads the conv's own output."""
+def _conv_norm_pairs(net: nn.Module, graph: fx.Graph) -> tuple[tuple[str, str], ...]:
     modules = dict(net.named_modules())
     calls = Counter(node.target for node in graph.nodes if node.op == "call_module")
     pairs = []
@@ -53,19 +73,28 @@ def _foldable_pairs(
         if node.op != "call_module" or not isinstance(modules[node.target], nn.Conv2d):
             continue
         users = list(node.users)
-        if len(users) != 1 or users[0].op != "call_module":
-            continue
-        conv, norm = node.target, users[0].target
-        if (
-            isinstance(modules[norm], nn.BatchNorm2d)
-            and modules[norm].running_mean is not None
-            and calls[conv] == calls[norm] == 1
-            and conv not in keep
-            and not _hooked(modules[conv])
-            and not _hooked(modules[norm])
-        ):
-            pairs.append((conv, norm))
-    return pairs
+        if len(users) == 1 and users[0].op == "call_module":
+            conv, norm = node.target, users[0].target
+            if isinstance(modules[norm], nn.BatchNorm2d) and calls[conv] == calls[norm] == 1:
+                pairs.append((conv, norm))
+    return tuple(pairs)
+
+
+def _hooked(module: nn.Module) -> bool:
+    hooks = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
+    return any(getattr(module, name, None) for name in hooks)
+
+
+def _foldable(net: nn.Module, conv: str, norm: str, keep: Collection[str]) -> bool:
+    """Whether the pair may be folded: BN statistics exist, neither module carries a hook, and
+    nobody reads the conv's own output."""
+    conv_module, norm_module = net.get_submodule(conv), net.get_submodule(norm)
+    return (
+        norm_module.running_mean is not None
+        and conv not in keep
+        and not _hooked(conv_module)
+        and not _hooked(norm_module)
+    )
 
 
 class ChannelSubset(nn.Module):
@@ -122,18 +151,18 @@ def fast_copy(
     `only`: {path: channels} for a path where the forward stops and only those channels are read;
     the other channels there come out as zeros.
     """
-    graph = _graph(net)
-    if graph is None:
+    facts = graph_facts(net)
+    if facts is None:
         return net, torch.contiguous_format
     shared = {id(t): t for t in itertools.chain(net.parameters(), net.buffers())}
     working = copy.deepcopy(net, memo=shared).eval()
-    for conv, norm in _foldable_pairs(working, graph, keep):
+    for conv, norm in [pair for pair in facts.pairs if _foldable(working, *pair, keep)]:
         fused = fuse_conv_bn_eval(working.get_submodule(conv), working.get_submodule(norm))
         _replace(working, norm, fused)
         _replace(working, conv, nn.Identity())
     for path, channels in (only or {}).items():
         _replace(working, path, _subset(working.get_submodule(path), channels))
-    if any(node.op == "call_method" and node.target == "view" for node in graph.nodes):
+    if facts.views:
         return working, torch.contiguous_format
     for module in working.modules():
         if isinstance(module, nn.Conv2d):  # a new tensor on the copy; the user's stays as it is
