@@ -8,11 +8,13 @@ NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.
 # JupyterLab refuses to run as root unless told; machines of this kind log in as root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-course: env  ## open the lecture notebooks in JupyterLab
-	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(ROOT_FLAG)
+course: env  ## open JupyterLab on the lectures (notebooks/) and the homework (course/)
+	$(BIN)/jupyter lab --ServerApp.root_dir=. $(ROOT_FLAG) notebooks/01_filters_and_feature_maps.ipynb
 
-test: env browser-deps  ## unit tests, nbval over the notebooks, and the real-browser test
-	$(BIN)/python -m pytest tests notebooks course $(NBVAL) -p no:cacheprovider
+# Student notebooks are left out: their check cells fail until the student has solved the tasks.
+test: env browser-deps  ## unit tests, nbval over the notebooks and homework, the real-browser test
+	$(BIN)/python -m pytest tests notebooks course $(NBVAL) -p no:cacheprovider \
+	  --ignore-glob='course/*_student.ipynb'
 
 env:
 	@scripts/ensure-env
@@ -28,10 +30,11 @@ format: env
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-notebooks: env  ## re-execute every notebook and store its outputs
-	for nb in notebooks/*.ipynb; do \
+notebooks: env  ## re-execute every lecture and homework, store outputs, write student versions
+	for nb in notebooks/*.ipynb course/*_homework.ipynb; do \
 	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 "$$nb" || exit 1; \
 	done
+	$(BIN)/python scripts/student_notebooks.py
 
 train: env  ## retrain the embedded model (writes cnnlens/models/weights)
 	$(BIN)/python -m cnnlens.train
