@@ -1,7 +1,7 @@
 """A fast working copy of a network, for loops that run it hundreds of times (the render).
 
 The copy shares every weight and buffer with the user's model, so nothing there is duplicated or
-changed. Two rewrites make it cheaper to run on CPU:
+changed. Three rewrites make it cheaper to run on CPU:
 
 - eval-mode BatchNorm is folded into the convolution that feeds it, so the pair costs one
   convolution; the fused convolution sits at the BatchNorm's path (reading it gives the
@@ -11,7 +11,7 @@ changed. Two rewrites make it cheaper to run on CPU:
 - a convolution where the forward stops, and of whose output only a few channels are read (a
   channel objective), computes just those channels: one of conv4_3's 512 costs 1/512 of it.
 
-Both need the module graph: a model torch.fx cannot trace is used as it is, and one that calls
+All need the module graph: a model torch.fx cannot trace is used as it is, and one that calls
 `.view` (which a channels-last tensor may refuse) keeps the default memory format. The user's
 hooks come along in the copy, and a module carrying one is never folded away or subset.
 """
