@@ -17,7 +17,7 @@ from cnnlens.featurevis import (
     multifaceted,
     neuron,
     render,
-    top_examples,
+    strongest_images,
 )
 from cnnlens.featurevis.render import before_relu
 from tests.snapshot import assert_unchanged, snapshot
@@ -117,7 +117,7 @@ def test_start_images(shapes, world):
     assert torch.allclose(result.images[0], world[5].clamp(1e-3, 1 - 1e-3), atol=1e-4)
     acts = cnnlens.capture(shapes, world, "bn4_2")["bn4_2"][:, 9].mean(dim=(1, 2))
     top = acts.topk(16).indices
-    assert set(top_examples(shapes, "bn4_2", 9, world, 16).tolist()) == set(top.tolist())
+    assert set(strongest_images(shapes, "bn4_2", 9, world, 16).tolist()) == set(top.tolist())
     facets = multifaceted(shapes, "bn4_2", 9, world, facets=1, top=16)
     assert torch.allclose(facets[0], world[top].mean(dim=0), atol=1e-6)
     assert multifaceted(shapes, "bn4_2", 9, world, facets=3, top=16).shape == (3, 3, 64, 64)

@@ -1,7 +1,7 @@
 """Lecture 4, activation maximization: objectives, image parameterizations, transforms,
 regularizers, start images and the render engine that puts them together."""
 
-from cnnlens.featurevis.init import gray, mean_image, multifaceted, top_examples
+from cnnlens.featurevis.init import gray, mean_image, multifaceted, strongest_images
 from cnnlens.featurevis.leaky import leaky_relus
 from cnnlens.featurevis.objectives import (
     OUTPUT,
@@ -65,5 +65,5 @@ __all__ = [
     "scale",
     "shape_world_covariance",
     "standard",
-    "top_examples",
+    "strongest_images",
 ]

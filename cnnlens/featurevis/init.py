@@ -32,15 +32,22 @@ def mean_image(count: int, size: int, images: torch.Tensor | None = None) -> tor
     return mean.expand(count, -1, -1, -1).clone()
 
 
-def top_examples(
+def _channel_means(model: ModelLike, layer: str, images: torch.Tensor) -> torch.Tensor:
+    """Each image's per-channel mean over positions at `layer`: (N, C)."""
+    path = resolve_layer(model, layer)
+    return capture(model, images, path)[path].flatten(2).mean(dim=2)
+
+
+def _strongest(means: torch.Tensor, unit: int, top: int, layer: str) -> torch.Tensor:
+    check_unit(unit, means.shape[1], layer)
+    return means[:, unit].topk(min(top, len(means))).indices.cpu()
+
+
+def strongest_images(
     model: ModelLike, layer: str, unit: int, images: torch.Tensor, top: int
 ) -> torch.Tensor:
     """Indices of the `top` images on which a unit's mean activation is highest."""
-    path = resolve_layer(model, layer)
-    values = capture(model, images, path)[path]
-    check_unit(unit, values.shape[1], path)
-    means = values[:, unit].flatten(1).mean(dim=1)
-    return means.topk(min(top, len(means))).indices.cpu()
+    return _strongest(_channel_means(model, layer, images), unit, top, layer)
 
 
 def multifaceted(
@@ -53,13 +60,13 @@ def multifaceted(
     seed: int = 0,
 ) -> torch.Tensor:
     """One start image per facet: the mean of a cluster of the unit's top examples, clustered by
-    their layer features (each channel's mean over positions) with k-means. (facets, 3, H, W)."""
-    chosen = top_examples(model, layer, unit, images, top)
+    their layer features (each channel's mean over positions) with k-means. (facets, 3, H, W).
+    One forward pass gives both the ranking and the features."""
+    means = _channel_means(model, layer, images)
+    chosen = _strongest(means, unit, top, layer)
     if facets < 1 or facets > len(chosen):
         raise CnnlensError(f"facets must be between 1 and the {len(chosen)} top examples")
-    path = resolve_layer(model, layer)
     examples = check_images(images)[chosen]
-    features = capture(model, examples, path)[path].flatten(2).mean(dim=2).cpu().numpy()
-    labels = KMeans(facets, n_init=4, random_state=seed).fit_predict(features)
+    labels = KMeans(facets, n_init=4, random_state=seed).fit_predict(means[chosen].cpu().numpy())
     labels = torch.as_tensor(labels)
     return torch.stack([examples[labels == k].mean(dim=0) for k in range(facets)])
