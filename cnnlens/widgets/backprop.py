@@ -12,7 +12,7 @@ from cnnlens.data.batches import Images
 from cnnlens.plot import fit_scale, gradient_picture, to_numpy
 from cnnlens.plot.stimuli import crop_grid
 from cnnlens.stimuli import default_probe_set
-from cnnlens.widgets.base import ResultCache, StatusLine, fit_unit_slider, guarded
+from cnnlens.widgets.base import ResultCache, StatusLine, guarded, unit_slider_follows
 from cnnlens.widgets.filters import VIEW_PX, show_png
 from cnnlens.widgets.picker import ImagePicker
 from cnnlens.widgets.runner import Runner
@@ -56,7 +56,7 @@ class BackpropExplorer(widgets.VBox):
         self.current: dict[str, object] = {}
         self._results = ResultCache()
         self.picker.observe_choice(self._refresh)
-        self.layer.observe(self._on_layer, "value")
+        unit_slider_follows(self.layer, self.unit, self.channels.__getitem__, self._refresh)
         self.unit.observe(self._refresh, "value")
         self.input_view = widgets.Image(format="png")
         columns = [widgets.VBox([widgets.HTML("<b>input</b>"), self.input_view])]
@@ -94,11 +94,6 @@ class BackpropExplorer(widgets.VBox):
     def scan(self) -> None:
         """Find the top examples of every unit of the current layer (then patches are instant)."""
         self.scans.start(self.layer.value)
-
-    @guarded
-    def _on_layer(self, change: dict) -> None:
-        fit_unit_slider(self.unit, self.channels[change["new"]])
-        self._refresh()
 
     @guarded
     def _refresh(self, _change: dict | None = None) -> None:

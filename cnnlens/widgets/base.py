@@ -82,3 +82,20 @@ def fit_unit_slider(slider: widgets.IntSlider, units: int) -> None:
     with slider.hold_trait_notifications():
         slider.value = min(slider.value, units - 1)
         slider.max = units - 1
+
+
+def unit_slider_follows(
+    layer: widgets.ValueWidget,
+    slider: widgets.IntSlider,
+    units: Callable[[str], int],
+    then: Callable[[], None] | None = None,
+) -> None:
+    """Whenever another layer is chosen, fit `slider` to its `units(layer)` channels, then call
+    `then` (the widget's redraw)."""
+
+    def follow(change: dict) -> None:
+        fit_unit_slider(slider, units(change["new"]))
+        if then is not None:
+            then()
+
+    layer.observe(follow, "value")

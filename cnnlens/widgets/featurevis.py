@@ -28,7 +28,13 @@ from cnnlens.featurevis import (
 from cnnlens.featurevis.render import LEAKY_SLOPE
 from cnnlens.featurevis.transforms import STANDARD_KINDS, Transform, standard
 from cnnlens.plot import fit_scale, grid, to_numpy
-from cnnlens.widgets.base import ResultCache, StatusLine, fit_unit_slider, guarded
+from cnnlens.widgets.base import (
+    ResultCache,
+    StatusLine,
+    fit_unit_slider,
+    guarded,
+    unit_slider_follows,
+)
 from cnnlens.widgets.filters import VIEW_PX, show_png
 from cnnlens.widgets.runner import Runner
 
@@ -105,7 +111,9 @@ class FeatureVisualizer(widgets.VBox):
         self.view = widgets.Image(format="png")
         self.current: Rendering | None = None
         self._results = ResultCache()
-        self.controls["layer"].observe(self._on_layer, "value")
+        unit_slider_follows(
+            self.controls["layer"], self.controls["unit"], self.channels.__getitem__
+        )
         self.controls["objective"].observe(self._show_relevant, "value")
         self.runner.run_button.on_click(lambda _: self.run())
         c = self.controls
@@ -173,10 +181,6 @@ class FeatureVisualizer(widgets.VBox):
         read = ", ".join(f"{name} read at {path}" for name, path in result.layers.items())
         values = " ".join(f"{v:.2f}" for v in result.values.tolist())
         self.status.show(f"{settings['objective']} · {read} · objective {values}")
-
-    @guarded
-    def _on_layer(self, change: dict) -> None:
-        fit_unit_slider(self.controls["unit"], self.channels[change["new"]])
 
     @guarded
     def _hidden(self) -> set[str]:

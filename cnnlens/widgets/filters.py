@@ -13,7 +13,7 @@ from cnnlens.filters import filter_slices, filters_rgb, layer_filters
 from cnnlens.models import checkpoint_names, load
 from cnnlens.models.embedded import read_manifest
 from cnnlens.plot import colorize, fit_scale, grid, png_bytes, to_numpy
-from cnnlens.widgets.base import ResultCache, StatusLine, fit_unit_slider, guarded
+from cnnlens.widgets.base import ResultCache, StatusLine, guarded, unit_slider_follows
 from cnnlens.widgets.picker import ImagePicker
 
 VIEW_PX = 192  # on-screen size of single-image views
@@ -90,7 +90,9 @@ class FeatureExplorer(widgets.VBox):
         self.current: FeatureMaps | None = None
         self._maps = ResultCache()
         self.picker.observe_choice(self._refresh)
-        self.layer.observe(self._on_layer, "value")
+        unit_slider_follows(
+            self.layer, self.unit, lambda layer: self.shapes[layer][0], self._refresh
+        )
         self.unit.observe(self._refresh, "value")
         views = widgets.HBox(
             [
@@ -108,11 +110,6 @@ class FeatureExplorer(widgets.VBox):
                 self.status,
             ]
         )
-        self._refresh()
-
-    @guarded
-    def _on_layer(self, change: dict) -> None:
-        fit_unit_slider(self.unit, self.shapes[change["new"]][0])
         self._refresh()
 
     @guarded

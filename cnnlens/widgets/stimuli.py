@@ -12,7 +12,7 @@ from cnnlens.plot.images import grid
 from cnnlens.plot.stimuli import boxed, crop_grid
 from cnnlens.stimuli import default_probe_set, receptive_field
 from cnnlens.stimuli.crops import unit_crops
-from cnnlens.widgets.base import StatusLine, fit_unit_slider, guarded
+from cnnlens.widgets.base import StatusLine, guarded, unit_slider_follows
 from cnnlens.widgets.filters import show_png
 from cnnlens.widgets.runner import Runner
 from cnnlens.widgets.scans import LayerScans
@@ -53,7 +53,7 @@ class StimuliExplorer(widgets.VBox):
         self.sources_view = widgets.Image(format="png")
         self.scans = LayerScans(model, self.images, self.runner, self._refresh, MAX_K)
         self.current = None
-        self.layer.observe(self._on_layer, "value")
+        unit_slider_follows(self.layer, self.unit, self.channels.__getitem__, self._refresh)
         for control in (self.unit, self.k, self.overlay):
             control.observe(self._refresh, "value")
         super().__init__(
@@ -69,11 +69,6 @@ class StimuliExplorer(widgets.VBox):
     def scan(self) -> None:
         """Scan the dataset for the current layer (in the background unless told otherwise)."""
         self.scans.start(self.layer.value)
-
-    @guarded
-    def _on_layer(self, change: dict) -> None:
-        fit_unit_slider(self.unit, self.channels[change["new"]])
-        self._refresh()
 
     @guarded
     def _refresh(self, _change: dict | None = None) -> None:
