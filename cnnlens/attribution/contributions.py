@@ -35,7 +35,9 @@ def contributions(
 ) -> torch.Tensor:
     """Contribution of every unit of `source` to unit `target` = (layer, channel) (its mean over
     positions) for one image: (units of source,)."""
-    return _contributions(model, image, target, source, [target[1]])[0]
+    source_path, target_path = resolve_layers(model, [source, target[0]])
+    values = _recorded(model, image, [source_path, target_path])
+    return _table(values, source_path, target_path, [target[1]])[0]
 
 
 def contribution_graph(
@@ -46,20 +48,21 @@ def contribution_graph(
     fanout: int = 3,
 ) -> ContributionGraph:
     """From `unit` of the last of `layers`, follow the `fanout` strongest contributors back through
-    each earlier layer (ordered input side first), one backward pass per layer."""
+    each earlier layer (ordered input side first): one forward pass, one backward per target."""
     if len(layers) < 2:
         raise CnnlensError("name at least two layers, input side first")
     if fanout < 1:
         raise CnnlensError(f"fanout must be at least 1, got {fanout}")
     paths = resolve_layers(model, layers)
-    acts = _channel_means(model, image, paths)
+    values = _recorded(model, image, paths)
+    acts = {p: _mean_per_unit(values[p])[0].detach().cpu() for p in paths}
     check_unit(unit, len(acts[paths[-1]]), paths[-1])
     nodes: list[dict[int, float]] = [{} for _ in paths]
     nodes[-1][unit] = float(acts[paths[-1]][unit])
     edges = []
     for i in range(len(paths) - 1, 0, -1):
         targets = sorted(nodes[i])
-        table = _contributions(model, image, (paths[i], -1), paths[i - 1], targets)
+        table = _table(values, paths[i - 1], paths[i], targets)
         for t, row in zip(targets, table, strict=True):
             for s in row.abs().topk(min(fanout, len(row))).indices.tolist():
                 nodes[i - 1][s] = float(acts[paths[i - 1]][s])
@@ -67,42 +70,27 @@ def contribution_graph(
     return ContributionGraph(paths, nodes, edges)
 
 
-def _channel_means(model: ModelLike, image: torch.Tensor, paths: list[str]) -> dict:
+def _recorded(model: ModelLike, image: torch.Tensor, paths: list[str]) -> dict[str, torch.Tensor]:
+    """The outputs of `paths` for one image, still attached to the autograd graph between them."""
     net = as_net(model)
-    x = images_for(model, _one(image))
-    with preserved(net) as guard, torch.no_grad(), recording(guard, paths) as out:
-        forward_until_done(net, normalize_for(model, x))
-    return {p: _mean_per_unit(out[p])[0].cpu() for p in paths}
-
-
-def _contributions(
-    model: ModelLike,
-    image: torch.Tensor,
-    target: tuple[str, int],
-    source: str,
-    units: list[int],
-) -> torch.Tensor:
-    """(len(units), source units): gradient × activation of `source` for each target unit."""
-    net = as_net(model)
-    layer = target[0]
-    source_path, target_path = resolve_layers(model, [source, layer])
     x = images_for(model, _one(image)).clone().requires_grad_(True)  # so the graph is recorded
-    rows = []
-    with (
-        preserved(net) as guard,
-        torch.enable_grad(),
-        recording(guard, [source_path, target_path]) as out,
-    ):
+    with preserved(net) as guard, torch.enable_grad(), recording(guard, paths) as out:
         forward_until_done(net, normalize_for(model, x))
-        before, after = out[source_path], _mean_per_unit(out[target_path])[0]
-        for u in units:
-            check_unit(u, len(after), target_path)
-            (gradient,) = torch.autograd.grad(
-                after[u], before, retain_graph=True, allow_unused=True
-            )
-            if gradient is None:
-                raise CnnlensError(f"{target_path!r} does not depend on {source_path!r}")
-            rows.append(_mean_per_unit(gradient * before)[0] * _positions(before))
+    return {p: out[p] for p in paths}
+
+
+def _table(
+    values: dict[str, torch.Tensor], source: str, target: str, units: list[int]
+) -> torch.Tensor:
+    """(len(units), source units): gradient × activation of `source` for each unit of `target`."""
+    before, after = values[source], _mean_per_unit(values[target])[0]
+    rows = []
+    for u in units:
+        check_unit(u, len(after), target)
+        (gradient,) = torch.autograd.grad(after[u], before, retain_graph=True, allow_unused=True)
+        if gradient is None:
+            raise CnnlensError(f"{target!r} does not depend on {source!r}")
+        rows.append(_mean_per_unit(gradient * before)[0] * _positions(before))
     return torch.stack(rows).detach().cpu()
 
 
