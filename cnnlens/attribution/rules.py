@@ -2,10 +2,9 @@
 
 The three rules differ only at ReLUs (Springenberg et al.): the gradient passes where the ReLU's
 *input* was positive; deconvnet passes where the *returning gradient* is positive; guided
-backprop requires both. A TorchFunctionMode reroutes every ReLU call made during the forward pass
-— `nn.ReLU` modules (in place or not) and functional `F.relu` / `torch.relu` / `Tensor.relu_`,
-which torchvision's GoogLeNet and Inception use — through one autograd function with the chosen
-rule, without touching the model.
+backprop requires both. Every ReLU call made during the forward pass (`core.relu_calls`: modules
+and functional spellings) goes through one autograd function with the chosen rule, without
+touching the model.
 """
 
 from __future__ import annotations
@@ -13,16 +12,12 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import torch
-import torch.nn.functional as F
-from torch.overrides import TorchFunctionMode
 
+from cnnlens.core.relu_calls import ReLUCalls
 from cnnlens.errors import CnnlensError
 
 Rule = Literal["gradient", "deconvnet", "guided"]
 RULES: tuple[str, ...] = ("gradient", "deconvnet", "guided")
-
-_OUT_OF_PLACE = {torch.relu, torch.Tensor.relu}
-_IN_PLACE = {torch.relu_, torch.Tensor.relu_}
 
 
 class _RuleReLU(torch.autograd.Function):
@@ -43,7 +38,7 @@ class _RuleReLU(torch.autograd.Function):
         return (passed.clamp(min=0) if ctx.rule == "guided" else passed), None
 
 
-class relu_rule(TorchFunctionMode):
+class relu_rule(ReLUCalls):
     """Within this context every ReLU call backpropagates by `rule`."""
 
     def __init__(self, rule: str) -> None:
@@ -52,14 +47,9 @@ class relu_rule(TorchFunctionMode):
         super().__init__()
         self.rule = rule
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        inplace_relu = func is F.relu and (kwargs.get("inplace") or (len(args) > 1 and args[1]))
-        if func in _IN_PLACE or inplace_relu:
+    def relu(self, x: torch.Tensor, inplace: bool) -> torch.Tensor:
+        if inplace:
             # Keep in-place semantics (callers may use the argument, not the result) while the
             # gradient still flows through the rule: copy_ passes the gradient to `out`.
-            x = args[0]
             return x.copy_(_RuleReLU.apply(x, self.rule))
-        if func in _OUT_OF_PLACE or func is F.relu:
-            return _RuleReLU.apply(args[0], self.rule)
-        return func(*args, **kwargs)
+        return _RuleReLU.apply(x, self.rule)

@@ -1,23 +1,20 @@
 """Leaky ReLUs for the duration of a block, so a unit that starts dead still gets a gradient.
 
-A TorchFunctionMode reroutes every ReLU call — `nn.ReLU` modules (in place or not) and functional
-`F.relu` / `torch.relu` / `Tensor.relu_` — to a leaky ReLU. Nothing in the model is touched, and
-the mode is thread-local and popped on exit, so the model is exactly as before afterwards.
+Every ReLU call (`core.relu_calls`: `nn.ReLU` modules, in place or not, and functional spellings)
+becomes a leaky ReLU. Nothing in the model is touched, and the mode is thread-local and popped on
+exit, so the model is exactly as before afterwards.
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch.overrides import TorchFunctionMode
 
+from cnnlens.core.relu_calls import ReLUCalls
 from cnnlens.errors import CnnlensError
 
-_RELU = {torch.relu, torch.Tensor.relu, F.relu}
-_RELU_IN_PLACE = {torch.relu_, torch.Tensor.relu_}
 
-
-class leaky_relus(TorchFunctionMode):
+class leaky_relus(ReLUCalls):
     """Within this context every ReLU passes `slope` × x for negative x."""
 
     def __init__(self, slope: float) -> None:
@@ -26,11 +23,5 @@ class leaky_relus(TorchFunctionMode):
         super().__init__()
         self.slope = slope
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        if func in _RELU_IN_PLACE:
-            return F.leaky_relu(args[0], self.slope, inplace=True)
-        if func in _RELU:
-            inplace = bool(kwargs.get("inplace") or (len(args) > 1 and args[1]))
-            return F.leaky_relu(args[0], self.slope, inplace=inplace)
-        return func(*args, **kwargs)
+    def relu(self, x: torch.Tensor, inplace: bool) -> torch.Tensor:
+        return F.leaky_relu(x, self.slope, inplace=inplace)
