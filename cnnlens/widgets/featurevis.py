@@ -182,7 +182,6 @@ class FeatureVisualizer(widgets.VBox):
         values = " ".join(f"{v:.2f}" for v in result.values.tolist())
         self.status.show(f"{settings['objective']} · {read} · objective {values}")
 
-    @guarded
     def _hidden(self) -> set[str]:
         """The controls the chosen objective does not read."""
         kind = self.controls["objective"].value
@@ -194,6 +193,7 @@ class FeatureVisualizer(widgets.VBox):
         }
         return {name for name, hide in hidden.items() if hide}
 
+    @guarded
     def _show_relevant(self, _change: dict | None = None) -> None:
         hidden = self._hidden()
         for name in ("unit", "layer", "class", "diversity"):
