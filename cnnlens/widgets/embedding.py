@@ -21,12 +21,11 @@ ROW_PX = 900  # on-screen width of a neighbour row
 SPACES = ("features", "pixels", "both")
 
 
-def _label_line(images: Images, index: int) -> str:
-    """'circle, red, dots' for a shape-world image; its index otherwise."""
-    if not isinstance(images, ShapeWorld):
+def _label_line(labels: torch.Tensor | None, index: int) -> str:
+    """'circle, red, dots' for a shape-world image (its label row); its index otherwise."""
+    if labels is None:
         return f"image {index}"
-    labels = images[index][1].tolist()
-    return ", ".join(HEAD_CLASSES[h][k] for h, k in zip(HEADS, labels, strict=True))
+    return ", ".join(HEAD_CLASSES[h][k] for h, k in zip(HEADS, labels[index].tolist(), strict=True))
 
 
 class NeighboursExplorer(widgets.VBox):
@@ -40,7 +39,10 @@ class NeighboursExplorer(widgets.VBox):
         self.model = model
         self.images = images or default_probe_set(getattr(model, "input_size", 64))
         self.status = StatusLine()
-        self.features = dataset_features(model, self.images, layer).values
+        features = dataset_features(model, self.images, layer)
+        self.features = features.values
+        # shape-world labels come with the features: no image is drawn again to name it
+        self.labels = features.labels if isinstance(self.images, ShapeWorld) else None
         self.pixels = torch.cat([x for x, _ in image_batches(self.images, 256)]).flatten(1)
         self.query = widgets.IntSlider(
             0, 0, len(self.images) - 1, description="query", continuous_update=False
@@ -68,7 +70,7 @@ class NeighboursExplorer(widgets.VBox):
             )
             if visible:
                 self._show(space)
-        self.status.show(f"query {self.query.value}: {_label_line(self.images, self.query.value)}")
+        self.status.show(f"query {self.query.value}: {_label_line(self.labels, self.query.value)}")
 
     def _show(self, space: str) -> None:
         points = self.features if space == "features" else self.pixels
@@ -78,7 +80,7 @@ class NeighboursExplorer(widgets.VBox):
         self.current[space] = found
         picture = neighbour_row(images_at(self.images, [q])[0], images_at(self.images, found))
         show_png(self.views[space], picture, fit_scale(picture.shape[1], ROW_PX))
-        same = sum(_label_line(self.images, i) == _label_line(self.images, q) for i in found)
+        same = sum(_label_line(self.labels, i) == _label_line(self.labels, q) for i in found)
         self.captions[
             space
         ].value = f"<b>{space} space</b> — {same}/{len(found)} neighbours share all three labels"
