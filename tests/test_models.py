@@ -22,6 +22,22 @@ def test_shipped_model_reaches_97_percent_on_fresh_held_out_images(shapes):
     assert len(shapes.concepts) == 17
 
 
+def test_evaluate_gives_every_submodule_its_own_training_flag_back_also_on_interrupt():
+    net = load_shapes("final").net.train()
+    net.bn1.eval()  # a frozen BatchNorm inside a training net
+    flags = {name: m.training for name, m in net.named_modules()}
+    evaluate(net, images=8)
+    assert {name: m.training for name, m in net.named_modules()} == flags
+
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
+    net.conv2.register_forward_hook(interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        evaluate(net, images=8)
+    assert {name: m.training for name, m in net.named_modules()} == flags
+
+
 def test_shipped_weights_fit_the_size_budget_and_have_early_checkpoints():
     total = sum(path.stat().st_size for path in WEIGHTS_DIR.iterdir())
     assert total < 5_000_000, f"{total / 1e6:.1f} MB of weights"
