@@ -4,9 +4,11 @@ import pytest
 import torch
 
 from cnnlens.data import ShapeWorld
-from cnnlens.embedding import dataset_features
+from cnnlens.embedding import dataset_features, tsne
+from cnnlens.errors import CnnlensError
 from cnnlens.stimuli import top_examples
 from cnnlens.stimuli.crops import unit_crops
+from cnnlens.widgets.backprop import BackpropExplorer
 from cnnlens.widgets.embedding import EmbeddingExplorer, NeighboursExplorer
 from cnnlens.widgets.stimuli import StimuliExplorer
 
@@ -63,3 +65,44 @@ def test_embedding_explorer_runs_tsne_and_redraws(shapes, world):
     explorer.perplexity.value = 50  # too high for 100 images: one line in the widget
     explorer.runner.run_button.click()
     assert explorer.status.is_error and "perplexity" in explorer.status.text
+
+
+def test_widgets_take_a_tensor_of_images(shapes, world):
+    """A tensor has no truth value: `images or default` raised; now it is used as given."""
+    images = world.batch(0, 40).images
+    explorer = EmbeddingExplorer(shapes, images, background=False)
+    assert explorer.samples.value == 40 and explorer.perplexity.value == 13
+    explorer.run()
+    assert not explorer.status.is_error, explorer.status.text
+    expected = tsne(dataset_features(shapes, images).values, perplexity=13)
+    assert torch.equal(explorer.coords, expected)
+    neighbours = NeighboursExplorer(shapes, images)
+    assert neighbours.images is images and not neighbours.status.is_error
+    stimuli = StimuliExplorer(shapes, images, layer="relu3", background=False)
+    stimuli.scan()
+    assert "top 9 of 40 images" in stimuli.status.text
+    assert BackpropExplorer(shapes, images=images, background=False).images is images
+
+
+def test_widgets_fit_their_sliders_to_a_small_dataset(shapes):
+    small = ShapeWorld(length=50, seed=3)
+    explorer = EmbeddingExplorer(shapes, small, background=False)
+    assert (explorer.samples.min, explorer.samples.value, explorer.samples.max) == (1, 50, 50)
+    assert explorer.perplexity.value == 16  # (50 - 1) / 3: t-SNE's limit for 50 points
+    explorer.run()
+    assert explorer.coords.shape == (50, 2) and "t-SNE of 50 images" in explorer.status.text
+    five = small.batch(0, 5).images
+    assert NeighboursExplorer(shapes, five).k.max == 4
+    stimuli = StimuliExplorer(shapes, five, layer="relu3", background=False)
+    assert stimuli.k.max == 5
+    stimuli.scan()
+    assert "top 5 of 5 images" in stimuli.status.text
+
+
+def test_widgets_say_what_is_wrong_with_too_few_or_malformed_images(shapes):
+    with pytest.raises(CnnlensError, match="no images given"):
+        EmbeddingExplorer(shapes, torch.zeros(0, 3, 64, 64))
+    with pytest.raises(CnnlensError, match="at least 2 images"):
+        NeighboursExplorer(shapes, torch.zeros(1, 3, 64, 64))
+    with pytest.raises(CnnlensError, match="channels"):
+        StimuliExplorer(shapes, torch.zeros(4, 64, 64, 3))

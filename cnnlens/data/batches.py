@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Subset
 
 from cnnlens.data.shapeworld import Batch, ShapeWorld
 from cnnlens.errors import CnnlensError
@@ -67,6 +67,16 @@ def images_at(images: Images, indices: list[int]) -> torch.Tensor:
         return images[torch.as_tensor(indices, dtype=torch.long)]
     items = [images[i] for i in indices]
     return torch.stack([item[0] if isinstance(item, (list, tuple)) else item for item in items])
+
+
+def first_images(images: Images, count: int) -> Images:
+    """The first `count` images as the same kind of collection: a ShapeWorld stays a ShapeWorld
+    (its fast path and cache key remain), a tensor is sliced, a Dataset becomes a Subset."""
+    if isinstance(images, ShapeWorld):
+        return ShapeWorld(min(count, len(images)), images.seed, images.size)
+    if isinstance(images, torch.Tensor):
+        return images[:count]
+    return Subset(images, range(min(count, len(images))))
 
 
 def dataset_key(images: Images) -> str | None:

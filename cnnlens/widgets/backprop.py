@@ -11,8 +11,13 @@ from cnnlens.core.layers import ModelLike, list_layers
 from cnnlens.data.batches import Images
 from cnnlens.plot import fit_scale, gradient_picture, to_numpy
 from cnnlens.plot.stimuli import crop_grid
-from cnnlens.stimuli import default_probe_set
-from cnnlens.widgets.base import ResultCache, StatusLine, guarded, unit_slider_follows
+from cnnlens.widgets.base import (
+    ResultCache,
+    StatusLine,
+    dataset_or_default,
+    guarded,
+    unit_slider_follows,
+)
 from cnnlens.widgets.filters import VIEW_PX, show_png
 from cnnlens.widgets.picker import ImagePicker
 from cnnlens.widgets.runner import Runner
@@ -64,7 +69,7 @@ class BackpropExplorer(widgets.VBox):
             widgets.VBox([widgets.HTML(f"<b>{TITLES[rule]}</b>"), view])
             for rule, view in self.views.items()
         ]
-        self.images = images or default_probe_set(size)
+        self.images = dataset_or_default(model, images)
         self.patches: GradientPatches | None = None
         self.runner = Runner(self.status, label="Scan for top examples", background=background)
         self.runner.run_button.on_click(lambda _: self.scan())

@@ -9,8 +9,13 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 import ipywidgets as widgets
+import torch
 
+from cnnlens.core.inputs import check_images
+from cnnlens.core.layers import ModelLike
+from cnnlens.data.batches import Images
 from cnnlens.errors import CnnlensError
+from cnnlens.stimuli import default_probe_set
 
 
 class StatusLine(widgets.HTML):
@@ -75,6 +80,21 @@ class ResultCache:
 
     def __contains__(self, key: Hashable) -> bool:
         return key in self._items
+
+
+def dataset_or_default(model: ModelLike, images: Images | None) -> Images:
+    """The images a widget scans: `images`, or the held-out shape-world probe set at the model's
+    input size when None. Never `images or ...`: a tensor has no truth value.
+
+    Raises CnnlensError for an empty collection or a tensor that is not an (N, 3, H, W) batch.
+    """
+    if images is None:
+        return default_probe_set(getattr(model, "input_size", 64))
+    if isinstance(images, torch.Tensor):
+        images = check_images(images)
+    if len(images) == 0:
+        raise CnnlensError("no images given: pass at least one, or None for the default set")
+    return images
 
 
 def fit_unit_slider(slider: widgets.IntSlider, units: int) -> None:

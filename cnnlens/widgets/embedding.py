@@ -6,19 +6,20 @@ import ipywidgets as widgets
 import torch
 
 from cnnlens.core.layers import ModelLike, list_layers
-from cnnlens.data.batches import Images, image_batches, images_at
+from cnnlens.data.batches import Images, first_images, image_batches, images_at
 from cnnlens.data.shapeworld import HEAD_CLASSES, HEADS, ShapeWorld
 from cnnlens.embedding import dataset_features, last_feature_layer, nearest, tsne
+from cnnlens.errors import CnnlensError
 from cnnlens.plot import fit_scale
 from cnnlens.plot.embedding import neighbour_row, scatter, thumbnail_map
 from cnnlens.plot.images import figure_png
-from cnnlens.stimuli import default_probe_set
-from cnnlens.widgets.base import ResultCache, StatusLine, guarded
+from cnnlens.widgets.base import ResultCache, StatusLine, dataset_or_default, guarded
 from cnnlens.widgets.filters import show_png
 from cnnlens.widgets.runner import Runner
 
 ROW_PX = 900  # on-screen width of a neighbour row
 SPACES = ("features", "pixels", "both")
+SAMPLE_STEP = 100  # the images slider's step, where the dataset has that many
 
 
 def _label_line(labels: torch.Tensor | None, index: int) -> str:
@@ -37,7 +38,10 @@ class NeighboursExplorer(widgets.VBox):
         self, model: ModelLike, images: Images | None = None, layer: str | None = None
     ) -> None:
         self.model = model
-        self.images = images or default_probe_set(getattr(model, "input_size", 64))
+        self.images = dataset_or_default(model, images)
+        others = len(self.images) - 1  # the most neighbours a query can have
+        if others < 1:
+            raise CnnlensError("nearest neighbours need at least 2 images, got 1")
         self.status = StatusLine()
         features = dataset_features(model, self.images, layer)
         self.features = features.values
@@ -47,7 +51,9 @@ class NeighboursExplorer(widgets.VBox):
         self.query = widgets.IntSlider(
             0, 0, len(self.images) - 1, description="query", continuous_update=False
         )
-        self.k = widgets.IntSlider(8, 1, 16, description="k", continuous_update=False)
+        self.k = widgets.IntSlider(
+            min(8, others), 1, min(16, others), description="k", continuous_update=False
+        )
         self.space = widgets.ToggleButtons(options=SPACES, value="both", description="space")
         self.views = {space: widgets.Image(format="png") for space in SPACES[:2]}
         self.captions = {space: widgets.HTML() for space in SPACES[:2]}
@@ -89,23 +95,26 @@ class NeighboursExplorer(widgets.VBox):
 class EmbeddingExplorer(widgets.VBox):
     """t-SNE of a layer's features for a sample of the dataset: Run computes it (with progress and
     Cancel for the features), then colour by any label or show thumbnails. Drive it through
-    `layer`, `perplexity`, `samples`, `color_by`, `thumbnails` and `run()`."""
+    `layer`, `perplexity`, `samples`, `color_by`, `thumbnails` and `run()`. Shape-world images
+    colour by each of their three labels; a Dataset's points by its labels; a tensor's are one
+    colour."""
 
     def __init__(
-        self, model: ModelLike, images: ShapeWorld | None = None, background: bool = True
+        self, model: ModelLike, images: Images | None = None, background: bool = True
     ) -> None:
         self.model = model
-        self.images = images or default_probe_set(getattr(model, "input_size", 64))
+        self.images = dataset_or_default(model, images)
         size = getattr(model, "input_size", 224)
         spatial = [i.name for i in list_layers(model, size) if len(i.output_shape or ()) == 3]
         last = last_feature_layer(model)
         self.status = StatusLine()
         self.layer = widgets.Dropdown(options=[last, *spatial], value=last, description="layer")
-        self.perplexity = widgets.IntSlider(30, 5, 100, description="perplexity")
-        self.samples = widgets.IntSlider(
-            min(1000, len(self.images)), 100, len(self.images), step=100, description="images"
-        )
-        self.color_by = widgets.Dropdown(options=HEADS, value=HEADS[0], description="colour by")
+        self.samples = _samples_slider(len(self.images))
+        # t-SNE needs 3 × perplexity neighbours per point: start within reach of the sample
+        perplexity = min(30, max(5, (self.samples.value - 1) // 3))
+        self.perplexity = widgets.IntSlider(perplexity, 5, 100, description="perplexity")
+        heads = HEADS if isinstance(self.images, ShapeWorld) else ("label",)
+        self.color_by = widgets.Dropdown(options=heads, value=heads[0], description="colour by")
         self.thumbnails = widgets.Checkbox(False, description="thumbnails")
         self.runner = Runner(self.status, label="Run t-SNE", background=background)
         self.runner.run_button.on_click(lambda _: self.run())
@@ -114,7 +123,7 @@ class EmbeddingExplorer(widgets.VBox):
         self._results = ResultCache(16)
         self._shown: tuple | None = None
         self._thumbnails: torch.Tensor | None = None
-        self._thumbnails_of: ShapeWorld | None = None
+        self._thumbnails_of: Images | None = None
         for control in (self.color_by, self.thumbnails):
             control.observe(self._draw, "value")
         super().__init__(
@@ -130,7 +139,7 @@ class EmbeddingExplorer(widgets.VBox):
     def run(self) -> None:
         """Features of the first `samples` images at `layer`, then their t-SNE (cached)."""
         key = (self.layer.value, self.perplexity.value, self.samples.value)
-        subset = ShapeWorld(key[2], self.images.seed, self.images.size)
+        subset = first_images(self.images, key[2])
         pool = "mean" if key[0] != last_feature_layer(self.model) else "flatten"
 
         def work(progress):
@@ -153,17 +162,37 @@ class EmbeddingExplorer(widgets.VBox):
             return
         (layer, perplexity, count), labels, subset = self._shown
         if self.thumbnails.value:
-            if self._thumbnails_of != subset:  # the images of the last run, once
+            if self._thumbnails_of is not subset:  # the images of the last run, once
                 images = torch.cat([x for x, _ in image_batches(subset, 256)])
                 self._thumbnails = images[..., ::2, ::2]  # half size
                 self._thumbnails_of = subset
             picture = thumbnail_map(self.coords, self._thumbnails, cells=28)
             show_png(self.view, picture, 1)
         else:
-            head = HEADS.index(self.color_by.value)
-            figure = scatter(
-                self.coords, labels[:, head], HEAD_CLASSES[self.color_by.value], f"{layer}"
-            )
+            colours, names = _colouring(labels, self.color_by.value, count)
+            figure = scatter(self.coords, colours, names, f"{layer}")
             self.view.value = figure_png(figure)
             self.view.layout.width = None
         self.status.show(f"t-SNE of {count} images at {layer}, perplexity {perplexity}")
+
+
+def _samples_slider(count: int) -> widgets.IntSlider:
+    """How many of the `count` images to map: 1,000 (or all) to start with, in steps of 100
+    where there are that many, one by one in a smaller dataset."""
+    step = SAMPLE_STEP if count >= SAMPLE_STEP else 1
+    return widgets.IntSlider(
+        min(1000, count), min(step, count), count, step=step, description="images"
+    )
+
+
+def _colouring(
+    labels: torch.Tensor | None, head: str, count: int
+) -> tuple[torch.Tensor, tuple[str, ...]]:
+    """Each of the `count` points' colour index and the legend's names: a shape-world head's
+    classes for (N, 3) labels, the label values for (N,) labels, one colour without labels."""
+    if labels is None:
+        return torch.zeros(count, dtype=torch.long), ("images",)
+    if labels.dim() == 2 and head in HEADS:
+        return labels[:, HEADS.index(head)], HEAD_CLASSES[head]
+    values = labels.flatten().long()
+    return values, tuple(str(k) for k in range(int(values.max()) + 1))

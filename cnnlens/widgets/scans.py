@@ -11,8 +11,8 @@ from cnnlens.widgets.runner import Runner
 
 
 class LayerScans:
-    """`start(layer)` scans `images` for the layer's top `k` examples in `runner` and then calls
-    `on_done()`; `get(layer)` is the finished scan or None."""
+    """`start(layer)` scans `images` for the layer's top `k` examples (all of them in a dataset
+    of fewer) in `runner` and then calls `on_done()`; `get(layer)` is the finished scan or None."""
 
     def __init__(
         self,
@@ -22,7 +22,7 @@ class LayerScans:
         on_done: Callable[[], None],
         k: int,
     ) -> None:
-        self.model, self.images, self.k = model, images, k
+        self.model, self.images, self.k = model, images, min(k, len(images))
         self.runner, self.on_done = runner, on_done
         self._done: dict[str, TopExamples] = {}
 

@@ -10,9 +10,9 @@ from cnnlens.data.batches import Images, images_at
 from cnnlens.plot import fit_scale
 from cnnlens.plot.images import grid
 from cnnlens.plot.stimuli import boxed, crop_grid
-from cnnlens.stimuli import default_probe_set, receptive_field
+from cnnlens.stimuli import receptive_field
 from cnnlens.stimuli.crops import unit_crops
-from cnnlens.widgets.base import StatusLine, guarded, unit_slider_follows
+from cnnlens.widgets.base import StatusLine, dataset_or_default, guarded, unit_slider_follows
 from cnnlens.widgets.filters import show_png
 from cnnlens.widgets.runner import Runner
 from cnnlens.widgets.scans import LayerScans
@@ -35,7 +35,7 @@ class StimuliExplorer(widgets.VBox):
         background: bool = True,
     ) -> None:
         self.model = model
-        self.images = images or default_probe_set(getattr(model, "input_size", 64))
+        self.images = dataset_or_default(model, images)
         size = getattr(model, "input_size", 224)
         spatial = [i for i in list_layers(model, size) if len(i.output_shape or ()) == 3]
         self.channels = {i.name: i.output_shape[0] for i in spatial}
@@ -45,7 +45,8 @@ class StimuliExplorer(widgets.VBox):
         self.unit = widgets.IntSlider(
             0, 0, self.channels[self.layer.value] - 1, description="unit", continuous_update=False
         )
-        self.k = widgets.IntSlider(9, 1, MAX_K, description="k", continuous_update=False)
+        most = min(MAX_K, len(self.images))
+        self.k = widgets.IntSlider(min(9, most), 1, most, description="k", continuous_update=False)
         self.overlay = widgets.Checkbox(False, description="light by activation")
         self.runner = Runner(self.status, label="Scan", background=background)
         self.runner.run_button.on_click(lambda _: self.scan())
