@@ -157,11 +157,29 @@ def test_saliency_and_gradient_times_input_shapes_and_values(shapes):
     assert torch.allclose(gradient_times_input(shapes, x, 0), (gradient * x).sum(dim=1))
 
 
+def test_targets_as_tensors_and_arrays_are_the_same_targets_as_ints(shapes):
+    """A tensor of targets (`batch.labels[:, 0]`), a 0-d tensor, a NumPy array or integer."""
+    x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(7))
+    per_image = input_gradient(shapes, x, [0, 3])
+    for spec in (torch.tensor([0, 3]), torch.tensor([[0, 9], [3, 9]])[:, 0], np.array([0, 3])):
+        assert torch.equal(input_gradient(shapes, x, spec), per_image)
+    one = input_gradient(shapes, x, 3)
+    for spec in (torch.tensor(3), np.int64(3), np.array(3)):
+        assert torch.equal(input_gradient(shapes, x, spec), one)
+    channel = input_gradient(shapes, x, unit("relu3", 5))
+    assert torch.equal(input_gradient(shapes, x, unit("relu3", torch.tensor(5))), channel)
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [
         (lambda m, x: input_gradient(m, x, 0, rule="smooth"), "unknown backprop rule 'smooth'"),
-        (lambda m, x: saliency(m, x, 18), r"unit 18 out of range: 'the output' has units 0..17"),
+        (lambda m, x: saliency(m, x, 18), r"class 18 out of range: 'the output' has classes 0..17"),
+        (
+            lambda m, x: saliency(m, x, torch.tensor([0.0, 1.0])),
+            r"class must be an integer, got Tensor of torch.float32",
+        ),
+        (lambda m, x: saliency(m, x, unit("relu3", 2.0)), "unit must be an integer, got float"),
         (lambda m, x: saliency(m, x, [1, 2, 3]), "got 3 target indices for 2 images"),
         (lambda m, x: saliency(m, x, unit("relu4_2", 0, 8, 0)), r"outside relu4_2's 8×8 map"),
         (lambda m, x: saliency(m, x, unit("relu9", 0)), "unknown layer 'relu9'"),

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+import numpy as np
 import torch
 
-from cnnlens.core.inputs import check_unit
+from cnnlens.core.inputs import as_index, check_unit
 from cnnlens.errors import CnnlensError
 from cnnlens.models.handle import LoadedModel
 
-Classes = int | Sequence[int]
+Classes = int | Sequence[int] | torch.Tensor | np.ndarray
+"""A class (or unit) index for all images, or one per image: an int, a list, a 1-d array or
+tensor (`batch.labels[:, 0]`), or a 0-d tensor / NumPy integer."""
 
 
 def per_image(spec: Classes) -> bool:
@@ -59,17 +62,19 @@ def for_image(target: Target, n: int, count: int) -> Target:
     indices = list(target.channel)
     if len(indices) != count:
         raise CnnlensError(f"got {len(indices)} target indices for {count} images")
-    return replace(target, channel=int(indices[n]))
+    what = "class" if target.layer is None else "unit"
+    return replace(target, channel=as_index(indices[n], what))
 
 
-def target_indices(spec: Classes, count: int, units: int, where: str) -> torch.Tensor:
-    """One validated index per image from a single index or a per-image sequence."""
+def target_indices(
+    spec: Classes, count: int, units: int, where: str, what: str = "class"
+) -> torch.Tensor:
+    """One validated index per image, (count,) int64, from a single index or a per-image
+    sequence (list, 1-d array or tensor); `what` names them in errors ("class" or "unit")."""
     indices = list(spec) if per_image(spec) else [spec] * count
     if len(indices) != count:
         raise CnnlensError(f"got {len(indices)} target indices for {count} images")
-    for index in indices:
-        check_unit(index, units, where)
-    return torch.as_tensor(indices)
+    return torch.tensor([check_unit(index, units, where, what) for index in indices])
 
 
 def _softmax_in_head(model: object, logits: torch.Tensor) -> torch.Tensor:
@@ -85,7 +90,9 @@ def _softmax_in_head(model: object, logits: torch.Tensor) -> torch.Tensor:
 def select(model: object, values: torch.Tensor, target: Target) -> torch.Tensor:
     """The target's scalar for each image from the layer's (or output's) values: shape (N,)."""
     where = target.layer or "the output"
-    classes = target_indices(target.channel, len(values), values.shape[1], where).to(values.device)
+    what = "class" if target.layer is None else "unit"
+    classes = target_indices(target.channel, len(values), values.shape[1], where, what)
+    classes = classes.to(values.device)
     if target.layer is None and target.probability:
         values = _softmax_in_head(model, values)
     rows = torch.arange(values.shape[0], device=values.device)

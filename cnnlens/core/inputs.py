@@ -43,10 +43,28 @@ def check_images(images: object) -> torch.Tensor:
     return x
 
 
-def check_unit(unit: int, units: int, layer: str) -> int:
-    """Validate a unit (channel) index against a layer's channel count."""
-    if isinstance(unit, bool) or not isinstance(unit, (int, np.integer)):
-        raise CnnlensError(f"unit must be an integer, got {type(unit).__name__}")
-    if not 0 <= unit < units:
-        raise CnnlensError(f"unit {unit} out of range: {layer!r} has units 0..{units - 1}")
-    return int(unit)
+def as_index(value: object, what: str = "unit") -> int:
+    """A Python int from an index given as an int, a NumPy integer, or a 0-d integer tensor or
+    array (what `labels[i]` and iterating over a tensor of targets give).
+
+    Raises CnnlensError for anything else: floats, bools, several values.
+    """
+    given = value
+    if isinstance(value, (torch.Tensor, np.ndarray)) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        kind = type(given).__name__
+        if isinstance(given, (torch.Tensor, np.ndarray)):
+            kind += f" of {given.dtype}, shape {tuple(given.shape)}"
+        raise CnnlensError(f"{what} must be an integer, got {kind}")
+    return int(value)
+
+
+def check_unit(unit: object, units: int, layer: str, what: str = "unit") -> int:
+    """Validate a unit (channel) or class index against a layer's channel count; returns it as a
+    Python int (see `as_index` for what counts as an integer)."""
+    index = as_index(unit, what)
+    if not 0 <= index < units:
+        plural = what + ("es" if what.endswith("s") else "s")
+        raise CnnlensError(f"{what} {index} out of range: {layer!r} has {plural} 0..{units - 1}")
+    return index
