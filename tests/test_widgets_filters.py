@@ -7,8 +7,14 @@ import pytest
 import torch
 from PIL import Image
 
+from cnnlens.data import ShapeWorld
+from cnnlens.errors import CnnlensError
 from cnnlens.plot import colorize
 from cnnlens.widgets import FeatureExplorer, FilterEvolution
+from cnnlens.widgets.backprop import BackpropExplorer
+from cnnlens.widgets.featurevis import FeatureVisualizer
+from cnnlens.widgets.inversion import InversionExplorer
+from cnnlens.widgets.stimuli import StimuliExplorer
 
 
 def decode(png: bytes) -> np.ndarray:
@@ -90,3 +96,44 @@ def test_filter_evolution_steps_through_checkpoints():
         assert name in evolution.status.text
     assert evolution.names[0] == "epoch0" and evolution.names[-1] == "final"
     assert len(set(views.values())) == len(views), "every checkpoint shows different filters"
+
+
+UNIT_WIDGETS = {
+    "FeatureExplorer": lambda m, unit: FeatureExplorer(m, layer="relu1", unit=unit),
+    "FeatureVisualizer": lambda m, unit: FeatureVisualizer(
+        m, layer="relu1", unit=unit, background=False
+    ),
+    "BackpropExplorer": lambda m, unit: BackpropExplorer(
+        m, layer="relu1", unit_index=unit, images=ShapeWorld(length=9, seed=3), background=False
+    ),
+}
+
+
+@pytest.mark.parametrize("name", UNIT_WIDGETS)
+def test_a_unit_past_the_layers_end_is_said_in_the_status_line(shapes, name):
+    widget = UNIT_WIDGETS[name](shapes, 40)  # relu1 has 24 units
+    assert widget.status.is_error
+    assert widget.status.text == "⚠ unit 40 out of range: 'relu1' has units 0..23; showing unit 23"
+    unit = widget.unit if hasattr(widget, "unit") else widget.controls["unit"]
+    assert unit.value == 23
+    fine = UNIT_WIDGETS[name](shapes, torch.tensor(5))  # a 0-d tensor is an integer
+    assert not fine.status.is_error
+    assert (fine.unit if hasattr(fine, "unit") else fine.controls["unit"]).value == 5
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda m: FeatureExplorer(m, layer="fc"), r"layer 'fc' is not one of this widget's"),
+        (lambda m: StimuliExplorer(m, layer=3), "layer names are strings like 'conv1', got int"),
+        (lambda m: InversionExplorer(m, layer="relu9"), "unknown layer 'relu9'"),
+    ],
+)
+def test_a_layer_the_widget_cannot_show_gets_one_line(shapes, make, message):
+    with pytest.raises(CnnlensError, match=message) as err:
+        make(shapes)
+    assert "\n" not in str(err.value)
+
+
+def test_a_layer_alias_selects_its_path(zoo):
+    assert FeatureExplorer(zoo["vgg16"], layer="conv2").layer.value == "features.2"

@@ -14,7 +14,9 @@ from cnnlens.plot.stimuli import crop_grid
 from cnnlens.widgets.base import (
     ResultCache,
     StatusLine,
+    chosen_layer,
     dataset_or_default,
+    first_unit,
     guarded,
     unit_slider_follows,
 )
@@ -49,11 +51,13 @@ class BackpropExplorer(widgets.VBox):
         spatial = [i for i in list_layers(model, size) if len(i.output_shape or ()) == 3]
         self.channels = {i.name: i.output_shape[0] for i in spatial}
         names = [i.name for i in spatial]
-        self.layer = widgets.Dropdown(options=names, value=layer or names[-1], description="layer")
+        layer = chosen_layer(model, layer, names, names[-1])
+        self.layer = widgets.Dropdown(options=names, value=layer, description="layer")
+        unit_index, problem = first_unit(unit_index, self.channels[layer], layer)
         self.unit = widgets.IntSlider(
             value=unit_index,
             min=0,
-            max=self.channels[self.layer.value] - 1,
+            max=self.channels[layer] - 1,
             description="unit",
             continuous_update=False,
         )
@@ -95,6 +99,8 @@ class BackpropExplorer(widgets.VBox):
             ]
         )
         self._refresh()
+        if problem is not None:
+            self.status.error(problem)
 
     def scan(self) -> None:
         """Find the top examples of every unit of the current layer (then patches are instant)."""

@@ -5,14 +5,14 @@ from __future__ import annotations
 import functools
 import html
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import ipywidgets as widgets
 import torch
 
-from cnnlens.core.inputs import check_images
-from cnnlens.core.layers import ModelLike
+from cnnlens.core.inputs import as_index, check_images
+from cnnlens.core.layers import ModelLike, resolve_layer
 from cnnlens.data.batches import Images
 from cnnlens.errors import CnnlensError
 from cnnlens.stimuli import default_probe_set
@@ -95,6 +95,43 @@ def dataset_or_default(model: ModelLike, images: Images | None) -> Images:
     if len(images) == 0:
         raise CnnlensError("no images given: pass at least one, or None for the default set")
     return images
+
+
+def chosen_layer(
+    model: ModelLike,
+    layer: str | None,
+    options: Sequence[str],
+    default: str,
+    offered: str = "layers with (C, H, W) maps",
+) -> str:
+    """The layer dropdown's first value for a widget's `layer` argument: a name or alias resolved
+    to its path, `default` for None.
+
+    Raises CnnlensError for an unknown layer or one the widget does not offer (`offered` says
+    which it offers), instead of the dropdown's raw "value not found".
+    """
+    if layer is None:
+        return default
+    path = resolve_layer(model, layer)
+    if path not in options:
+        raise CnnlensError(
+            f"layer {path!r} is not one of this widget's {offered} "
+            f"({len(options)}: {options[0]!r} … {options[-1]!r})"
+        )
+    return path
+
+
+def first_unit(unit: object, units: int, layer: str) -> tuple[int, CnnlensError | None]:
+    """The unit slider's first value for a widget's `unit` argument, and, when the unit lies
+    outside 0..units-1, the error for the status line (the slider then starts at the nearest
+    unit rather than silently at another one)."""
+    index = as_index(unit)
+    if 0 <= index < units:
+        return index, None
+    nearest = min(max(index, 0), units - 1)
+    return nearest, CnnlensError(
+        f"unit {index} out of range: {layer!r} has units 0..{units - 1}; showing unit {nearest}"
+    )
 
 
 def fit_unit_slider(slider: widgets.IntSlider, units: int) -> None:

@@ -31,6 +31,8 @@ from cnnlens.plot import fit_scale, grid, to_numpy
 from cnnlens.widgets.base import (
     ResultCache,
     StatusLine,
+    chosen_layer,
+    first_unit,
     fit_unit_slider,
     guarded,
     unit_slider_follows,
@@ -81,12 +83,13 @@ class FeatureVisualizer(widgets.VBox):
         spatial = [i for i in list_layers(model, self.size) if len(i.output_shape or ()) == 3]
         self.channels = {i.name: i.output_shape[0] for i in spatial}
         names = [i.name for i in spatial]
+        layer = chosen_layer(model, layer, names, names[-1])
         classes = getattr(model, "class_names", ()) or ()
         slider = {"continuous_update": False, "style": {"description_width": "initial"}}
         self.controls: dict[str, widgets.ValueWidget] = {
             "objective": widgets.Dropdown(options=list(OBJECTIVES), description="objective"),
-            "layer": widgets.Dropdown(options=names, value=layer or names[-1], description="layer"),
-            "unit": widgets.IntSlider(unit, 0, 1, description="unit", **slider),
+            "layer": widgets.Dropdown(options=names, value=layer, description="layer"),
+            "unit": widgets.IntSlider(0, 0, 1, description="unit", **slider),
             "class": widgets.Dropdown(
                 options=[(n, i) for i, n in enumerate(classes)], description="class"
             ),
@@ -106,8 +109,9 @@ class FeatureVisualizer(widgets.VBox):
             "decorrelate": widgets.Checkbox(True, description="decorrelated colour"),
             "leaky": widgets.Checkbox(True, description="leaky ReLUs"),
         }
-        fit_unit_slider(self.controls["unit"], self.channels[self.controls["layer"].value])
-        self.controls["unit"].value = unit
+        fit_unit_slider(self.controls["unit"], self.channels[layer])
+        start, problem = first_unit(unit, self.channels[layer], layer)
+        self.controls["unit"].value = start
         self.view = widgets.Image(format="png")
         self.current: Rendering | None = None
         self._results = ResultCache()
@@ -126,6 +130,8 @@ class FeatureVisualizer(widgets.VBox):
         ]
         super().__init__([*(widgets.HBox(r) for r in rows), self.runner, self.view, self.status])
         self._show_relevant()
+        if problem is not None:
+            self.status.error(problem)
 
     def settings(self) -> Settings:
         """The values of the controls the objective uses, plus the image size: the cache key of

@@ -13,7 +13,14 @@ from cnnlens.filters import filter_slices, filters_rgb, layer_filters
 from cnnlens.models import checkpoint_names, load
 from cnnlens.models.embedded import read_manifest
 from cnnlens.plot import colorize, fit_scale, grid, png_bytes, to_numpy
-from cnnlens.widgets.base import ResultCache, StatusLine, guarded, unit_slider_follows
+from cnnlens.widgets.base import (
+    ResultCache,
+    StatusLine,
+    chosen_layer,
+    first_unit,
+    guarded,
+    unit_slider_follows,
+)
 from cnnlens.widgets.picker import ImagePicker
 
 VIEW_PX = 192  # on-screen size of single-image views
@@ -78,12 +85,11 @@ class FeatureExplorer(widgets.VBox):
             )
             for info in spatial
         ]
-        self.layer = widgets.Dropdown(
-            options=labels, value=layer or spatial[0].name, description="layer"
-        )
-        self.unit = widgets.IntSlider(
-            value=unit, min=0, max=self.shapes[self.layer.value][0] - 1, description="unit"
-        )
+        layer = chosen_layer(model, layer, list(self.shapes), spatial[0].name)
+        self.layer = widgets.Dropdown(options=labels, value=layer, description="layer")
+        units = self.shapes[layer][0]
+        unit, problem = first_unit(unit, units, layer)
+        self.unit = widgets.IntSlider(value=unit, min=0, max=units - 1, description="unit")
         self.input_view, self.maps_view = _image_widget(), _image_widget()
         self.unit_view, self.filter_view = _image_widget(), _image_widget()
         self.filter_title = widgets.HTML()
@@ -111,6 +117,8 @@ class FeatureExplorer(widgets.VBox):
             ]
         )
         self._refresh()
+        if problem is not None:
+            self.status.error(problem)
 
     @guarded
     def _refresh(self, _change: dict | None = None) -> None:

@@ -10,7 +10,7 @@ import torch
 from cnnlens.core.layers import ModelLike, list_layers
 from cnnlens.inversion import Inversion, invert
 from cnnlens.plot import fit_scale, to_numpy
-from cnnlens.widgets.base import ResultCache, StatusLine
+from cnnlens.widgets.base import ResultCache, StatusLine, chosen_layer
 from cnnlens.widgets.filters import VIEW_PX, show_png
 from cnnlens.widgets.picker import ImagePicker
 from cnnlens.widgets.runner import Runner
@@ -41,7 +41,10 @@ class InversionExplorer(widgets.VBox):
         slider = {"continuous_update": False, "style": {"description_width": "initial"}}
         self.controls: dict[str, widgets.ValueWidget] = {
             "layer": widgets.SelectionSlider(
-                options=names, value=layer or names[0], description="layer", **slider
+                options=names,
+                value=chosen_layer(model, layer, names, names[0]),
+                description="layer",
+                **slider,
             ),
             "alpha_strength": widgets.FloatLogSlider(
                 1.0, base=10, min=-3, max=2, description="λ_α (α = 6)", **slider

@@ -12,7 +12,13 @@ from cnnlens.plot.images import grid
 from cnnlens.plot.stimuli import boxed, crop_grid
 from cnnlens.stimuli import receptive_field
 from cnnlens.stimuli.crops import unit_crops
-from cnnlens.widgets.base import StatusLine, dataset_or_default, guarded, unit_slider_follows
+from cnnlens.widgets.base import (
+    StatusLine,
+    chosen_layer,
+    dataset_or_default,
+    guarded,
+    unit_slider_follows,
+)
 from cnnlens.widgets.filters import show_png
 from cnnlens.widgets.runner import Runner
 from cnnlens.widgets.scans import LayerScans
@@ -41,7 +47,8 @@ class StimuliExplorer(widgets.VBox):
         self.channels = {i.name: i.output_shape[0] for i in spatial}
         names = list(self.channels)
         self.status = StatusLine()
-        self.layer = widgets.Dropdown(options=names, value=layer or names[-1], description="layer")
+        layer = chosen_layer(model, layer, names, names[-1])
+        self.layer = widgets.Dropdown(options=names, value=layer, description="layer")
         self.unit = widgets.IntSlider(
             0, 0, self.channels[self.layer.value] - 1, description="unit", continuous_update=False
         )
