@@ -18,22 +18,19 @@ def check_images(images: object) -> torch.Tensor:
             f"images must be a torch.Tensor (N, 3, H, W) in [0, 1], got {type(images).__name__}; "
             "cnnlens.data.load_image(path) reads a file"
         )
-    x = images.unsqueeze(0) if images.dim() == 3 else images
+    single = images.dim() == 3
+    x = images.unsqueeze(0) if single else images
     if x.dim() != 4:
+        hint = "; a grayscale (H, W) image: use x.expand(3, -1, -1)" if images.dim() == 2 else ""
         raise CnnlensError(
-            f"images must have shape (N, 3, H, W) or (3, H, W), got {tuple(images.shape)}"
+            f"images must have shape (N, 3, H, W) or (3, H, W), got {tuple(images.shape)}{hint}"
         )
     channels = x.shape[1]
     if channels != 3:
-        if x.shape[-1] in (1, 3, 4):
-            hint = "looks channels-last: use x.permute(0, 3, 1, 2)"
-        elif channels == 1:
-            hint = "grayscale: repeat it to RGB with x.repeat(1, 3, 1, 1)"
-        elif channels == 4:
-            hint = "RGBA: drop the alpha channel with x[:, :3]"
-        else:
-            hint = "expected 3 (RGB)"
-        raise CnnlensError(f"images have {channels} channels, shape {tuple(images.shape)}; {hint}")
+        raise CnnlensError(
+            f"images have {channels} channels, shape {tuple(images.shape)}; "
+            + _channel_hint(channels, x.shape[-1], single)
+        )
     if not x.is_floating_point():
         raise CnnlensError(
             f"images must be floating point in [0, 1], got {x.dtype}; use x.float() / 255"
@@ -41,6 +38,18 @@ def check_images(images: object) -> torch.Tensor:
     if not torch.isfinite(x).all():
         raise CnnlensError("images contain NaN or infinite values")
     return x
+
+
+def _channel_hint(channels: int, last: int, single: bool) -> str:
+    """What to do about a batch (or, `single`, one image) whose channels are not 3, as code for
+    the tensor's own rank."""
+    if last in (1, 3, 4):
+        return f"looks channels-last: use x.permute({'2, 0, 1' if single else '0, 3, 1, 2'})"
+    if channels == 1:
+        return f"grayscale: repeat it to RGB with x.repeat({'3, 1, 1' if single else '1, 3, 1, 1'})"
+    if channels == 4:
+        return f"RGBA: drop the alpha channel with {'x[:3]' if single else 'x[:, :3]'}"
+    return "expected 3 (RGB)"
 
 
 def as_index(value: object, what: str = "unit") -> int:

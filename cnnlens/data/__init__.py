@@ -1,5 +1,7 @@
-"""Data for cnnlens: the procedurally generated shape world with ground-truth concept masks."""
+"""Data for cnnlens: the procedurally generated shape world with ground-truth concept masks,
+and user images read into tensors (`load_image`)."""
 
+from cnnlens.data.images import load_image
 from cnnlens.data.shapeworld import (
     BACKGROUND_TONES,
     COLOR_RGB,
@@ -30,4 +32,5 @@ __all__ = [
     "Sample",
     "ShapeObject",
     "ShapeWorld",
+    "load_image",
 ]
