@@ -78,3 +78,27 @@ def test_bad_requests_fail_in_one_line(shapes, world):
         nearest(torch.randn(5, 2), torch.randn(1, 2), k=6)
     with pytest.raises(CnnlensError, match="dimensions"):
         nearest(torch.randn(5, 2), torch.randn(1, 3), k=2)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: tsne(torch.rand(3, 5)), r"t-SNE needs at least 4 points \(3 neighbours each"),
+        (lambda: tsne(torch.rand(50, 5)), r"perplexity must be between 1 and 16\.3 for 50 points"),
+        (lambda: tsne(torch.ones(40, 8), perplexity=5), "all 40 points are the same vector"),
+        (lambda: tsne(torch.full((40, 8), float("nan")), perplexity=5), "NaN or infinite"),
+        (lambda: nearest(torch.full((5, 2), float("inf")), torch.zeros(1, 2), 2), "NaN or inf"),
+        (lambda: knn_agreement(torch.rand(5, 2), torch.zeros(5), k=5), "k must be between 1 and 4"),
+    ],
+)
+def test_degenerate_point_sets_fail_in_one_line(call, message):
+    with pytest.raises(CnnlensError, match=message) as err:
+        call()
+    assert "\n" not in str(err.value)
+
+
+def test_tsne_works_down_to_four_points_and_partly_repeated_ones():
+    assert torch.isfinite(tsne(torch.rand(4, 5), perplexity=1)).all()
+    points = torch.rand(40, 8)
+    points[:20] = 0  # half a dead layer still has a layout
+    assert torch.isfinite(tsne(points, perplexity=5)).all()

@@ -32,6 +32,8 @@ def knn_agreement(
     points = _flat(points, normalize)
     if len(labels) != len(points):
         raise CnnlensError(f"{len(labels)} labels for {len(points)} points")
+    if not 1 <= k < len(points):
+        raise CnnlensError(f"k must be between 1 and {len(points) - 1} for {len(points)} points")
     index = NearestNeighbors(n_neighbors=k + 1).fit(points.numpy())
     _, neighbours = index.kneighbors(points.numpy())
     # A point's own entry is normally first, but exact duplicates may swap places with it.
@@ -45,6 +47,9 @@ def knn_agreement(
 def _flat(values: torch.Tensor, normalize: bool) -> torch.Tensor:
     """Rows of floats on the CPU (images become pixel vectors), optionally of unit length: a
     vector's length mostly says how strongly the image drives the layer (its contrast), its
-    direction what it contains, so unit-length L2 distance (the cosine) compares content."""
+    direction what it contains, so unit-length L2 distance (the cosine) compares content.
+    Raises CnnlensError for NaN or infinite values."""
     rows = values.detach().reshape(len(values), -1).float().cpu()
+    if not torch.isfinite(rows).all():
+        raise CnnlensError("the points contain NaN or infinite values")
     return torch.nn.functional.normalize(rows, dim=1) if normalize else rows

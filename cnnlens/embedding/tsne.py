@@ -4,19 +4,40 @@ layout is bit-reproducible. 2,000 × 128 features: 7.1 s on a quiet 2-core machi
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from openTSNE import TSNE
 
 from cnnlens.errors import CnnlensError
 
+MIN_POINTS = 4  # perplexity 1, the least, needs 3 neighbours per point
+
 
 def tsne(points: torch.Tensor, perplexity: float = 30.0, seed: int = 0) -> torch.Tensor:
-    """(N, 2) t-SNE coordinates of (N, D) points."""
+    """(N, 2) float32 t-SNE coordinates of (N, D) points (trailing dimensions are flattened).
+
+    Raises CnnlensError for fewer than 4 points, a perplexity outside 1..(N - 1) / 3, NaN or
+    infinite values, and points that are all the same vector (a dead layer), where t-SNE would
+    return NaN coordinates.
+    """
     x = points.detach().reshape(len(points), -1).double().cpu().numpy()
-    if not 1 <= perplexity <= (len(x) - 1) / 3:
+    if len(x) < MIN_POINTS:
         raise CnnlensError(
-            f"perplexity must be between 1 and {(len(x) - 1) / 3:.0f} for {len(x)} points "
+            f"t-SNE needs at least {MIN_POINTS} points (3 neighbours each at perplexity 1), "
+            f"got {len(x)}"
+        )
+    limit = (len(x) - 1) / 3
+    if not 1 <= perplexity <= limit:
+        raise CnnlensError(
+            f"perplexity must be between 1 and {limit:.3g} for {len(x)} points "
             f"(3 × perplexity neighbours each), got {perplexity}"
+        )
+    if not np.isfinite(x).all():
+        raise CnnlensError("the points contain NaN or infinite values")
+    if np.ptp(x, axis=0).max() == 0:
+        raise CnnlensError(
+            f"all {len(x)} points are the same vector (a dead layer or identical images): "
+            "t-SNE has nothing to lay out"
         )
     embedding = TSNE(perplexity=perplexity, initialization="pca", random_state=seed, n_jobs=1)
     return torch.from_numpy(embedding.fit(x)).float()
