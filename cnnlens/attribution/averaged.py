@@ -10,6 +10,7 @@ import torch
 from cnnlens.attribution.engine import input_gradient
 from cnnlens.attribution.targets import Classes, Target, as_target, for_image
 from cnnlens.core.capture import images_for
+from cnnlens.core.inputs import batch_like
 from cnnlens.core.layers import ModelLike
 from cnnlens.core.progress import Progress, report
 from cnnlens.errors import CnnlensError
@@ -41,6 +42,21 @@ def _counter(progress: Progress | None, total: int) -> Callable[[int], None]:
         report(progress, done[0], total)
 
     return tick
+
+
+def _baseline(baseline: float | torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """The path's start for each image of x (N, 3, H, W): a number (or 0-d tensor) fills every
+    pixel; an image or a batch of 1 or N is checked against x (`batch_like`)."""
+    if isinstance(baseline, torch.Tensor) and baseline.dim() > 0:
+        return batch_like(baseline, x, "baseline")
+    try:
+        value = float(baseline)
+    except (TypeError, ValueError):
+        raise CnnlensError(
+            "baseline must be a value in [0, 1] or an image tensor (3, H, W) / (N, 3, H, W), "
+            f"got {type(baseline).__name__}"
+        ) from None
+    return torch.full_like(x, value)
 
 
 def smoothgrad(
@@ -94,11 +110,7 @@ def integrated_gradients(
         raise CnnlensError(f"integrated gradients needs steps >= 1, got {steps}")
     x = images_for(model, images)
     target = as_target(target)
-    start = (
-        torch.full_like(x, float(baseline))
-        if not isinstance(baseline, torch.Tensor)
-        else images_for(model, baseline).expand_as(x)
-    )
+    start = _baseline(baseline, x)
     alphas = ((torch.arange(steps, device=x.device) + 0.5) / steps).view(-1, 1, 1, 1)
     result = torch.empty_like(x)
     tick = _counter(progress, steps * len(x))

@@ -40,6 +40,27 @@ def check_images(images: object) -> torch.Tensor:
     return x
 
 
+def batch_like(images: object, like: torch.Tensor, what: str) -> torch.Tensor:
+    """A second image argument (a baseline, a start image) checked against the batch `like`
+    (N, 3, H, W) and expanded to it: one image, or a batch of 1, serves every image; a batch of
+    N gives each its own.
+
+    Raises CnnlensError for another image size or another count.
+    """
+    x = check_images(images)
+    if x.shape[-2:] != like.shape[-2:]:
+        (height, width), (h, w) = like.shape[-2:], x.shape[-2:]
+        raise CnnlensError(
+            f"the {what} is {h}×{w} pixels, the images {height}×{width}; "
+            f"resize it, e.g. cnnlens.data.load_image(source, size={width})"
+        )
+    if len(x) not in (1, len(like)):
+        raise CnnlensError(
+            f"got {len(x)} {what} images for {len(like)} images: give one for all or one per image"
+        )
+    return x.to(like).expand_as(like)
+
+
 def _channel_hint(channels: int, last: int, single: bool) -> str:
     """What to do about a batch (or, `single`, one image) whose channels are not 3, as code for
     the tensor's own rank."""
