@@ -183,6 +183,7 @@ def test_targets_as_tensors_and_arrays_are_the_same_targets_as_ints(shapes):
         (lambda m, x: saliency(m, x, [1, 2, 3]), "got 3 target indices for 2 images"),
         (lambda m, x: saliency(m, x, unit("relu4_2", 0, 8, 0)), r"outside relu4_2's 8×8 map"),
         (lambda m, x: saliency(m, x, unit("relu9", 0)), "unknown layer 'relu9'"),
+        (lambda m, x: saliency(m, x, unit(0, 3)), "layer names are strings like 'conv1', got int"),
     ],
 )
 def test_bad_targets_get_one_line_errors(shapes, call, message):

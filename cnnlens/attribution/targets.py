@@ -39,6 +39,13 @@ class Target:
     x: int | None = None
     probability: bool = False
 
+    def __post_init__(self) -> None:
+        # a layer given as 0 would otherwise read as "no layer": the model's output
+        if self.layer is not None and not isinstance(self.layer, str):
+            raise CnnlensError(
+                f"layer names are strings like 'conv1', got {type(self.layer).__name__}"
+            )
+
 
 def class_score(index: Classes, probability: bool = False) -> Target:
     """The logit (pre-softmax, the default) or the probability of a class."""
