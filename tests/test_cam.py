@@ -96,5 +96,7 @@ def test_cam_errors(zoo, shapes):
         cam(zoo["vgg16"], _images(64), 0)
     with pytest.raises(cnnlens.CnnlensError, match="'fc' is not one"):
         grad_cam(shapes, _images(64), 0, "fc")
-    with pytest.raises(cnnlens.CnnlensError, match="unit 18 out of range"):
+    with pytest.raises(
+        cnnlens.CnnlensError, match=r"class 18 out of range: 'the output' has classes 0\.\.17"
+    ):
         cam(shapes, _images(64), 18)
