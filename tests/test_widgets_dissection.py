@@ -1,5 +1,6 @@
 """The dissection browser driven headlessly: units, category filter, threshold, layers, errors."""
 
+import dataclasses
 import io
 
 import numpy as np
@@ -91,3 +92,10 @@ def test_errors_show_as_one_line(results, monkeypatch):
     monkeypatch.setattr(results["relu4_1"].probe, "images", unreadable)
     browser.unit.value = 9
     assert browser.status.is_error and browser.status.text == "⚠ probe images are gone"
+
+
+def test_a_threshold_above_the_sliders_usual_range_is_kept(results):
+    strict = dataclasses.replace(results["relu4_1"], iou_threshold=0.3)
+    browser = DissectionBrowser(strict)  # the slider used to clip it to 0.2 without a word
+    assert browser.threshold.value == 0.3
+    assert browser.status.text == strict.summary(0.3) != strict.summary(0.2)

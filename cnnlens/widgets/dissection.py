@@ -35,7 +35,7 @@ class DissectionBrowser(widgets.VBox):
         self.threshold = widgets.FloatSlider(
             value=first.iou_threshold,
             min=0.0,
-            max=0.2,
+            max=max(0.2, first.iou_threshold),  # never clip the results' own threshold
             step=0.005,
             readout_format=".3f",
             description="IoU ≥",
