@@ -6,6 +6,8 @@ public call, also one that fails on bad input or is interrupted inside the forwa
 leave all of it exactly as it was.
 """
 
+import threading
+
 import pytest
 import torch
 
@@ -63,11 +65,11 @@ def _convs(model) -> list[str]:
     return [name for name, m in model.net.named_modules() if isinstance(m, torch.nn.Conv2d)]
 
 
-def test_public_calls_leave_the_model_unchanged(disturbed):
-    model, size = disturbed, 64 if disturbed.name == "shapes" else 96
+def _public_calls(model) -> list:
+    """One call of every public method family, sized for a quick run."""
+    size = 64 if model.name == "shapes" else 96
     x = torch.rand(2, 3, size, size, generator=torch.Generator().manual_seed(0))
     convs = _convs(model)
-    before = snapshot(model.net)
     calls = [
         lambda: cnnlens.capture(model, x, [convs[0], convs[-1]]),
         lambda: cnnlens.capture(model, x, convs[1], truncate=False),
@@ -95,9 +97,55 @@ def test_public_calls_leave_the_model_unchanged(disturbed):
         calls.append(lambda: cam(model, x, 3))
     if model.name == "shapes":  # occludes every patch of a unit's field: quick on 64 px only
         calls.append(lambda: empirical_field(model, top_examples(model, "relu2", x, k=1), 0, x))
-    for call in calls:
+    return calls
+
+
+def test_public_calls_leave_the_model_unchanged(disturbed):
+    before = snapshot(disturbed.net)
+    for call in _public_calls(disturbed):
         call()
-        assert_unchanged(before, model.net)
+        assert_unchanged(before, disturbed.net)
+
+
+@pytest.mark.parametrize("name", ["shapes", "resnet18"])
+def test_calls_from_two_threads_leave_the_model_unchanged_throughout(name, shapes, zoo):
+    """Two threads run every family at once (in opposite orders) while the main thread watches
+    the model's flags and hooks; afterwards it is exactly as before."""
+    model = shapes if name == "shapes" else zoo[name]
+    net = model.net
+    net.train()
+    next(iter(net.parameters())).requires_grad_(False)
+    user_hook = net.register_forward_hook(lambda *_: None)
+    try:
+        before = snapshot(net)
+        calls = _public_calls(model)
+        errors: list[BaseException] = []
+
+        def worker(order: list) -> None:
+            try:
+                for call in order:
+                    call()
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker, args=(order,)) for order in (calls, calls[::-1])]
+        for thread in threads:
+            thread.start()
+        watched = 0
+        while any(thread.is_alive() for thread in threads):
+            now = snapshot(net)
+            for key in ("training", "requires_grad", "hooks", "inplace", "modules"):
+                assert now[key] == before[key], f"{key} changed while two calls ran"
+            watched += 1
+        for thread in threads:
+            thread.join()
+        assert not errors, errors
+        assert watched > 0
+        assert_unchanged(before, net)
+    finally:
+        user_hook.remove()
+        next(iter(net.parameters())).requires_grad_(True)
+        net.eval()
 
 
 def test_failed_calls_leave_the_model_unchanged(disturbed):

@@ -1,12 +1,20 @@
 """The render's fast working copy: same values as the user's network, weights shared, BatchNorm
 folded only where nobody reads the convolution, and the user's network left exactly as it was."""
 
+import threading
+
 import torch
 from torch import nn
 
 import cnnlens
+from cnnlens.attribution import saliency
+from cnnlens.attribution.sanity import reinitialized
 from cnnlens.core.capture import capture
 from cnnlens.core.fastcopy import ChannelSubset, fast_copy, graph_facts
+from cnnlens.featurevis import render
+from cnnlens.inversion import invert
+
+EXAMPLE = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(9))
 
 
 def snapshot(net: nn.Module) -> dict:
@@ -32,11 +40,12 @@ def test_shape_net_copy_computes_what_the_network_computes():
     model = cnnlens.load("shapes")
     model.net.train()  # the copy is in eval mode whatever the user's network is in
     before = snapshot(model.net)
-    working, layout = fast_copy(model.net)
+    working, layout = fast_copy(model.net, EXAMPLE)
     assert same(before, snapshot(model.net))
     assert layout == torch.channels_last
     assert isinstance(working.conv4_2, nn.Identity) and isinstance(working.bn4_2, nn.Conv2d)
-    assert working.fc.weight is model.net.fc.weight  # shared, not duplicated
+    assert working.fc.weight.data_ptr() == model.net.fc.weight.data_ptr()  # shared storage
+    assert not working.fc.weight.requires_grad and model.net.fc.weight.requires_grad
     images = torch.rand(3, 3, 64, 64, generator=torch.Generator().manual_seed(0))
     ours = capture(working, images.contiguous(memory_format=layout), ["bn2", "bn4_2", "fc"])
     theirs = capture(model.net, images, ["bn2", "bn4_2", "fc"])
@@ -46,7 +55,7 @@ def test_shape_net_copy_computes_what_the_network_computes():
 
 def test_a_read_convolution_keeps_its_own_output():
     net = cnnlens.load("shapes").net
-    working, _ = fast_copy(net, keep=["conv3"])
+    working, _ = fast_copy(net, EXAMPLE, keep=["conv3"])
     assert isinstance(working.conv3, nn.Conv2d) and isinstance(working.bn3, nn.BatchNorm2d)
     assert isinstance(working.bn2, nn.Conv2d)  # the others are still folded
     images = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
@@ -60,7 +69,7 @@ def test_a_read_convolution_keeps_its_own_output():
 def test_branching_network_keeps_its_values():
     net = cnnlens.load("resnet18", pretrained=False).net.eval()
     before = snapshot(net)
-    working, layout = fast_copy(net)
+    working, layout = fast_copy(net, EXAMPLE)
     images = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
         ours, theirs = working(images.contiguous(memory_format=layout)), net(images)
@@ -75,44 +84,62 @@ class ViewNet(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.conv = nn.Conv2d(3, 4, 3)
-        self.fc = nn.Linear(4 * 6 * 6, 2)
+        self.bn = nn.BatchNorm2d(4)
+        self.fc = nn.Linear(4 * 62 * 62, 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.conv(x).view(x.shape[0], -1))
+        return self.fc(self.bn(self.conv(x)).view(x.shape[0], -1))
 
 
 class DataDependent(nn.Module):
-    """Control flow on a value: torch.fx cannot trace it."""
+    """Control flow on a value (torch.fx cannot trace it) and a conv read twice."""
 
     def __init__(self) -> None:
         super().__init__()
         self.conv = nn.Conv2d(3, 4, 3)
+        self.bn = nn.BatchNorm2d(4)
+        self.conv2 = nn.Conv2d(3, 4, 3)
+        self.bn2 = nn.BatchNorm2d(4)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.conv(x)
-        return y if y.mean() > 0 else -y
+        y = self.bn(self.conv(x))
+        z = self.conv2(x)
+        return (y if y.mean() > 0 else -y) + self.bn2(z) + z
 
 
-def test_views_keep_the_default_layout_and_untraceable_models_run_as_they_are():
-    net = ViewNet()
-    working, layout = fast_copy(net)
+def test_views_keep_the_default_layout_and_control_flow_is_no_obstacle():
+    net = ViewNet().eval()
+    working, layout = fast_copy(net, EXAMPLE)
     assert layout == torch.contiguous_format and working is not net
-    x = torch.rand(2, 3, 8, 8)
-    assert torch.allclose(working(x), net(x))
-    untraceable = DataDependent()
-    assert fast_copy(untraceable) == (untraceable, torch.contiguous_format)
+    assert isinstance(working.bn, nn.Conv2d)  # folded all the same
+    with torch.no_grad():
+        assert torch.allclose(working(EXAMPLE), net(EXAMPLE), atol=1e-5)
+    branching = DataDependent().eval()
+    working, layout = fast_copy(branching, EXAMPLE)
+    assert layout == torch.channels_last
+    assert isinstance(working.bn, nn.Conv2d) and isinstance(working.conv, nn.Identity)
+    assert isinstance(working.bn2, nn.BatchNorm2d)  # conv2's output is read twice: not folded
+    x = EXAMPLE.contiguous(memory_format=layout)
+    with torch.no_grad():
+        assert torch.allclose(working(x), branching(EXAMPLE), atol=1e-5)
+
+
+def test_a_model_that_cannot_run_the_example_is_used_as_it_is():
+    net = ViewNet()
+    working, layout = fast_copy(net, torch.rand(1, 3, 32, 32))  # fc expects 64 px
+    assert layout == torch.contiguous_format and isinstance(working.bn, nn.BatchNorm2d)
 
 
 def test_a_channel_subset_computes_those_channels_and_zeros_elsewhere():
     net = cnnlens.load("shapes").net
-    working, layout = fast_copy(net, only={"bn4_2": {3, 7}})
+    working, layout = fast_copy(net, EXAMPLE, only={"bn4_2": {3, 7}})
     assert isinstance(working.bn4_2, ChannelSubset) and working.bn4_2.part.out_channels == 2
     images = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(3))
     ours = capture(working, images.contiguous(memory_format=layout), "bn4_2")["bn4_2"]
     theirs = capture(net, images, "bn4_2")["bn4_2"]
     assert torch.allclose(ours[:, [3, 7]], theirs[:, [3, 7]], atol=1e-5, rtol=1e-5)
     assert ours[:, [0, 1, 2, 4, 5, 6]].abs().max() == 0 and theirs[:, 0].abs().max() > 0
-    out_of_range, _ = fast_copy(net, only={"bn4_2": {128}})
+    out_of_range, _ = fast_copy(net, EXAMPLE, only={"bn4_2": {128}})
     assert isinstance(out_of_range.bn4_2, nn.Conv2d)  # left for the objective's own error
 
 
@@ -124,9 +151,10 @@ def test_hooked_modules_are_neither_folded_nor_subset():
         for p in ("conv2", "bn4_2")
     ]
     try:
-        working, _ = fast_copy(net, only={"bn4_2": {3}})
+        working, _ = fast_copy(net, EXAMPLE, only={"bn4_2": {3}})
         assert isinstance(working.conv2, nn.Conv2d) and isinstance(working.bn2, nn.BatchNorm2d)
         assert isinstance(working.bn4_2, nn.BatchNorm2d) and isinstance(working.bn3, nn.Conv2d)
+        calls.clear()  # reading the graph ran one forward, with the user's hooks
         with torch.no_grad():
             working(torch.rand(1, 3, 64, 64))
         assert len(calls) == 2  # the user's hooks still run in the copy
@@ -135,9 +163,36 @@ def test_hooked_modules_are_neither_folded_nor_subset():
             handle.remove()
 
 
-def test_the_graph_is_traced_once_per_network_until_its_modules_change():
+def test_the_graph_is_read_once_per_network_until_its_modules_change():
     net = cnnlens.load("shapes").net
-    first = graph_facts(net)
-    assert graph_facts(net) is first and ("conv4_2", "bn4_2") in first.pairs
+    first = graph_facts(net, EXAMPLE)
+    assert graph_facts(net, EXAMPLE) is first and ("conv4_2", "bn4_2") in first.pairs
     net.relu4_2 = nn.Identity()  # another module type: the graph may differ, trace again
-    assert graph_facts(net) is not first and graph_facts(net).pairs == first.pairs
+    assert graph_facts(net, EXAMPLE) is not first and graph_facts(net, EXAMPLE).pairs == first.pairs
+
+
+class Logger:
+    """A hook owner as users write them: it holds a lock, so it cannot be deep-copied."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.calls = 0
+
+    def hook(self, *_) -> None:
+        with self.lock:
+            self.calls += 1
+
+
+def test_a_hook_owner_holding_a_lock_is_shared_not_copied(shapes):
+    logger = Logger()
+    handle = shapes.net.get_submodule("relu2").register_forward_hook(logger.hook)
+    try:
+        image = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(4))
+        render(shapes, "relu3:0", steps=2)
+        after_render = logger.calls
+        assert after_render >= 3  # the graph reading, two steps, the final score: all seen
+        invert(shapes, image, "relu3", steps=2)
+        saliency(reinitialized(shapes, ["conv4_2"]), image, 0)
+        assert logger.calls > after_render + 2
+    finally:
+        handle.remove()

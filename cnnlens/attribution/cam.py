@@ -43,7 +43,7 @@ def cam(model: ModelLike, images: torch.Tensor, target: Classes) -> torch.Tensor
     pool, fc = gap_head(net)
     x = normalize_for(model, images_for(model, images))
     with preserved(net) as guard, torch.no_grad(), recording_input(guard, pool) as inputs:
-        forward_until_done(net, x)
+        forward_until_done(guard.model, x)
     maps = inputs[pool]
     classes = target_indices(target, len(maps), fc.out_features, "the output").to(maps.device)
     return torch.einsum("nk,nkhw->nhw", fc.weight.detach()[classes], maps)

@@ -75,7 +75,7 @@ def _recorded(model: ModelLike, image: torch.Tensor, paths: list[str]) -> dict[s
     net = as_net(model)
     x = images_for(model, _one(image)).clone().requires_grad_(True)  # so the graph is recorded
     with preserved(net) as guard, torch.enable_grad(), recording(guard, paths) as out:
-        forward_until_done(net, normalize_for(model, x))
+        forward_until_done(guard.model, normalize_for(model, x))
     return {p: out[p] for p in paths}
 
 

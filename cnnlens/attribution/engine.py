@@ -22,11 +22,10 @@ def target_scores(
     A target inside the network stops the forward at its layer (and at `layers`, whichever is
     later); a class target runs the whole network.
     """
-    net = guard.model
-    target_path = resolve_layer(net, target.layer) if target.layer else None
+    target_path = resolve_layer(guard.model, target.layer) if target.layer else None
     paths = [*layers, target_path] if target_path else list(layers)
     with recording(guard, paths, truncate=target_path is not None) as recorded:
-        output = forward_until_done(net, normalize_for(model, x))
+        output = forward_until_done(guard.model, normalize_for(model, x))
     values = recorded[target_path] if target_path else output
     return select(model, values, target), recorded
 

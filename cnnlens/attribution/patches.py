@@ -53,7 +53,7 @@ def gradient_patches(
         relu_rule(rule),
         recording(guard, [top.layer]) as out,
     ):
-        forward_until_done(net, normalize_for(model, x))
+        forward_until_done(guard.model, normalize_for(model, x))
         values = out[top.layer][torch.arange(len(x)), u, positions[:, 0], positions[:, 1]]
         (gradient,) = torch.autograd.grad(values.sum(), x)
     field = receptive_field(model, top.layer)

@@ -4,7 +4,6 @@ network learned there."""
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from collections.abc import Callable, Sequence
 
@@ -12,22 +11,27 @@ import torch
 from scipy.stats import spearmanr
 
 from cnnlens.core.layers import ModelLike, as_net, resolve_layers
+from cnnlens.core.view import owning, working_view
 from cnnlens.errors import CnnlensError
 from cnnlens.models.handle import LoadedModel
 
 
 def reinitialized(model: ModelLike, layers: Sequence[str], seed: int = 0) -> ModelLike:
     """A copy of the model (in eval mode) whose `layers` have fresh random parameters, in order,
-    from `seed`; the model itself is untouched."""
-    net = copy.deepcopy(as_net(model))
-    with torch.random.fork_rng(devices=[]):
+    from `seed`; the model itself is untouched.
+
+    The copy is a working view (`core.view`): the other layers share the model's weights, and
+    nothing of the model is deep-copied (its hooks' owners may hold locks).
+    """
+    net = working_view(as_net(model))
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
         torch.manual_seed(seed)
         for path in resolve_layers(net, layers):
             module = net.get_submodule(path)
             if not hasattr(module, "reset_parameters"):
                 raise CnnlensError(f"layer {path!r} has no parameters to re-initialize")
+            owning(module)
             module.reset_parameters()
-    net.eval()
     return dataclasses.replace(model, net=net) if isinstance(model, LoadedModel) else net
 
 

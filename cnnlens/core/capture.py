@@ -208,7 +208,7 @@ def capture(
         torch.no_grad(),
         recording(guard, paths, truncate=truncate) as out,
     ):
-        forward_until_done(net, x)
+        forward_until_done(guard.model, x)
     missing = [p for p in paths if p not in out]
     if missing:
         raise CnnlensError(f"layer(s) {missing} did not run in the forward pass of this input")

@@ -1,7 +1,7 @@
 """A fast working copy of a network, for loops that run it hundreds of times (the render).
 
-The copy shares every weight and buffer with the user's model, so nothing there is duplicated or
-changed. Three rewrites make it cheaper to run on CPU:
+The copy is a working view (`core.view`): it shares every weight and buffer with the user's
+model, so nothing there is duplicated or changed. Three rewrites make it cheaper to run on CPU:
 
 - eval-mode BatchNorm is folded into the convolution that feeds it, so the pair costs one
   convolution; the fused convolution sits at the BatchNorm's path (reading it gives the
@@ -11,73 +11,131 @@ changed. Three rewrites make it cheaper to run on CPU:
 - a convolution where the forward stops, and of whose output only a few channels are read (a
   channel objective), computes just those channels: one of conv4_3's 512 costs 1/512 of it.
 
-All need the module graph: a model torch.fx cannot trace is used as it is, and one that calls
-`.view` (which a channels-last tensor may refuse) keeps the default memory format. The user's
-hooks come along in the copy, and a module carrying one is never folded away or subset.
+Which convolution feeds only its BatchNorm is read from the autograd graph of one forward pass
+of an example input, not from a torch.fx trace: a trace patches `nn.Module.__call__` for every
+thread while it runs, which would break another thread's forward (a widget beside the user's own
+code) and outlive an interrupt. A model that refuses channels-last tensors (a `.view` flatten)
+keeps the default memory format. The user's hooks come along in the copy, and a module carrying
+one is never folded away or subset.
 """
 
 from __future__ import annotations
 
-import copy
-import itertools
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
 import torch
-from torch import fx, nn
+from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+from cnnlens.core.view import working_view
 
 
 @dataclass(frozen=True)
 class GraphFacts:
-    """What the render's rewrites need from a network's torch.fx graph: the (conv, BatchNorm)
-    pairs where the conv feeds only that BatchNorm and each is called once per forward, and
-    whether the forward calls `.view` anywhere."""
+    """What the render's rewrites need from a network's forward pass: the (conv, BatchNorm) pairs
+    where the conv feeds only that BatchNorm and each runs once per forward, and whether the
+    forward accepts channels-last tensors."""
 
     pairs: tuple[tuple[str, str], ...]
-    views: bool
+    channels_last: bool
 
 
-# Traced once per network (and again if its modules change): tracing patches nn.Module.__call__
-# for every thread while it runs, so a widget's background render should not do it each time.
+# Read once per network (and again if its modules change or the example's shape does).
 _FACTS: WeakKeyDictionary[nn.Module, tuple[tuple, GraphFacts | None]] = WeakKeyDictionary()
 
 
-def graph_facts(net: nn.Module) -> GraphFacts | None:
-    """The conv→BatchNorm pairs and `.view` use of `net`, or None when torch.fx cannot trace it."""
-    signature = tuple((name, type(module)) for name, module in net.named_modules())
+def graph_facts(net: nn.Module, example: torch.Tensor) -> GraphFacts | None:
+    """The conv→BatchNorm pairs of `net` and whether it runs channels-last, from one forward of
+    `example` (a normalized input batch, (N, 3, H, W)) on a working view; None when the view
+    cannot run `example` at all."""
+    signature = (
+        tuple((name, type(module)) for name, module in net.named_modules()),
+        tuple(example.shape),
+    )
     cached = _FACTS.get(net)
     if cached is not None and cached[0] == signature:
         return cached[1]
-    try:
-        graph = fx.symbolic_trace(net).graph
-    except Exception:  # data-dependent control flow and the like: the model runs as it is
-        facts = None
-    else:
-        facts = GraphFacts(_conv_norm_pairs(net, graph), _calls_view(graph))
+    view = working_view(net)
+    facts = None
+    for channels_last in (True, False):
+        layout = torch.channels_last if channels_last else torch.contiguous_format
+        try:
+            pairs = _conv_norm_pairs(view, example.contiguous(memory_format=layout))
+        except Exception:  # the model refuses this layout (or this input): try the next
+            continue
+        facts = GraphFacts(pairs, channels_last)
+        break
     _FACTS[net] = (signature, facts)
     return facts
 
 
-def _calls_view(graph: fx.Graph) -> bool:
-    return any(node.op == "call_method" and node.target == "view" for node in graph.nodes)
+def _conv_norm_pairs(view: nn.Module, x: torch.Tensor) -> tuple[tuple[str, str], ...]:
+    """Pairs whose BatchNorm reads exactly the conv's output, which nothing else reads."""
+    watched = {
+        path: module
+        for path, module in view.named_modules()
+        if isinstance(module, (nn.Conv2d, nn.BatchNorm2d))
+    }
+    calls: Counter[str] = Counter()
+    produced, consumed = {}, {}
 
+    def watch(path: str):
+        def hook(module, args, output):
+            calls[path] += 1
+            if isinstance(module, nn.Conv2d):
+                produced[path] = getattr(output, "grad_fn", None)
+            else:
+                consumed[path] = getattr(args[0], "grad_fn", None) if args else None
 
-def _conv_norm_pairs(net: nn.Module, graph: fx.Graph) -> tuple[tuple[str, str], ...]:
-    modules = dict(net.named_modules())
-    calls = Counter(node.target for node in graph.nodes if node.op == "call_module")
+        return hook
+
+    handles = [module.register_forward_hook(watch(path)) for path, module in watched.items()]
+    try:
+        with torch.enable_grad():
+            output = view(x.detach().requires_grad_(True))
+    finally:
+        for handle in handles:
+            handle.remove()
+    readers = _readers(_grad_fns(output))
+    by_node = {node: conv for conv, node in produced.items() if node is not None}
     pairs = []
-    for node in graph.nodes:
-        if node.op != "call_module" or not isinstance(modules[node.target], nn.Conv2d):
-            continue
-        users = list(node.users)
-        if len(users) == 1 and users[0].op == "call_module":
-            conv, norm = node.target, users[0].target
-            if isinstance(modules[norm], nn.BatchNorm2d) and calls[conv] == calls[norm] == 1:
-                pairs.append((conv, norm))
+    for norm, node in consumed.items():
+        conv = by_node.get(node)
+        if conv is not None and readers[node] == 1 and calls[conv] == calls[norm] == 1:
+            pairs.append((conv, norm))
     return tuple(pairs)
+
+
+def _grad_fns(output: object) -> Iterator[object]:
+    """The autograd nodes of every tensor in a model's output (a tensor, tuple, list or dict)."""
+    if isinstance(output, torch.Tensor):
+        if output.grad_fn is not None:
+            yield output.grad_fn
+    elif isinstance(output, Mapping):
+        for value in output.values():
+            yield from _grad_fns(value)
+    elif isinstance(output, (tuple, list)):
+        for value in output:
+            yield from _grad_fns(value)
+
+
+def _readers(roots: Iterator[object]) -> Counter:
+    """How many graph edges lead into each autograd node reachable from `roots`."""
+    readers: Counter = Counter()
+    stack = list(roots)
+    seen = set(stack)
+    while stack:
+        for node, _ in stack.pop().next_functions:
+            if node is None:
+                continue
+            readers[node] += 1
+            if node not in seen:
+                seen.add(node)
+                stack.append(node)
+    return readers
 
 
 def _hooked(module: nn.Module) -> bool:
@@ -142,27 +200,33 @@ def _replace(net: nn.Module, path: str, module: nn.Module) -> None:
 
 
 def fast_copy(
-    net: nn.Module, keep: Collection[str] = (), only: Mapping[str, Collection[int]] | None = None
+    net: nn.Module,
+    example: torch.Tensor,
+    keep: Collection[str] = (),
+    only: Mapping[str, Collection[int]] | None = None,
 ) -> tuple[nn.Module, torch.memory_format]:
-    """An eval-mode copy of `net` sharing its weights, with BatchNorm folded and channels-last
-    convolutions where the graph allows; and the memory format to give its inputs in.
+    """An eval-mode working view of `net` with BatchNorm folded, channels-last convolutions and
+    channel subsets where the forward pass allows; and the memory format to give its inputs in.
 
-    `keep`: module paths whose own outputs will be read (a convolution among them is not folded).
-    `only`: {path: channels} for a path where the forward stops and only those channels are read;
-    the other channels there come out as zeros.
+    Args:
+        net: the user's network (only read).
+        example: a normalized input batch (N, 3, H, W) like the ones the copy will run.
+        keep: module paths whose own outputs will be read (a convolution among them is not
+            folded).
+        only: {path: channels} for a path where the forward stops and only those channels are
+            read; the other channels there come out as zeros.
     """
-    facts = graph_facts(net)
+    working = working_view(net)
+    facts = graph_facts(net, example)
     if facts is None:
-        return net, torch.contiguous_format
-    shared = {id(t): t for t in itertools.chain(net.parameters(), net.buffers())}
-    working = copy.deepcopy(net, memo=shared).eval()
+        return working, torch.contiguous_format
     for conv, norm in [pair for pair in facts.pairs if _foldable(working, *pair, keep)]:
         fused = fuse_conv_bn_eval(working.get_submodule(conv), working.get_submodule(norm))
         _replace(working, norm, fused)
         _replace(working, conv, nn.Identity())
     for path, channels in (only or {}).items():
         _replace(working, path, _subset(working.get_submodule(path), channels))
-    if facts.views:
+    if not facts.channels_last:
         return working, torch.contiguous_format
     for module in working.modules():
         if isinstance(module, nn.Conv2d):  # a new tensor on the copy; the user's stays as it is

@@ -1,70 +1,54 @@
 """The model-unchanged contract, made structural: every public call runs inside `preserved(model)`.
 
-Inside the context the model is in eval mode, its parameters do not require gradients (so no
-parameter `.grad` is ever written and no graph is kept for weights), and anything registered through
-the guard (hooks, other undo actions) is undone in `finally` — also when the call raised or was
-interrupted.
+The block gets a `Guard` whose `model` is a working view of the user's network (`core.view`):
+the same weights and buffers, in eval mode, with frozen parameters and hook dictionaries of its
+own. Everything a call does — eval mode, hooks, a truncated forward, rewritten modules — happens
+to the view, so the user's model is never written: not during the call, not when it raises or is
+interrupted (Ctrl-C anywhere), and not while another call, in another thread, uses the same model.
+Hooks registered through the guard are removed from the view on exit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
+from cnnlens.core.view import working_view
+
 
 class Guard:
-    """Tracks the changes a call makes to a model so they can all be undone."""
+    """A call's working view of a model (`model`) and the hooks it registered there."""
 
     def __init__(self, model: nn.Module) -> None:
         self.model = model
-        self._undo: list[Callable[[], None]] = []
-
-    def on_exit(self, undo: Callable[[], None]) -> None:
-        """Register an action that restores the model; actions run in reverse order."""
-        self._undo.append(undo)
+        self._handles: list[RemovableHandle] = []
 
     def hook(self, handle: RemovableHandle) -> RemovableHandle:
         """Remember a hook handle so it is removed on exit."""
-        self.on_exit(handle.remove)
+        self._handles.append(handle)
         return handle
 
     def restore(self) -> None:
-        """Undo everything, newest first; every action runs even if an earlier one fails."""
-        errors: list[BaseException] = []
-        while self._undo:
-            try:
-                self._undo.pop()()
-            except BaseException as exc:
-                errors.append(exc)
-        if errors:
-            raise errors[0]
+        """Remove every remembered hook, newest first."""
+        while self._handles:
+            self._handles.pop().remove()
 
 
 @contextmanager
 def preserved(model: nn.Module) -> Iterator[Guard]:
-    """Run a block with `model` in eval mode and frozen parameters; restore everything after."""
-    guard = Guard(model)
-    training = {m: m.training for m in model.modules()}
-    requires = {p: p.requires_grad for p in model.parameters()}
+    """Run a block on a working view of `model` (eval mode, frozen parameters, own hooks).
 
-    def restore_training() -> None:
-        for module, flag in training.items():
-            module.training = flag
+    Args:
+        model: the user's network; it is only read.
 
-    def restore_requires_grad() -> None:
-        for param, flag in requires.items():
-            param.requires_grad_(flag)
-
-    guard.on_exit(restore_training)
-    guard.on_exit(restore_requires_grad)
+    Yields:
+        A `Guard`: run the forward through `guard.model`, hook it through `guard.hook`.
+    """
+    guard = Guard(working_view(model))
     try:
-        for module in training:
-            module.training = False
-        for param in requires:
-            param.requires_grad_(False)
         yield guard
     finally:
         guard.restore()

@@ -100,10 +100,10 @@ def list_layers(model: ModelLike, input_size: int | None = None) -> list[LayerIn
 
     device = next((p.device for p in net.parameters()), torch.device("cpu"))
     with preserved(net) as guard, torch.no_grad():
-        for path, module in net.named_modules():
+        for path, module in guard.model.named_modules():
             if path:
                 guard.hook(module.register_forward_hook(recorder(path)))
-        net(torch.zeros(1, 3, size, size, device=device))
+        guard.model(torch.zeros(1, 3, size, size, device=device))
     by_path = {path: alias for alias, path in layer_aliases(net).items()}
     return [
         LayerInfo(

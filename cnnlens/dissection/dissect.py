@@ -145,7 +145,7 @@ def dissect_layers(
         def forward(images: torch.Tensor) -> None:
             outputs.clear()
             x = normalize_for(model, images_for(model, images))
-            forward_until_done(net, x.contiguous(memory_format=torch.channels_last))
+            forward_until_done(guard.model, x.contiguous(memory_format=torch.channels_last))
 
         batches = probe.batches(batch_size, masks=False)
         for batch in steps(batches, count, progress):

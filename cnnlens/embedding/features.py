@@ -89,7 +89,7 @@ def _features(
         record = recording_input(guard, path) if at_input else recording(guard, [path])
         with record as out:
             for x, y in steps(batches, -(-len(images) // batch_size), progress):
-                forward_until_done(net, normalize_for(model, images_for(model, x)))
+                forward_until_done(guard.model, normalize_for(model, images_for(model, x)))
                 value = out[path].float()
                 if value.dim() == 4 and pool == "mean":
                     value = value.mean(dim=(2, 3))

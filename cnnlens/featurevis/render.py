@@ -168,7 +168,10 @@ def render(
     history = []
     inner = [path for path in paths.values() if path != OUTPUT]
     truncate = OUTPUT not in paths
-    working, layout = fast_copy(net, keep=inner, only=last_channels(objective, paths, truncate))
+    with torch.no_grad():
+        example = normalize_for(model, image()[:1])
+    only = last_channels(objective, paths, truncate)
+    working, layout = fast_copy(net, example, keep=inner, only=only)
     with (
         preserved(working) as guard,
         torch.enable_grad(),
@@ -177,7 +180,7 @@ def render(
 
         def score(x: torch.Tensor) -> torch.Tensor:
             x = normalize_for(model, x).contiguous(memory_format=layout)
-            output = forward_until_done(working, x)
+            output = forward_until_done(guard.model, x)
             missing = [path for path in inner if path not in rec]
             if missing:
                 raise CnnlensError(f"layer(s) {missing} did not run in the forward pass")

@@ -96,14 +96,14 @@ def _drop_maps(
     totals = torch.zeros(count, height, width)
     covered = torch.zeros(count, height, width)
     with preserved(net) as guard, torch.no_grad(), recording(guard, [layer]) as out:
-        forward_until_done(net, normalize_for(model, x))
+        forward_until_done(guard.model, normalize_for(model, x))
         base = torch.stack([out[layer][i, unit, y, x_] for i, (y, x_) in enumerate(positions)])
         for begin in range(0, len(jobs), batch_size):
             chunk = jobs[begin : begin + batch_size]
             occluded = x[[i for i, _, _ in chunk]].clone()
             for j, (_, top, left) in enumerate(chunk):
                 occluded[j, :, top : top + window, left : left + window] = OCCLUDER
-            forward_until_done(net, normalize_for(model, occluded))
+            forward_until_done(guard.model, normalize_for(model, occluded))
             where = torch.tensor([positions[i] for i, _, _ in chunk])
             values = out[layer][torch.arange(len(chunk)), unit, where[:, 0], where[:, 1]]
             drops = (base[[i for i, _, _ in chunk]] - values).cpu().tolist()

@@ -116,11 +116,12 @@ def _leaf_chain(net: nn.Module, path: str, input_size: int) -> list[nn.Module] |
         order.append((module, inputs[0] if inputs else None, output))
 
     with preserved(net) as guard, torch.no_grad():
-        for module in _leaves(net):  # before `recording`, whose hook stops the forward at `path`
+        view = guard.model
+        for module in _leaves(view):  # before `recording`, whose hook stops the forward at `path`
             guard.hook(module.register_forward_hook(hook))
         with recording(guard, [path]):
-            forward_until_done(net, torch.zeros(1, 3, input_size, input_size, device=_device(net)))
-    targets = _leaves(net.get_submodule(path))
+            forward_until_done(view, torch.zeros(1, 3, input_size, input_size, device=_device(net)))
+    targets = _leaves(view.get_submodule(path))
     last = max((i for i, (m, _, _) in enumerate(order) if any(m is t for t in targets)), default=-1)
     chain = order[: last + 1]
     modules = [m for m, _, _ in chain]
@@ -164,7 +165,7 @@ def _support_rows(net: nn.Module, path: str, size: int) -> tuple[torch.Tensor, i
     x = torch.rand(4, 3, size, size, generator=generator).to(_device(net), _dtype(net))
     x.requires_grad_(True)
     with preserved(net) as guard, recording(guard, [path]) as out:
-        forward_until_done(net, x)
+        forward_until_done(guard.model, x)
         value = out[path]
         if value.dim() != 4:
             raise CnnlensError(f"layer {path!r} has no spatial map; it has no receptive field")
@@ -180,7 +181,7 @@ def _map_size(net: nn.Module, path: str, size: int) -> int:
     """Height of the layer's map for a `size`-pixel input (a truncated forward, no gradient)."""
     x = torch.zeros(1, 3, size, size, device=_device(net), dtype=_dtype(net))
     with preserved(net) as guard, torch.no_grad(), recording(guard, [path]) as out:
-        forward_until_done(net, x)
+        forward_until_done(guard.model, x)
     return out[path].shape[-2]
 
 

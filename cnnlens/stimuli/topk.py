@@ -130,7 +130,7 @@ def _scan(
     batches = image_batches(images, batch_size)
     with preserved(net) as guard, torch.no_grad(), recording(guard, [path]) as out:
         for x, _ in steps(batches, -(-len(images) // batch_size), progress):
-            forward_until_done(net, normalize_for(model, images_for(model, x)))
+            forward_until_done(guard.model, normalize_for(model, images_for(model, x)))
             act = out[path].float()
             n = act.shape[0]
             flat = act.reshape(n, act.shape[1], -1)

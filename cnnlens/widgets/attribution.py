@@ -185,8 +185,8 @@ class AttributionExplorer(widgets.VBox):
         """The model's output for one image, (1, classes)."""
         net = as_net(self.model)
         x = normalize_for(self.model, images_for(self.model, image))
-        with preserved(net), torch.no_grad():
-            return forward_until_done(net, x)
+        with preserved(net) as guard, torch.no_grad():
+            return forward_until_done(guard.model, x)
 
     @guarded
     def _refresh(self, _change: dict | None = None) -> None:
