@@ -2,8 +2,10 @@
 
 A scan of 2,000 images takes seconds; browsing its result should not. Results live in memory and,
 when their dataset can be named again later (the shape world), on disk under `$CNNLENS_CACHE`
-(default `~/.cache/cnnlens`), so a re-opened notebook finds them too. The key includes a digest of
-every parameter and buffer, so retrained or edited weights never hit a stale entry.
+(default `~/.cache/cnnlens`), so a re-opened notebook finds them too. The key holds everything
+that changes a result: a digest of every parameter and buffer (retrained or edited weights never
+hit a stale entry), the handle's preprocessing (normalization, input size), what the caller adds
+(layer, pooling, k, the dataset's full identity) and this code's format version.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from pathlib import Path
@@ -19,13 +22,24 @@ from typing import Any, Generic, TypeVar
 import torch
 from torch import nn
 
-FORMAT = 1  # bump when a cached result's meaning changes
+from cnnlens.core.layers import ModelLike, as_net
+from cnnlens.models.handle import LoadedModel
+
+FORMAT = 2  # bump when a cached result's meaning changes (2: keys hold the preprocessing)
 T = TypeVar("T")
 
 
 def cache_dir() -> Path:
     """Where results are kept on disk: `$CNNLENS_CACHE`, or `~/.cache/cnnlens`."""
     return Path(os.environ.get("CNNLENS_CACHE") or Path.home() / ".cache" / "cnnlens")
+
+
+def preprocessing(model: ModelLike) -> tuple:
+    """What a handle does to images before its network sees them: (mean, std, input size), or
+    the identity for a plain module."""
+    if isinstance(model, LoadedModel):
+        return (model.mean, model.std, model.input_size)
+    return ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0), None)
 
 
 def fingerprint(net: nn.Module) -> str:
@@ -44,27 +58,37 @@ class ResultStore(Generic[T]):
         self.kind = kind
         self.size = size
         self._memory: OrderedDict[Hashable, T] = OrderedDict()
+        self._lock = threading.Lock()  # widgets look results up from background threads
 
-    def get(self, net: nn.Module, key: tuple, compute: Callable[[], T], persist: bool) -> T:
-        """The stored result for (`net`'s weights, `key`), computing and storing it on a miss."""
-        full = (FORMAT, self.kind.__name__, fingerprint(net), *key)
-        if full in self._memory:
-            self._memory.move_to_end(full)
-            return self._memory[full]
+    def key(self, model: ModelLike, key: tuple) -> tuple:
+        """The full key of a result: format, kind, weights, preprocessing, then `key`."""
+        net = as_net(model)
+        return (FORMAT, self.kind.__name__, fingerprint(net), preprocessing(model), *key)
+
+    def get(self, model: ModelLike, key: tuple, compute: Callable[[], T], persist: bool) -> T:
+        """The stored result for (`model`'s weights and preprocessing, `key`), computing and
+        storing it on a miss. `key` must name everything else the result depends on."""
+        full = self.key(model, key)
+        with self._lock:
+            if full in self._memory:
+                self._memory.move_to_end(full)
+                return self._memory[full]
         path = cache_dir() / f"{self.kind.__name__.lower()}-{_digest(full)}.pt" if persist else None
         result = self._load(path) if path is not None else None
         if result is None:
             result = compute()
             if path is not None:
                 self._save(path, result)
-        self._memory[full] = result
-        if len(self._memory) > self.size:
-            self._memory.popitem(last=False)
+        with self._lock:
+            self._memory[full] = result
+            while len(self._memory) > self.size:
+                self._memory.popitem(last=False)
         return result
 
     def clear(self) -> None:
         """Forget what is held in memory (the disk copies stay)."""
-        self._memory.clear()
+        with self._lock:
+            self._memory.clear()
 
     def _load(self, path: Path) -> T | None:
         if not path.exists():
@@ -77,7 +101,7 @@ class ResultStore(Generic[T]):
 
     def _save(self, path: Path, result: Any) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(f".{os.getpid()}.part")
+        partial = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.part")
         fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
         torch.save(fields, partial)
         partial.replace(path)

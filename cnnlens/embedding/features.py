@@ -53,7 +53,7 @@ def dataset_features(
 ) -> Features:
     """Features of every image at `layer` (default: the last feature layer). Spatial maps are
     flattened (`pool="flatten"`) or averaged over positions (`pool="mean"`). Shape-world results
-    are cached by model weights, layer and dataset."""
+    are cached by model weights and preprocessing, layer, pooling and dataset."""
     if pool not in POOLS:
         raise CnnlensError(f"pool must be one of {POOLS}, got {pool!r}")
     layer = layer or last_feature_layer(model)
@@ -66,7 +66,7 @@ def dataset_features(
     compute = lambda: _features(model, images, path, bool(where), pool, batch_size, progress, name)  # noqa: E731
     if key is None:
         return compute()
-    return _STORE.get(as_net(model), (name, pool, key), compute, persist=True)
+    return _STORE.get(model, (name, pool, key), compute, persist=True)
 
 
 _STORE = ResultStore(Features)

@@ -96,8 +96,9 @@ def top_examples(
 ) -> TopExamples:
     """Scan `images` (default: 2,000 held-out shape-world images) once and keep each unit's top k.
 
-    Shape-world results are cached in memory and on disk (keyed by the model's weights, the layer
-    and the dataset), so browsing units afterwards, or in a later session, is instant.
+    Shape-world results are cached in memory and on disk (keyed by the model's weights and
+    preprocessing, the layer, k and the dataset), so browsing units afterwards, or in a later
+    session, is instant.
     """
     net = as_net(model)
     path = resolve_layer(model, layer)
@@ -108,7 +109,7 @@ def top_examples(
     if not cache or key is None:
         return _scan(model, net, path, images, k, batch_size, progress, key)
     return _STORE.get(
-        net,
+        model,
         (path, key, k),
         lambda: _scan(model, net, path, images, k, batch_size, progress, key),
         persist=True,
