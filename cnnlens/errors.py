@@ -8,3 +8,8 @@ class CnnlensError(ValueError):
 
     A ValueError subclass, so plain `except ValueError` still works; the message is one line.
     """
+
+
+class CnnlensWarning(UserWarning):
+    """A one-line note that a result is not quite what its name promises (e.g. guided backprop on
+    a network with SiLU activations, which have no guided rule)."""

@@ -3,11 +3,13 @@ the classic module-hook guided backprop on a copy whose functional ReLUs became 
 
 import copy
 import types
+import warnings
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+import torchvision
 from torch import nn
 
 import cnnlens
@@ -191,3 +193,80 @@ def test_bad_targets_get_one_line_errors(shapes, call, message):
     with pytest.raises(cnnlens.CnnlensError, match=message) as err:
         call(shapes, x)
     assert "\n" not in str(err.value)
+
+
+CLIPPED_SPELLINGS = {
+    "nn.ReLU6": nn.ReLU6(),
+    "nn.ReLU6(inplace)": nn.ReLU6(inplace=True),
+    "F.relu6": lambda h: F.relu6(h),
+    "F.hardtanh(h, 0, 6)": lambda h: F.hardtanh(h, 0.0, 6.0),
+}
+
+
+@pytest.mark.parametrize("spelling", CLIPPED_SPELLINGS)
+def test_relu6_rules_match_hand_derived_gradients(spelling):
+    gen = torch.Generator().manual_seed(0)
+    x, w = 5 * torch.randn(2, 3, 4, 4, generator=gen), torch.randn(1, 3, 4, 4, generator=gen)
+    assert (x > 6).any() and (x < 0).any()
+    net = WeightedReLU(CLIPPED_SPELLINGS[spelling], w)
+    inside = ((x > 0) & (x < 6)).float()
+    expected = {
+        "gradient": w * inside,
+        "deconvnet": w.clamp(min=0).expand_as(x),
+        "guided": w.clamp(min=0) * inside,
+    }
+    for rule, want in expected.items():
+        got = input_gradient(net, x, 0, rule=rule)
+        assert torch.allclose(got, want), f"{rule} with {spelling}"
+
+
+def _hooked_guided(net: nn.Module, x: torch.Tensor, cls: int) -> torch.Tensor:
+    """Guided backprop on a copy of a plain module whose ReLU/ReLU6 modules clamp their input
+    gradient to >= 0 (module backward hooks)."""
+    net = copy.deepcopy(net).eval()
+    for module in net.modules():
+        if isinstance(module, (nn.ReLU, nn.ReLU6)):
+            module.inplace = False
+            module.register_full_backward_hook(lambda m, gin, gout: (gin[0].clamp(min=0),))
+    x = x.clone().requires_grad_(True)
+    net(x)[:, cls].sum().backward()
+    return x.grad
+
+
+def test_guided_backprop_follows_relu6_networks():
+    torch.manual_seed(0)
+    small = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.ReLU6(inplace=True),
+        nn.Conv2d(8, 8, 3, padding=1),
+        nn.ReLU6(),
+        nn.Flatten(),
+        nn.Linear(8 * 16 * 16, 4),
+    )
+    x = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    assert _close(guided_backprop(small, x, 1), _hooked_guided(small, x, 1))
+    mobilenet = torchvision.models.mobilenet_v2(weights=None, num_classes=10)
+    mobilenet = cnnlens.load(mobilenet, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))
+    x = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(2))
+    ours = guided_backprop(mobilenet, x, 3)
+    assert _close(ours, _hooked_guided(mobilenet.net, x, 3))
+    assert _relative_difference(ours, input_gradient(mobilenet, x, 3)) > 0.5
+
+
+def test_rules_say_how_many_activations_they_left_as_they_are():
+    net = nn.Sequential(
+        nn.Conv2d(3, 4, 3), nn.SiLU(), nn.Conv2d(4, 4, 3), nn.Hardswish(), nn.ReLU6(),
+        nn.Conv2d(4, 4, 3), nn.GELU(), nn.SiLU(), nn.Flatten(), nn.Linear(4 * 2 * 2, 2),
+    )  # fmt: skip
+    x = torch.rand(1, 3, 8, 8)
+    note = (
+        "{}: 4 activations are not ReLUs (GELU ×1, Hardswish ×1, SiLU ×2) and have no {} rule; "
+        "they pass the plain gradient"
+    )
+    for rule, call in (("guided", guided_backprop), ("deconvnet", deconvnet)):
+        with pytest.warns(cnnlens.CnnlensWarning) as record:
+            call(net, x, 0)
+        assert [str(w.message) for w in record] == [note.format(rule, rule)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        input_gradient(net, x, 0)  # the plain gradient is exact there: nothing to say

@@ -267,6 +267,17 @@ def test_leaky_relus_reroute_modules_and_functional_calls_and_leave_no_trace():
         leaky_relus(1.5)
 
 
+def test_leaky_relus_leak_clipped_relus_at_both_ends():
+    x = torch.tensor([-2.0, 3.0, 8.0], requires_grad=True)
+    with leaky_relus(0.1):
+        outs = [nn.ReLU6()(x), nn.ReLU6(inplace=True)(x.clone()), F.relu6(x)]
+        outs.append(F.hardtanh(x, 0.0, 6.0))
+    for out in outs:
+        assert torch.allclose(out, torch.tensor([-0.2, 3.0, 6.2]))
+    (grad,) = torch.autograd.grad(outs[1].sum(), x)
+    assert torch.allclose(grad, torch.tensor([0.1, 1.0, 0.1]))
+
+
 def test_objectives_say_which_channels_they_read():
     both = channel("a", 1) + neuron("a", [2, 3])
     assert both.channels_read("a") == {1, 2, 3}

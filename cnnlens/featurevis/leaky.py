@@ -1,8 +1,9 @@
 """Leaky ReLUs for the duration of a block, so a unit that starts dead still gets a gradient.
 
-Every ReLU call (`core.relu_calls`: `nn.ReLU` modules, in place or not, and functional spellings)
-becomes a leaky ReLU. Nothing in the model is touched, and the mode is thread-local and popped on
-exit, so the model is exactly as before afterwards.
+Every ReLU call (`core.relu_calls`: `nn.ReLU` modules, in place or not, functional spellings, and
+clipped ReLUs such as ReLU6) becomes a leaky ReLU; a clipped one leaks above its top as well.
+Nothing in the model is touched, and the mode is thread-local and popped on exit, so the model is
+exactly as before afterwards.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from cnnlens.errors import CnnlensError
 
 
 class leaky_relus(ReLUCalls):
-    """Within this context every ReLU passes `slope` × x for negative x."""
+    """Within this context every ReLU passes `slope` × x for negative x (and a ReLU clipped at
+    `upper` passes upper + `slope` × (x − upper) above it)."""
 
     def __init__(self, slope: float) -> None:
         if not 0 < slope < 1:
@@ -23,5 +25,11 @@ class leaky_relus(ReLUCalls):
         super().__init__()
         self.slope = slope
 
-    def relu(self, x: torch.Tensor, inplace: bool) -> torch.Tensor:
-        return F.leaky_relu(x, self.slope, inplace=inplace)
+    def relu(self, x: torch.Tensor, inplace: bool, upper: float | None) -> torch.Tensor:
+        if upper is None:
+            return F.leaky_relu(x, self.slope, inplace=inplace)
+        source = x.clone() if inplace else x  # the backward reads it after x is overwritten
+        leaky = torch.minimum(
+            F.leaky_relu(source, self.slope), upper + self.slope * (source - upper)
+        )
+        return x.copy_(leaky) if inplace else leaky
