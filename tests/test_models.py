@@ -70,7 +70,7 @@ def test_corrupt_weights_are_refused(tmp_path):
 
 
 def test_load_errors_are_one_line():
-    with pytest.raises(cnnlens.CnnlensError, match=r"unknown model 'vgg61'.*did you mean 'vgg16'"):
+    with pytest.raises(cnnlens.CnnlensError, match=r"'vgg61'; did you mean .*'vgg16'"):
         cnnlens.load("vgg61")
     with pytest.raises(cnnlens.CnnlensError, match="unknown checkpoint 'epoch3'; shipped: epoch0"):
         cnnlens.load("shapes", checkpoint="epoch3")

@@ -11,6 +11,7 @@ from cnnlens.attribution.rules import relu_rule
 from cnnlens.attribution.targets import Classes, Target, as_target, select
 from cnnlens.core.capture import forward_until_done, images_for, normalize_for, recording
 from cnnlens.core.guard import Guard, preserved
+from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
 
 
@@ -26,7 +27,7 @@ def target_scores(
     paths = [*layers, target_path] if target_path else list(layers)
     with recording(guard, paths, truncate=target_path is not None) as recorded:
         output = forward_until_done(guard.model, normalize_for(model, x))
-    values = recorded[target_path] if target_path else output
+    values = recorded[target_path] if target_path else as_handle(model).logits(output)
     return select(model, values, target), recorded
 
 

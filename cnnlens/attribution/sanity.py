@@ -10,10 +10,10 @@ from collections.abc import Callable, Sequence
 import torch
 from scipy.stats import spearmanr
 
+from cnnlens.core.handle import LoadedModel
 from cnnlens.core.layers import ModelLike, as_net, resolve_layers
 from cnnlens.core.view import owning, working_view
 from cnnlens.errors import CnnlensError
-from cnnlens.models.handle import LoadedModel
 
 
 def reinitialized(model: ModelLike, layers: Sequence[str], seed: int = 0) -> ModelLike:

@@ -8,9 +8,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
+from cnnlens.core.handle import as_handle
 from cnnlens.core.inputs import as_index, check_unit
 from cnnlens.errors import CnnlensError
-from cnnlens.models.handle import LoadedModel
 
 Classes = int | Sequence[int] | torch.Tensor | np.ndarray
 """A class (or unit) index for all images, or one per image: an int, a list, a 1-d array or
@@ -86,10 +86,11 @@ def target_indices(
 
 def _softmax_in_head(model: object, logits: torch.Tensor) -> torch.Tensor:
     """Probabilities over the head each class belongs to (all outputs for single-head models)."""
-    if not isinstance(model, LoadedModel) or not model.heads:
+    heads = as_handle(model).heads
+    if not heads:
         return logits.softmax(dim=1)
     probs = torch.empty_like(logits)
-    for span in model.heads.values():
+    for span in heads.values():
         probs[:, span] = logits[:, span].softmax(dim=1)
     return probs
 
@@ -118,7 +119,8 @@ def select(model: object, values: torch.Tensor, target: Target) -> torch.Tensor:
 
 def predicted(model: object, logits: torch.Tensor) -> list[int]:
     """Each image's top class: within the first head for multi-head models (ShapeNet: shape)."""
-    if isinstance(model, LoadedModel) and model.heads:
-        span = next(iter(model.heads.values()))
+    heads = as_handle(model).heads
+    if heads:
+        span = next(iter(heads.values()))
         return (logits[:, span].argmax(dim=1) + span.start).tolist()
     return logits.argmax(dim=1).tolist()

@@ -22,8 +22,7 @@ from typing import Any, Generic, TypeVar
 import torch
 from torch import nn
 
-from cnnlens.core.layers import ModelLike, as_net
-from cnnlens.models.handle import LoadedModel
+from cnnlens.core.handle import ModelLike, as_handle
 
 FORMAT = 2  # bump when a cached result's meaning changes (2: keys hold the preprocessing)
 T = TypeVar("T")
@@ -35,11 +34,10 @@ def cache_dir() -> Path:
 
 
 def preprocessing(model: ModelLike) -> tuple:
-    """What a handle does to images before its network sees them: (mean, std, input size), or
-    the identity for a plain module."""
-    if isinstance(model, LoadedModel):
-        return (model.mean, model.std, model.input_size)
-    return ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0), None)
+    """What a handle does to images before its network sees them: (mean, std, input size), and
+    which output it reads."""
+    handle = as_handle(model)
+    return (handle.mean, handle.std, handle.input_size, handle.output)
 
 
 def fingerprint(net: nn.Module) -> str:
@@ -62,7 +60,7 @@ class ResultStore(Generic[T]):
 
     def key(self, model: ModelLike, key: tuple) -> tuple:
         """The full key of a result: format, kind, weights, preprocessing, then `key`."""
-        net = as_net(model)
+        net = as_handle(model).net
         return (FORMAT, self.kind.__name__, fingerprint(net), preprocessing(model), *key)
 
     def get(self, model: ModelLike, key: tuple, compute: Callable[[], T], persist: bool) -> T:

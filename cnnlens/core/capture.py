@@ -16,10 +16,10 @@ import torch
 from torch import nn
 
 from cnnlens.core.guard import Guard, preserved
+from cnnlens.core.handle import ModelLike, as_handle
 from cnnlens.core.inputs import check_images
-from cnnlens.core.layers import ModelLike, as_net, resolve_layers
+from cnnlens.core.layers import as_net, resolve_layers
 from cnnlens.errors import CnnlensError
-from cnnlens.models.handle import LoadedModel
 
 RELUS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU)
 
@@ -162,7 +162,7 @@ def images_for(model: ModelLike, images: torch.Tensor) -> torch.Tensor:
 
 def normalize_for(model: ModelLike, x: torch.Tensor) -> torch.Tensor:
     """Map [0, 1] images to the network's input space (identity for a plain nn.Module)."""
-    return model.normalize(x) if isinstance(model, LoadedModel) else x
+    return as_handle(model).normalize(x)
 
 
 @dataclass(frozen=True)

@@ -10,21 +10,13 @@ import torch
 from torch import nn
 
 from cnnlens.core.guard import preserved
+from cnnlens.core.handle import ModelLike, as_handle
 from cnnlens.errors import CnnlensError
-from cnnlens.models.handle import LoadedModel
-
-ModelLike = nn.Module | LoadedModel
 
 
 def as_net(model: ModelLike) -> nn.Module:
     """The `nn.Module` behind a model handle (or the module itself)."""
-    if isinstance(model, LoadedModel):
-        return model.net
-    if isinstance(model, nn.Module):
-        return model
-    raise CnnlensError(
-        f"expected an nn.Module or cnnlens.load(...) result, got {type(model).__name__}"
-    )
+    return as_handle(model).net
 
 
 def layer_aliases(model: ModelLike) -> dict[str, str]:
@@ -88,7 +80,7 @@ class LayerInfo:
 def list_layers(model: ModelLike, input_size: int | None = None) -> list[LayerInfo]:
     """Every submodule with its output shape (per image), from one dummy forward pass."""
     net = as_net(model)
-    size = input_size or (model.input_size if isinstance(model, LoadedModel) else 224)
+    size = input_size or as_handle(model).input_size
     shapes: dict[str, tuple[int, ...]] = {}
 
     def recorder(path: str):

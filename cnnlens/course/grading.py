@@ -24,6 +24,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
+
 from cnnlens.core import CnnlensError
 
 SOLUTION_SUFFIX = "_homework.ipynb"
@@ -79,7 +81,10 @@ def write_handout(course: Path, out: Path) -> list[Path]:
     with course_folder(course, names) as root:
         for name in names:
             target = out / f"{name}{STUDENT_SUFFIX}"
-            shutil.copy(root / "release" / name / target.name, target)
+            notebook = nbformat.read(root / "release" / name / target.name, as_version=4)
+            for cell in notebook.cells:
+                cell.metadata.pop("execution", None)  # when the instructor ran it
+            nbformat.write(notebook, target)
             written.append(target)
     return written
 

@@ -26,6 +26,7 @@ from cnnlens.core.capture import (
 )
 from cnnlens.core.fastcopy import fast_copy
 from cnnlens.core.guard import preserved
+from cnnlens.core.handle import as_handle
 from cnnlens.core.inputs import check_images
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
 from cnnlens.core.progress import Progress
@@ -149,11 +150,12 @@ def render(
     ReLUs); `preview` gets (step, images) every `preview_every` steps; `progress` may raise
     `Cancelled` to stop.
     """
-    net = as_net(model)
+    handle = as_handle(model)
+    net = handle.net
     objective = as_objective(objective)
     if isinstance(init, torch.Tensor) and size is None:
         size = init.shape[-1]
-    size = size or getattr(model, "input_size", 224)
+    size = size or handle.input_size
     given = len(init) if isinstance(init, torch.Tensor) and init.dim() == 4 else None
     count = batch or objective.batch or given or 1
     _check_settings(steps, lr, size, count)
@@ -185,7 +187,8 @@ def render(
             if missing:
                 raise CnnlensError(f"layer(s) {missing} did not run in the forward pass")
             return objective(
-                {n: output if p == OUTPUT else rec[p] for n, p in paths.items()}, model
+                {n: handle.logits(output) if p == OUTPUT else rec[p] for n, p in paths.items()},
+                model,
             )
 
         for step in tracked(range(steps), steps, progress):

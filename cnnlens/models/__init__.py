@@ -1,35 +1,120 @@
-"""Models by name: the embedded shape-world CNN and torchvision's ImageNet CNNs."""
+"""Models by name — the embedded shape-world CNN, every torchvision classifier, timm's models —
+or any `nn.Module` with what cnnlens cannot guess about it declared."""
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+from collections.abc import Sequence
 
+from torch import nn
+
+from cnnlens.core.handle import DEFAULT_INPUT_SIZE, LoadedModel, as_handle
 from cnnlens.errors import CnnlensError
 from cnnlens.models.embedded import checkpoint_names, load_shapes
-from cnnlens.models.handle import LoadedModel
+from cnnlens.models.zoo import load_torchvision, torchvision_names
 
-TORCHVISION_NAMES = ("alexnet", "vgg16", "googlenet", "resnet18")
-NAMES = ("shapes", *TORCHVISION_NAMES)
+Triple = tuple[float, float, float]
+
+
+def names() -> tuple[str, ...]:
+    """The names `load` accepts: "shapes" and torchvision's classifiers ("timm:<name>" too, with
+    timm installed)."""
+    return ("shapes", *torchvision_names())
 
 
 def load(
-    name: str = "shapes", *, pretrained: bool = True, checkpoint: str = "final"
+    model: str | nn.Module = "shapes",
+    *,
+    pretrained: bool = True,
+    checkpoint: str = "final",
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
+    input_size: int | None = None,
+    class_names: Sequence[str] | None = None,
+    output: int | str | None = None,
 ) -> LoadedModel:
-    """Load a model by name, ready for every cnnlens method.
+    """A model ready for every cnnlens method: by name, or a module of yours with its metadata.
 
-    "shapes" is the embedded model (offline; `checkpoint` picks an early training stage, and
-    `pretrained=False` its untrained init, "epoch0"). ImageNet models load torchvision's pretrained
-    weights, or random weights with `pretrained=False`.
+    Args:
+        model: "shapes" (the embedded model: offline; `checkpoint` picks an early training
+            stage, `pretrained=False` its untrained init "epoch0"); any torchvision classifier
+            name ("resnet50", "mobilenet_v2", ...: torchvision's pretrained weights, or random
+            ones with `pretrained=False`); "timm:<name>" with timm installed; or an `nn.Module`.
+        mean, std: per-channel RGB normalization the network expects of [0, 1] images
+            (default for a module: none).
+        input_size: the side in pixels the network takes (default for a module: 224).
+        class_names: a name per output (default for a module: "class i").
+        output: where the logits are in the forward's output when it is not one tensor: a
+            tuple index or a key/attribute name (default: the first tensor, or "logits").
+
+    Returns:
+        A `LoadedModel`; the given metadata overrides what a name brings.
+
+    Raises:
+        CnnlensError: unknown name (with close matches), missing pretrained weights offline,
+            timm missing for "timm:...", or malformed metadata.
     """
-    if name == "shapes":
-        return load_shapes(checkpoint if pretrained else "epoch0")
-    if name in TORCHVISION_NAMES:
-        from cnnlens.models.zoo import load_torchvision
+    if isinstance(model, nn.Module):  # as_handle says once if a torchvision net lacks its mean
+        plain = mean is None and std is None
+        handle = (
+            as_handle(model)
+            if plain
+            else LoadedModel(model, type(model).__name__, DEFAULT_INPUT_SIZE, ())
+        )
+    elif not isinstance(model, str):
+        raise CnnlensError(f"load takes a model name or an nn.Module, got {type(model).__name__}")
+    elif model == "shapes":
+        handle = load_shapes(checkpoint if pretrained else "epoch0")
+    elif model.startswith("timm:"):
+        from cnnlens.models.timm_models import load_timm
 
-        return load_torchvision(name, pretrained)
-    close = difflib.get_close_matches(str(name), NAMES, n=2)
-    hint = f" did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    raise CnnlensError(f"unknown model {name!r}; available: {', '.join(NAMES)}.{hint}")
+        handle = load_timm(model.removeprefix("timm:"), pretrained)
+    elif model in torchvision_names():
+        handle = load_torchvision(model, pretrained)
+    else:
+        close = difflib.get_close_matches(model, names(), n=3)
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise CnnlensError(
+            f"unknown model {model!r}{hint} (cnnlens.models.names() lists them; "
+            "'timm:<name>' loads from timm; cnnlens.load(module) takes your own)"
+        )
+    return _declared(handle, mean, std, input_size, class_names, output)
 
 
-__all__ = ["NAMES", "LoadedModel", "checkpoint_names", "load"]
+def _triple(name: str, values: Sequence[float] | None) -> Triple | None:
+    if values is None:
+        return None
+    values = tuple(float(v) for v in values)
+    if len(values) != 3:
+        raise CnnlensError(f"{name} needs 3 values (R, G, B), got {len(values)}")
+    if name == "std" and min(values) <= 0:
+        raise CnnlensError(f"std values must be positive, got {values}")
+    return values  # type: ignore[return-value]
+
+
+def _declared(
+    handle: LoadedModel,
+    mean: Sequence[float] | None,
+    std: Sequence[float] | None,
+    input_size: int | None,
+    class_names: Sequence[str] | None,
+    output: int | str | None,
+) -> LoadedModel:
+    """`handle` with what the caller declared put over what the name brought."""
+    if input_size is not None and (isinstance(input_size, bool) or int(input_size) < 1):
+        raise CnnlensError(f"input_size must be a positive number of pixels, got {input_size}")
+    given = {
+        "mean": _triple("mean", mean),
+        "std": _triple("std", std),
+        "input_size": None if input_size is None else int(input_size),
+        "class_names": None if class_names is None else tuple(map(str, class_names)),
+        "output": output,
+    }
+    given = {key: value for key, value in given.items() if value is not None}
+    if "class_names" in given and not handle.heads:
+        given["heads"] = {"class": slice(0, len(given["class_names"]))}
+    return dataclasses.replace(handle, **given) if given else handle
+
+
+__all__ = ["LoadedModel", "checkpoint_names", "load", "names"]

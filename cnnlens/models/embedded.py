@@ -9,8 +9,8 @@ from pathlib import Path
 
 import torch
 
+from cnnlens.core.handle import LoadedModel
 from cnnlens.errors import CnnlensError
-from cnnlens.models.handle import LoadedModel
 from cnnlens.models.shapenet import ShapeNet
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"

@@ -1,26 +1,32 @@
-"""ImageNet CNNs from torchvision by name: pretrained when the weights can be had, else random."""
+"""torchvision's classifiers by name: pretrained when the weights can be had, else random.
+
+Every name in `torchvision.models.list_models(module=torchvision.models)` loads; the handle's
+normalization, input size and class names come from the architecture's default weights entry
+(`get_model_weights(name).DEFAULT`: its `transforms()` and `meta`), also for random weights.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import torch
+import torchvision
 import torchvision.models as tvm
 
+from cnnlens.core.handle import LoadedModel
 from cnnlens.errors import CnnlensError
-from cnnlens.models.handle import LoadedModel
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
-ZOO = {
-    "alexnet": (tvm.alexnet, tvm.AlexNet_Weights.IMAGENET1K_V1),
-    "vgg16": (tvm.vgg16, tvm.VGG16_Weights.IMAGENET1K_V1),
-    "googlenet": (tvm.googlenet, tvm.GoogLeNet_Weights.IMAGENET1K_V1),
-    "resnet18": (tvm.resnet18, tvm.ResNet18_Weights.IMAGENET1K_V1),
+# Architecture options for building without pretrained weights: no auxiliary heads (their
+# training-only outputs), and the architecture's own initialization (no FutureWarning).
+_RANDOM_KWARGS = {
+    "googlenet": {"aux_logits": False, "init_weights": True},
+    "inception_v3": {"aux_logits": False, "init_weights": True},
 }
-# Architecture options used when building without pretrained weights.
-_RANDOM_KWARGS = {"googlenet": {"aux_logits": False, "init_weights": True}}
+
+
+def torchvision_names() -> tuple[str, ...]:
+    """Every classification architecture torchvision can build, by name."""
+    return tuple(tvm.list_models(module=torchvision.models))
 
 
 def weights_path(weights: tvm.WeightsEnum) -> Path:
@@ -45,21 +51,28 @@ def _fetch_weights(name: str, weights: tvm.WeightsEnum) -> None:
 
 
 def load_torchvision(name: str, pretrained: bool) -> LoadedModel:
-    """Build a torchvision model by name through its `weights=` API; random weights if asked."""
-    builder, weights = ZOO[name]
+    """Build torchvision's `name` through its `weights=` API; random weights if not `pretrained`.
+
+    Raises:
+        CnnlensError: pretrained weights were asked for and cannot be had (offline), with the
+            path to put the file at.
+    """
+    weights = tvm.get_model_weights(name).DEFAULT
     if pretrained:
         _fetch_weights(name, weights)
-        net = builder(weights=weights)
+        net = tvm.get_model(name, weights=weights)
     else:
-        net = builder(weights=None, **_RANDOM_KWARGS.get(name, {}))
+        net = tvm.get_model(name, weights=None, **_RANDOM_KWARGS.get(name, {}))
     net.eval()
+    preset = weights.transforms()
+    categories = tuple(weights.meta["categories"])
     return LoadedModel(
         net=net,
         name=name,
-        input_size=224,
-        class_names=tuple(weights.meta["categories"]),
-        mean=IMAGENET_MEAN,
-        std=IMAGENET_STD,
-        heads={"class": slice(0, 1000)},
+        input_size=int(preset.crop_size[0]),
+        class_names=categories,
+        mean=tuple(preset.mean),
+        std=tuple(preset.std),
+        heads={"class": slice(0, len(categories))},
         pretrained=pretrained,
     )

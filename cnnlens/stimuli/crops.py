@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from cnnlens.core.capture import capture
+from cnnlens.core.handle import as_handle
 from cnnlens.core.inputs import check_unit
 from cnnlens.core.layers import ModelLike
 from cnnlens.data.batches import Images, dataset_key, images_at
@@ -19,9 +20,7 @@ OUTSIDE = 0.5  # gray where a field reaches past the image's edge (zero padding,
 def source_images(model: ModelLike, top: TopExamples, images: Images | None) -> Images:
     """The dataset `top` was scanned on (the default probe set unless given), checked to match."""
     images = (
-        default_probe_set(getattr(model, "input_size", 64), top.images)
-        if images is None
-        else images
+        default_probe_set(as_handle(model).input_size, top.images) if images is None else images
     )
     key = dataset_key(images)
     if key is not None and key != top.source:

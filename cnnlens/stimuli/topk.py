@@ -14,6 +14,7 @@ import torch
 from cnnlens.core.cache import ResultStore
 from cnnlens.core.capture import forward_until_done, images_for, normalize_for, recording
 from cnnlens.core.guard import preserved
+from cnnlens.core.handle import as_handle
 from cnnlens.core.inputs import check_unit
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
 from cnnlens.core.progress import Progress, steps
@@ -104,7 +105,7 @@ def top_examples(
     path = resolve_layer(model, layer)
     if k < 1:
         raise CnnlensError(f"k must be at least 1, got {k}")
-    images = default_probe_set(getattr(model, "input_size", 64)) if images is None else images
+    images = default_probe_set(as_handle(model).input_size) if images is None else images
     key = dataset_key(images)
     if not cache or key is None:
         return _scan(model, net, path, images, k, batch_size, progress, key)

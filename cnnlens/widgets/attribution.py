@@ -25,6 +25,7 @@ from cnnlens.attribution import (
 from cnnlens.attribution.targets import predicted
 from cnnlens.core.capture import forward_until_done, images_for, normalize_for
 from cnnlens.core.guard import preserved
+from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, as_net, list_layers
 from cnnlens.core.progress import Progress
 from cnnlens.plot import fit_scale, gradient_picture, heat, overlay, signed, to_numpy
@@ -105,11 +106,11 @@ class AttributionExplorer(widgets.VBox):
         background: bool = True,
     ):
         self.model = model
-        size = getattr(model, "input_size", 224)
+        size = as_handle(model).input_size
         self.status = StatusLine()
         self.picker = ImagePicker(size, self.status)
         outputs = self._logits(self.picker.image).shape[1]
-        names = getattr(model, "class_names", ()) or tuple(f"class {i}" for i in range(outputs))
+        names = tuple(as_handle(model).class_name(i) for i in range(outputs))
         self.class_names = names
         self.method = widgets.Dropdown(options=list(METHODS), value=method, description="method")
         self.target = widgets.Dropdown(
@@ -186,7 +187,7 @@ class AttributionExplorer(widgets.VBox):
         net = as_net(self.model)
         x = normalize_for(self.model, images_for(self.model, image))
         with preserved(net) as guard, torch.no_grad():
-            return forward_until_done(guard.model, x)
+            return as_handle(self.model).logits(forward_until_done(guard.model, x))
 
     @guarded
     def _refresh(self, _change: dict | None = None) -> None:

@@ -7,6 +7,7 @@ import numpy as np
 
 from cnnlens.attribution import RULES, input_gradient, unit
 from cnnlens.attribution.patches import GradientPatches, gradient_patches
+from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, list_layers
 from cnnlens.data.batches import Images
 from cnnlens.plot import fit_scale, gradient_picture, to_numpy
@@ -45,7 +46,7 @@ class BackpropExplorer(widgets.VBox):
         background: bool = True,
     ) -> None:
         self.model = model
-        size = getattr(model, "input_size", 224)
+        size = as_handle(model).input_size
         self.status = StatusLine()
         self.picker = ImagePicker(size, self.status)
         spatial = [i for i in list_layers(model, size) if len(i.output_shape or ()) == 3]

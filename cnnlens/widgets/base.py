@@ -11,6 +11,7 @@ from typing import Any
 import ipywidgets as widgets
 import torch
 
+from cnnlens.core.handle import as_handle
 from cnnlens.core.inputs import as_index, check_images
 from cnnlens.core.layers import ModelLike, resolve_layer
 from cnnlens.data.batches import Images
@@ -89,7 +90,7 @@ def dataset_or_default(model: ModelLike, images: Images | None) -> Images:
     Raises CnnlensError for an empty collection or a tensor that is not an (N, 3, H, W) batch.
     """
     if images is None:
-        return default_probe_set(getattr(model, "input_size", 64))
+        return default_probe_set(as_handle(model).input_size)
     if isinstance(images, torch.Tensor):
         images = check_images(images)
     if len(images) == 0:

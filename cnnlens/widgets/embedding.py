@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipywidgets as widgets
 import torch
 
+from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, list_layers
 from cnnlens.data.batches import Images, first_images, image_batches, images_at
 from cnnlens.data.shapeworld import HEAD_CLASSES, HEADS, ShapeWorld
@@ -104,7 +105,7 @@ class EmbeddingExplorer(widgets.VBox):
     ) -> None:
         self.model = model
         self.images = dataset_or_default(model, images)
-        size = getattr(model, "input_size", 224)
+        size = as_handle(model).input_size
         spatial = [i.name for i in list_layers(model, size) if len(i.output_shape or ()) == 3]
         last = last_feature_layer(model)
         self.status = StatusLine()

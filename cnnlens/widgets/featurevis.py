@@ -8,6 +8,7 @@ from collections.abc import Callable
 import ipywidgets as widgets
 import torch
 
+from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, list_layers
 from cnnlens.featurevis import (
     Blur,
@@ -76,7 +77,7 @@ class FeatureVisualizer(widgets.VBox):
         preview_every: int = 8,
     ) -> None:
         self.model = model
-        self.size = getattr(model, "input_size", 224)
+        self.size = as_handle(model).input_size
         self.preview_every = preview_every
         self.status = StatusLine()
         self.runner = Runner(self.status, "Render", background=background)
@@ -84,7 +85,7 @@ class FeatureVisualizer(widgets.VBox):
         self.channels = {i.name: i.output_shape[0] for i in spatial}
         names = [i.name for i in spatial]
         layer = chosen_layer(model, layer, names, names[-1])
-        classes = getattr(model, "class_names", ()) or ()
+        classes = as_handle(model).class_names
         slider = {"continuous_update": False, "style": {"description_width": "initial"}}
         self.controls: dict[str, widgets.ValueWidget] = {
             "objective": widgets.Dropdown(options=list(OBJECTIVES), description="objective"),

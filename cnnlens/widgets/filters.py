@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from cnnlens.activations import FeatureMaps, feature_maps
+from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, as_net, list_layers
 from cnnlens.filters import filter_slices, filters_rgb, layer_filters
 from cnnlens.models import checkpoint_names, load
@@ -69,7 +70,7 @@ class FeatureExplorer(widgets.VBox):
     def __init__(self, model: ModelLike, layer: str | None = None, unit: int = 0) -> None:
         self.model = model
         self.net = as_net(model)
-        size = getattr(model, "input_size", 224)
+        size = as_handle(model).input_size
         self.status = StatusLine()
         self.picker = ImagePicker(size, self.status)
         spatial = [

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import ipywidgets as widgets
 import torch
 
+from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, list_layers
 from cnnlens.inversion import Inversion, invert
 from cnnlens.plot import fit_scale, to_numpy
@@ -33,7 +34,7 @@ class InversionExplorer(widgets.VBox):
     ) -> None:
         self.model = model
         self.preview_every = preview_every
-        size = getattr(model, "input_size", 224)
+        size = as_handle(model).input_size
         self.status = StatusLine()
         self.picker = ImagePicker(size, self.status)
         self.runner = Runner(self.status, "Invert", background=background)

@@ -7,22 +7,28 @@ from pathlib import Path
 
 import ipywidgets as widgets
 import torch
+import torch.nn.functional as F
 
 from cnnlens.data import HEADS, ShapeWorld
 from cnnlens.data.images import load_image
 from cnnlens.widgets.base import StatusLine
 
 SAMPLE_SEED = 2024
+MIN_SIZE = 32  # the shape world's smallest image
 
 
 def shape_world_samples(count: int, size: int, seed: int = SAMPLE_SEED) -> dict[str, torch.Tensor]:
-    """Labelled shape-world images ("#3 red star on dots") keyed by their label."""
-    world = ShapeWorld(length=count, seed=seed, size=size)
+    """Labelled shape-world images ("#3 red star on dots") keyed by their label, (3, size, size);
+    below the shape world's 32 px they are drawn at 32 px and area-averaged down."""
+    world = ShapeWorld(length=count, seed=seed, size=max(size, MIN_SIZE))
     samples = {}
     for i in range(count):
         sample = world.sample(i)
         shape, color, texture = (sample.labels[h] for h in HEADS)
-        samples[f"#{i} {color} {shape} on {texture}"] = torch.from_numpy(sample.image)
+        image = torch.from_numpy(sample.image)
+        if size < MIN_SIZE:
+            image = F.interpolate(image[None], size=(size, size), mode="area")[0]
+        samples[f"#{i} {color} {shape} on {texture}"] = image
     return samples
 
 
@@ -32,7 +38,7 @@ class ImagePicker(widgets.VBox):
     def __init__(self, size: int, status: StatusLine, samples: int = 12) -> None:
         self.size = size
         self.status = status
-        self.images = shape_world_samples(samples, size) if size >= 32 else {}
+        self.images = shape_world_samples(samples, size)
         self.choice = widgets.Dropdown(
             options=list(self.images), description="image", layout={"width": "320px"}
         )

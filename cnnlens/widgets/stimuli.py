@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipywidgets as widgets
 import numpy as np
 
+from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, list_layers
 from cnnlens.data.batches import Images, images_at
 from cnnlens.plot import fit_scale
@@ -42,7 +43,7 @@ class StimuliExplorer(widgets.VBox):
     ) -> None:
         self.model = model
         self.images = dataset_or_default(model, images)
-        size = getattr(model, "input_size", 224)
+        size = as_handle(model).input_size
         spatial = [i for i in list_layers(model, size) if len(i.output_shape or ()) == 3]
         self.channels = {i.name: i.output_shape[0] for i in spatial}
         names = list(self.channels)
