@@ -102,3 +102,9 @@ def test_tsne_works_down_to_four_points_and_partly_repeated_ones():
     points = torch.rand(40, 8)
     points[:20] = 0  # half a dead layer still has a layout
     assert torch.isfinite(tsne(points, perplexity=5)).all()
+
+
+@pytest.mark.parametrize("layer", [3, 0])
+def test_a_layer_that_is_not_a_name_gets_one_line(shapes, world, layer):
+    with pytest.raises(CnnlensError, match="layer names are strings like 'relu3' or 'fc:input'"):
+        dataset_features(shapes, world, layer=layer)

@@ -56,7 +56,12 @@ def dataset_features(
     are cached by model weights and preprocessing, layer, pooling and dataset."""
     if pool not in POOLS:
         raise CnnlensError(f"pool must be one of {POOLS}, got {pool!r}")
-    layer = layer or last_feature_layer(model)
+    if layer is None:
+        layer = last_feature_layer(model)
+    elif not isinstance(layer, str):
+        raise CnnlensError(
+            f"layer names are strings like 'relu3' or 'fc:input', got {type(layer).__name__}"
+        )
     path, _, where = layer.partition(":")
     path = resolve_layer(model, path)
     if where not in ("", "input"):
