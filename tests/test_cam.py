@@ -100,3 +100,25 @@ def test_cam_errors(zoo, shapes):
         cnnlens.CnnlensError, match=r"class 18 out of range: 'the output' has classes 0\.\.17"
     ):
         cam(shapes, _images(64), 18)
+
+
+def test_grad_cam_of_a_target_before_its_layer_says_so(shapes):
+    message = "the target at 'conv1' does not depend on 'conv3'"
+    with pytest.raises(cnnlens.CnnlensError, match=message):
+        grad_cam(shapes, _images(64), unit("conv1", 0), "conv3")
+
+
+@pytest.mark.parametrize(
+    ("name", "layer", "size"), [("shapes", "gap", 64), ("resnet18", "layer4", 32)]
+)
+def test_grad_cam_at_a_1x1_layer_says_the_map_is_flat(name, layer, size, shapes, zoo):
+    model = shapes if name == "shapes" else zoo[name]
+    with pytest.raises(cnnlens.CnnlensError, match=f"Grad-CAM at '{layer}' is a 1×1 map"):
+        grad_cam(model, _images(size), 0, layer)
+    with pytest.raises(cnnlens.CnnlensError, match=f"Grad-CAM at '{layer}' is a 1×1 map"):
+        guided_grad_cam(model, _images(size), 0, layer)
+
+
+def test_cam_at_a_small_input_says_the_map_is_flat(zoo):
+    with pytest.raises(cnnlens.CnnlensError, match="CAM at the input of 'avgpool' is a 1×1 map"):
+        cam(zoo["resnet18"], _images(32), 0)

@@ -44,7 +44,7 @@ def cam(model: ModelLike, images: torch.Tensor, target: Classes) -> torch.Tensor
     x = normalize_for(model, images_for(model, images))
     with preserved(net) as guard, torch.no_grad(), recording_input(guard, pool) as inputs:
         forward_until_done(guard.model, x)
-    maps = inputs[pool]
+    maps = _with_extent(inputs[pool], f"CAM at the input of {pool!r}")
     classes = target_indices(target, len(maps), fc.out_features, "the output").to(maps.device)
     return torch.einsum("nk,nkhw->nhw", fc.weight.detach()[classes], maps)
 
@@ -62,9 +62,29 @@ def grad_cam(
         activations = recorded[path]
         if activations.dim() != 4:
             raise CnnlensError(f"Grad-CAM needs a layer with (C, H, W) maps; {path!r} is not one")
-        (gradients,) = torch.autograd.grad(scores.sum(), activations)
+        (gradients,) = torch.autograd.grad(scores.sum(), activations, allow_unused=True)
+    if gradients is None:
+        raise CnnlensError(
+            f"the target at {target.layer or 'the output'!r} does not depend on {path!r} (it comes "
+            "before it or on another branch): choose a Grad-CAM layer before the target"
+        )
+    _with_extent(activations, f"Grad-CAM at {path!r}")
     weights = gradients.mean(dim=(2, 3), keepdim=True)
     return (weights * activations).sum(dim=1).clamp(min=0).detach()
+
+
+def _with_extent(maps: torch.Tensor, what: str) -> torch.Tensor:
+    """`maps` (N, C, h, w), if they have more than one position: a class activation map of a
+    1×1 layer (after global pooling, or a deep layer at a small input) is one flat value.
+
+    Raises CnnlensError for 1×1 maps; `what` names the map ("Grad-CAM at 'gap'").
+    """
+    if maps.shape[-2:] == (1, 1):
+        raise CnnlensError(
+            f"{what} is a 1×1 map, one flat value: use a layer with spatial extent or a larger "
+            "input image"
+        )
+    return maps
 
 
 def upsample(maps: torch.Tensor, size: int | tuple[int, int]) -> torch.Tensor:
