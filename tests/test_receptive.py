@@ -92,3 +92,23 @@ def test_fields_are_remembered_per_architecture(shapes):
     wider.conv4_2.padding, wider.conv4_2.kernel_size = (2, 2), (5, 5)
     wider.conv4_2.weight = torch.nn.Parameter(torch.zeros(128, 128, 5, 5))
     assert receptive_field(wider, "relu4_2").size == first.size + 2 * 8
+
+
+def test_adaptive_pooling_that_divides_evenly_is_a_plain_window(zoo):
+    """VGG16's avgpool at 224 px turns its 7×7 input into 7×7: the field of features.30."""
+    vgg = zoo["vgg16"]
+    pooled, before = receptive_field(vgg, "avgpool"), receptive_field(vgg, "features.30")
+    assert (pooled.size, pooled.stride, pooled.start, pooled.measured) == (
+        before.size,
+        before.stride,
+        before.start,
+        False,
+    )
+
+
+@pytest.mark.parametrize(("name", "size"), [("vgg16", 64), ("resnet18", 224)])
+def test_a_map_of_fixed_size_after_adaptive_pooling_has_no_field(zoo, name, size):
+    message = r"'avgpool' is \d+ units high whatever the input size"
+    with pytest.raises(CnnlensError, match=message) as err:
+        receptive_field(zoo[name], "avgpool", input_size=size)
+    assert "\n" not in str(err.value)

@@ -15,7 +15,6 @@ from torch import nn
 
 from cnnlens.core.capture import forward_until_done, recording
 from cnnlens.core.guard import preserved
-from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
 from cnnlens.errors import CnnlensError
 
@@ -35,6 +34,7 @@ POINTWISE = (
     nn.LocalResponseNorm,
 )
 WINDOWED = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
+ADAPTIVE = (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
 MEASURE_SIZES = (64, 128, 256, 512)  # input sizes tried until the measured field fits inside
 _KNOWN: weakref.WeakKeyDictionary[nn.Module, dict[tuple, ReceptiveField]] = (
     weakref.WeakKeyDictionary()
@@ -77,7 +77,7 @@ def receptive_field(model: ModelLike, layer: str, input_size: int | None = None)
     """
     net = as_net(model)
     path = resolve_layer(model, layer)
-    size = input_size or as_handle(model).input_size
+    size = input_size or getattr(model, "input_size", 224)
     known = _KNOWN.setdefault(net, {})
     key = (path, size, repr(net))
     if key not in known:
@@ -128,12 +128,28 @@ def _leaf_chain(net: nn.Module, path: str, input_size: int) -> list[nn.Module] |
     modules = [m for m, _, _ in chain]
     if not chain or len({id(m) for m in modules}) != len(modules):
         return None
+    chain = [(_fixed_window(module, x, output), x, output) for module, x, output in chain]
     for (module, x, _), (_, _, previous) in zip(chain[1:], chain[:-1], strict=True):
         if not isinstance(module, WINDOWED + POINTWISE) or x is None:
             return None
         if x.data_ptr() != previous.data_ptr():
             return None
-    return modules if isinstance(modules[0], WINDOWED + POINTWISE) else None
+    windows = [module for module, _, _ in chain]
+    return windows if isinstance(windows[0], WINDOWED + POINTWISE) else None
+
+
+def _fixed_window(module: nn.Module, x: torch.Tensor | None, output: torch.Tensor) -> nn.Module:
+    """An adaptive pooling whose input divides evenly into its output is a plain pooling with
+    kernel = stride = input / output (VGG's and AlexNet's `avgpool` at 224 px: a 1×1 window);
+    any other module, or uneven windows, come back as they are."""
+    if not isinstance(module, ADAPTIVE) or x is None:
+        return module
+    (height, width), (rows, columns) = x.shape[-2:], output.shape[-2:]
+    if height % rows or width % columns or height // rows != width // columns:
+        return module
+    kernel = height // rows
+    pooling = nn.AvgPool2d if isinstance(module, nn.AdaptiveAvgPool2d) else nn.MaxPool2d
+    return pooling(kernel, kernel)
 
 
 def _leaves(module: nn.Module) -> list[nn.Module]:
@@ -142,15 +158,25 @@ def _leaves(module: nn.Module) -> list[nn.Module]:
 
 def _measured(net: nn.Module, path: str) -> ReceptiveField:
     """Gradient support of the central unit (union over a few random inputs, so that no ReLU or
-    max-pool choice hides part of the field), grown until it no longer touches the image edge."""
+    max-pool choice hides part of the field), grown until it no longer touches the image edge.
+
+    Raises CnnlensError where the map keeps its size whatever the input size (after adaptive
+    pooling): its units have no fixed field.
+    """
     for size in MEASURE_SIZES:
         rows, map_size = _support_rows(net, path, size)
+        # Doubling the input adds `size / stride` units to the map, whatever the padding.
+        grown = _map_size(net, path, 2 * size) - map_size
+        if grown == 0:
+            raise CnnlensError(
+                f"the map of {path!r} is {map_size} units high whatever the input size (adaptive "
+                "pooling): its units have no fixed receptive field; use a layer before the pooling"
+            )
         if rows[0] > 0 and rows[-1] < size - 1:
             break
     else:
         raise CnnlensError(f"the receptive field of {path!r} exceeds {size} px; cannot measure it")
-    # Doubling the input adds `size / stride` units to the map, whatever the padding.
-    stride = round(size / (_map_size(net, path, 2 * size) - map_size))
+    stride = round(size / grown)
     return ReceptiveField(
         layer=path,
         size=int(rows[-1] - rows[0] + 1),
