@@ -15,6 +15,7 @@ from torch import nn
 
 from cnnlens.core.capture import forward_until_done, recording
 from cnnlens.core.guard import preserved
+from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
 from cnnlens.errors import CnnlensError
 
@@ -77,7 +78,7 @@ def receptive_field(model: ModelLike, layer: str, input_size: int | None = None)
     """
     net = as_net(model)
     path = resolve_layer(model, layer)
-    size = input_size or getattr(model, "input_size", 224)
+    size = input_size or as_handle(model).input_size
     known = _KNOWN.setdefault(net, {})
     key = (path, size, repr(net))
     if key not in known:
