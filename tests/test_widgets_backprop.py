@@ -1,6 +1,7 @@
 """The backprop explorer driven headlessly: three rules side by side for any unit."""
 
 import io
+import warnings
 from itertools import combinations
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
+import cnnlens
 from cnnlens.attribution import input_gradient, unit
 from cnnlens.attribution.patches import gradient_patches
 from cnnlens.data import ShapeWorld
@@ -62,3 +64,21 @@ def test_scan_adds_gradient_patches_for_the_chosen_unit(shapes):
     assert explorer.crops_view.value and explorer.patches_view.value
     explorer.layer.value = "relu3"  # not scanned: the patch views empty until the next scan
     assert explorer.patches is None and explorer.patches_view.value == b""
+
+
+def test_status_says_which_activations_have_no_rule():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3), torch.nn.SiLU(), torch.nn.Conv2d(4, 4, 3), torch.nn.ReLU(),
+        torch.nn.Flatten(), torch.nn.Linear(4 * 28 * 28, 2),
+    )  # fmt: skip
+    model = cnnlens.load(net, input_size=32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # said in the status line, not as a warning
+        explorer = BackpropExplorer(model, layer="2", images=torch.rand(4, 3, 32, 32))
+    assert not explorer.status.is_error
+    for rule in ("deconvnet", "guided"):
+        assert (
+            f"{rule}: 1 activations are not ReLUs (SiLU ×1) and have no {rule} rule; "
+            "they pass the plain gradient" in explorer.status.text
+        )

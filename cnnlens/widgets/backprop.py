@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import numpy as np
+import torch
 
 from cnnlens.attribution import RULES, input_gradient, unit
 from cnnlens.attribution.patches import GradientPatches, gradient_patches
+from cnnlens.attribution.targets import Target
 from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, list_layers
+from cnnlens.core.notes import collecting_notes
 from cnnlens.data.batches import Images
 from cnnlens.plot import fit_scale, gradient_picture, to_numpy
 from cnnlens.plot.stimuli import crop_grid
@@ -112,15 +115,21 @@ class BackpropExplorer(widgets.VBox):
         image, layer, channel = self.picker.image, self.layer.value, self.unit.value
         key = (self.picker.choice.value, layer, channel)
         target = unit(layer, channel)
-        self.current = self._results.get(
-            key, lambda: {r: input_gradient(self.model, image[None], target, r)[0] for r in RULES}
-        )
+        self.current, notes = self._results.get(key, lambda: self._gradients(image, target))
         scale = fit_scale(image.shape[-1], VIEW_PX)
         show_png(self.input_view, to_numpy(image), scale)
         for rule, gradient in self.current.items():
             show_png(self.views[rule], gradient_picture(to_numpy(gradient)), scale)
-        self.status.show(f"{layer} · unit {channel} (mean over positions) · gray = 0")
+        self.status.show(
+            " · ".join([f"{layer} · unit {channel} (mean over positions) · gray = 0", *notes])
+        )
         self._show_patches(layer, channel)
+
+    def _gradients(self, image: torch.Tensor, target: Target) -> tuple[dict, list[str]]:
+        """Each rule's (3, H, W) gradient, and the rules' notes (activations left as they are)."""
+        with collecting_notes() as notes:
+            gradients = {r: input_gradient(self.model, image[None], target, r)[0] for r in RULES}
+        return gradients, notes
 
     def _show_patches(self, layer: str, channel: int) -> None:
         top = self.scans.get(layer)
@@ -128,7 +137,8 @@ class BackpropExplorer(widgets.VBox):
             self.patches = None
             self.crops_view.value = self.patches_view.value = b""
             return
-        self.patches = gradient_patches(self.model, top, channel, self.images)
+        with collecting_notes():  # the guided rule's note is in the status line already
+            self.patches = gradient_patches(self.model, top, channel, self.images)
         crops = crop_grid(self.patches.crops)
         guided = crop_grid(
             np.stack([gradient_picture(g) for g in to_numpy(self.patches.gradients)])
