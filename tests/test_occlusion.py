@@ -10,23 +10,26 @@ from cnnlens.data import ShapeWorld
 
 
 def _naive_occlusion(model, image, cls, window, stride, fill):
-    """One forward per window; each pixel averages the drops of the windows covering it."""
+    """One forward per window; each pixel averages the drops of the windows covering it. The
+    windows go every `stride` px, plus a last one flush with the border."""
     net = model.net.eval()
     size = image.shape[-1]
+    starts = sorted({*range(0, size - window + 1, stride), size - window})
     with torch.no_grad():
         base = net(model.normalize(image[None]))[0, cls]
         total, hits = torch.zeros(size, size), torch.zeros(size, size)
-        for top in range(0, size - window + 1, stride):
-            for left in range(0, size - window + 1, stride):
+        for top in starts:
+            for left in starts:
                 occluded = image.clone()
                 occluded[:, top : top + window, left : left + window] = fill
                 drop = base - net(model.normalize(occluded[None]))[0, cls]
                 total[top : top + window, left : left + window] += drop
                 hits[top : top + window, left : left + window] += 1
-    return torch.where(hits > 0, total / hits.clamp(min=1), torch.zeros(()))
+    assert (hits > 0).all()
+    return total / hits
 
 
-@pytest.mark.parametrize(("window", "stride"), [(8, 4), (12, 10)])  # 10 leaves edges uncovered
+@pytest.mark.parametrize(("window", "stride"), [(8, 4), (12, 10), (8, 6)])  # 10, 6: a last window
 def test_occlusion_matches_a_naive_loop(shapes, window, stride):
     images = ShapeWorld(length=2, seed=3).batch(0, 2).images
     ours = occlusion(shapes, images, [1, 4], window=window, stride=stride, fill=0.5, batch_size=7)
@@ -59,7 +62,21 @@ def test_occlusion_errors(shapes):
     x = torch.rand(1, 3, 64, 64)
     with pytest.raises(cnnlens.CnnlensError, match="window 65 must be between 1 and"):
         occlusion(shapes, x, 0, window=65)
-    with pytest.raises(cnnlens.CnnlensError, match="stride must be at least 1"):
+    with pytest.raises(cnnlens.CnnlensError, match="stride must be between 1 and the window 8"):
         occlusion(shapes, x, 0, stride=0)
+    with pytest.raises(cnnlens.CnnlensError, match="a longer stride leaves pixels no window"):
+        occlusion(shapes, x, 0, window=2, stride=16)
     with pytest.raises(cnnlens.CnnlensError, match="got 2 target indices for 1 images"):
         occlusion(shapes, x, [0, 1])
+
+
+def test_the_border_rows_get_the_drop_of_the_window_flush_with_the_border(shapes):
+    """window 8, stride 6 on 64 px: windows start at 0, 6, ..., 54 and a last one at 56, the only
+    one covering rows and columns 62 and 63."""
+    image = ShapeWorld(length=1, seed=4).batch(0, 1).images
+    ours = occlusion(shapes, image, 2, window=8, stride=6)
+    occluded = image.clone()
+    occluded[..., 56:, 56:] = 0.5
+    with torch.no_grad():
+        logits = shapes.net(shapes.normalize(torch.cat([image, occluded])))[:, 2]
+    assert ours[0, 63, 63].item() == pytest.approx((logits[0] - logits[1]).item(), abs=1e-4)

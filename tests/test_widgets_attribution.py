@@ -8,6 +8,7 @@ import torch
 from PIL import Image
 
 from cnnlens.attribution import occlusion, saliency
+from cnnlens.errors import CnnlensError
 from cnnlens.plot import heat
 from cnnlens.widgets import AttributionExplorer
 from cnnlens.widgets.attribution import METHODS
@@ -119,3 +120,22 @@ def test_slow_maps_run_in_the_background_and_cancel_cleanly(shapes):
     assert_unchanged(before, shapes.net)
     widget.method.value = "saliency"  # cached: shown at once
     assert widget.current is first and not widget.status.is_error
+
+
+def test_a_1x1_layer_is_refused_in_one_line_and_aliases_resolve(shapes, zoo):
+    message = "'gap' is not one of this widget's layers with maps larger than 1×1"
+    with pytest.raises(CnnlensError, match=message):
+        AttributionExplorer(shapes, layer="gap", background=False)
+    with pytest.raises(CnnlensError, match="unknown method 'GradCAM'; choose one of saliency"):
+        AttributionExplorer(shapes, method="GradCAM", background=False)
+    widget = AttributionExplorer(zoo["alexnet"], layer="conv5", background=False)
+    assert widget.options["layer"].value == "features.10"
+
+
+def test_the_occlusion_stride_never_exceeds_the_window(explorer):
+    explorer.method.value = "occlusion"
+    explorer.options["window"].value = 2
+    assert explorer.options["stride"].max == 2 and explorer.options["stride"].value <= 2
+    explorer.options["stride"].value = 16  # clamped: windows cover every pixel
+    assert explorer.options["stride"].value == 2 and not explorer.status.is_error
+    assert (explorer.current != 0).float().mean() > 0.5

@@ -18,12 +18,21 @@ from cnnlens.errors import CnnlensError
 
 
 def window_starts(size: int, window: int, stride: int) -> list[int]:
-    """Top (or left) edges of the windows along one side: every `stride` while they fit."""
+    """Top (or left) edges of the windows along one side: every `stride` while they fit, and a
+    last one flush with the border, so that every pixel is covered.
+
+    Raises CnnlensError for a window outside 1..size and for a stride outside 1..window (a
+    longer stride leaves pixels between the windows that no window covers).
+    """
     if not 0 < window <= size:
         raise CnnlensError(f"occlusion window {window} must be between 1 and the image size {size}")
-    if stride < 1:
-        raise CnnlensError(f"occlusion stride must be at least 1, got {stride}")
-    return list(range(0, size - window + 1, stride))
+    if not 0 < stride <= window:
+        raise CnnlensError(
+            f"occlusion stride must be between 1 and the window {window}, got {stride}: "
+            "a longer stride leaves pixels no window covers"
+        )
+    starts = list(range(0, size - window + 1, stride))
+    return starts if starts[-1] == size - window else [*starts, size - window]
 
 
 def occlusion(
@@ -39,7 +48,8 @@ def occlusion(
     """Score drop per pixel, averaged over the windows covering it: (N, H, W).
 
     Each window is filled with `fill` (0.5 = mid-gray in [0, 1] image space) across all colour
-    channels; pixels no window covers get 0. Positive = the pixel supports the target.
+    channels; the windows cover every pixel (`window_starts`). Positive = the pixel supports
+    the target.
     `progress(done, total)` hears of every batch of windows and may raise `Cancelled`.
     """
     net = as_net(model)

@@ -28,8 +28,9 @@ from cnnlens.core.guard import preserved
 from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, as_net, list_layers
 from cnnlens.core.progress import Progress
+from cnnlens.errors import CnnlensError
 from cnnlens.plot import fit_scale, gradient_picture, heat, overlay, signed, to_numpy
-from cnnlens.widgets.base import ResultCache, StatusLine, guarded
+from cnnlens.widgets.base import ResultCache, StatusLine, chosen_layer, guarded
 from cnnlens.widgets.filters import VIEW_PX, show_png
 from cnnlens.widgets.picker import ImagePicker
 from cnnlens.widgets.runner import Runner
@@ -87,6 +88,7 @@ METHODS: dict[str, Method] = {
     ),
 }
 PREDICTED = -1
+WITH_EXTENT = "layers with maps larger than 1×1 (a 1×1 map is one flat value)"
 COMPARE_PX = 140  # on-screen size of each side-by-side map
 
 
@@ -112,6 +114,8 @@ class AttributionExplorer(widgets.VBox):
         outputs = self._logits(self.picker.image).shape[1]
         names = tuple(as_handle(model).class_name(i) for i in range(outputs))
         self.class_names = names
+        if method not in METHODS:
+            raise CnnlensError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
         self.method = widgets.Dropdown(options=list(METHODS), value=method, description="method")
         self.target = widgets.Dropdown(
             options=[("predicted class", PREDICTED), *((n, i) for i, n in enumerate(names))],
@@ -124,12 +128,15 @@ class AttributionExplorer(widgets.VBox):
             if len(i.output_shape or ()) == 3 and min(i.output_shape[1:]) > 1
         ]
         slider = {"continuous_update": False, "style": {"description_width": "initial"}}
+        self._longest_stride = size // 4
         self.options = {
             "layer": widgets.Dropdown(
-                options=spatial, value=layer or spatial[-1], description="layer"
+                options=spatial,
+                value=chosen_layer(model, layer, spatial, spatial[-1], offered=WITH_EXTENT),
+                description="layer",
             ),
             "window": widgets.IntSlider(8, 2, size // 2, description="window", **slider),
-            "stride": widgets.IntSlider(4, 1, size // 4, description="stride", **slider),
+            "stride": widgets.IntSlider(4, 1, self._longest_stride, description="stride", **slider),
             "noise": widgets.FloatSlider(
                 0.15, min=0.0, max=0.5, step=0.05, description="noise", **slider
             ),
@@ -150,6 +157,9 @@ class AttributionExplorer(widgets.VBox):
         self.compared: dict[str, torch.Tensor] = {}
         self._request = 0  # the latest setting asked for; older results are dropped
         self._maps, self._predictions = ResultCache(), ResultCache()
+        # before the refresh: a stride longer than the window would leave pixels uncovered
+        self.options["window"].observe(self._fit_stride, "value")
+        self._fit_stride()
         for control in (self.method, self.target, self.compare, *self.options.values()):
             control.observe(self._refresh, "value")
         self.picker.observe_choice(self._refresh)
@@ -173,6 +183,11 @@ class AttributionExplorer(widgets.VBox):
             ]
         )
         self._refresh()
+
+    def _fit_stride(self, _change: dict | None = None) -> None:
+        """Occlusion windows cover every pixel only with a stride of at most the window."""
+        stride = self.options["stride"]
+        stride.max = min(self._longest_stride, self.options["window"].value)
 
     def target_class(self) -> int:
         """The chosen class, or the model's prediction for the chosen image."""
