@@ -1,12 +1,14 @@
 """The attribution explorer driven headlessly: every method, targets, options, errors, cache."""
 
 import io
+import warnings
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
+import cnnlens
 from cnnlens.attribution import occlusion, saliency
 from cnnlens.errors import CnnlensError
 from cnnlens.plot import heat
@@ -139,3 +141,21 @@ def test_the_occlusion_stride_never_exceeds_the_window(explorer):
     explorer.options["stride"].value = 16  # clamped: windows cover every pixel
     assert explorer.options["stride"].value == 2 and not explorer.status.is_error
     assert (explorer.current != 0).float().mean() > 0.5
+
+
+def test_status_says_which_activations_guided_backprop_left_as_they_are():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3), torch.nn.Hardswish(), torch.nn.Conv2d(4, 4, 3),
+        torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(4, 3),
+    )  # fmt: skip
+    model = cnnlens.load(net, input_size=32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # said in the status line, not as a warning
+        explorer = AttributionExplorer(model, method="guided backprop", background=False)
+        explorer.compare.value = ("guided Grad-CAM", "saliency")
+    assert not explorer.status.is_error, explorer.status.text
+    assert explorer.status.text.endswith(
+        " · guided: 1 activations are not ReLUs (Hardswish ×1) and have no guided rule; "
+        "they pass the plain gradient"
+    )

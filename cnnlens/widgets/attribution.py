@@ -27,6 +27,7 @@ from cnnlens.core.capture import forward_until_done, images_for, normalize_for
 from cnnlens.core.guard import preserved
 from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, as_net, list_layers
+from cnnlens.core.notes import collecting_notes
 from cnnlens.core.progress import Progress
 from cnnlens.errors import CnnlensError
 from cnnlens.plot import fit_scale, gradient_picture, heat, overlay, signed, to_numpy
@@ -214,13 +215,11 @@ class AttributionExplorer(widgets.VBox):
         keys = {name: self._key(name, cls) for name in names}
         x = self.picker.image[None]
 
-        def work(progress) -> dict[str, torch.Tensor]:
+        def work(progress) -> dict[str, tuple[torch.Tensor, tuple[str, ...]]]:
             return {
                 name: self._maps.get(
                     key,
-                    lambda name=name, key=key: METHODS[name].compute(
-                        self.model, x, cls, dict(key[3]), progress
-                    ),
+                    lambda name=name, key=key: self._compute(name, x, cls, key, progress),
                 )
                 for name, key in keys.items()
             }
@@ -228,17 +227,18 @@ class AttributionExplorer(widgets.VBox):
         self._request += 1
         request = self._request
 
-        def done(maps: dict[str, torch.Tensor]) -> None:
+        def done(results: dict[str, tuple[torch.Tensor, tuple[str, ...]]]) -> None:
             if request != self._request:  # a newer setting was asked for meanwhile
                 return
-            self.current = maps[names[0]]
-            self.compared = {name: maps[name] for name in names[1:]}
+            self.current = results[names[0]][0]
+            self.compared = {name: results[name][0] for name in names[1:]}
             self._render()
             self._render_comparison()
-            self.status.show(
-                f"{names[0]} · target {self.class_names[cls]}"
-                + (" (predicted)" if self.target.value == PREDICTED else "")
+            heading = f"{names[0]} · target {self.class_names[cls]}" + (
+                " (predicted)" if self.target.value == PREDICTED else ""
             )
+            notes = dict.fromkeys(line for _, lines in results.values() for line in lines)
+            self.status.show(" · ".join([heading, *notes]))
 
         if self.runner.running:  # a newer setting wins: stop the old work at its next step
             self.runner.cancel()
@@ -248,6 +248,14 @@ class AttributionExplorer(widgets.VBox):
             return
         self.status.show(f"computing {', '.join(names)} …")
         self.runner.start(work, done)
+
+    def _compute(
+        self, name: str, x: torch.Tensor, cls: int, key: tuple, progress: Progress | None
+    ) -> tuple[torch.Tensor, tuple[str, ...]]:
+        """A method's map, and its notes (activations guided backprop left as they are, ...)."""
+        with collecting_notes() as notes:
+            values = METHODS[name].compute(self.model, x, cls, dict(key[3]), progress)
+        return values, tuple(notes)
 
     def _key(self, name: str, cls: int) -> tuple:
         settings = {option: self.options[option].value for option in METHODS[name].uses}
