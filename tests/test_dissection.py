@@ -5,9 +5,11 @@ import csv
 import pytest
 import torch
 import torch.nn.functional as F
+from small_nets import LeNet
 from snapshot import assert_unchanged, snapshot
 from torch import nn
 
+import cnnlens
 from cnnlens import CnnlensError
 from cnnlens.core.progress import Cancelled
 from cnnlens.data import COLOR_RGB, CONCEPT_NAMES
@@ -184,3 +186,12 @@ def test_the_model_is_unchanged_also_after_a_cancel_or_an_error(shapes):
         assert_unchanged(before, net)
     finally:
         net.eval()
+
+
+def test_a_view_flatten_model_with_a_shared_relu_is_dissected():
+    torch.manual_seed(0)
+    model = cnnlens.load(LeNet(), input_size=32)
+    probe = ShapeWorldProbe(length=48, size=32)
+    result = dissect(model, "relu", probe, batch_size=16)  # no truncation: the whole forward runs
+    maps = cnnlens.capture(model, probe.batch(0, 1, masks=False).images, "relu")["relu"]
+    assert result.iou.shape[0] == maps.shape[1]

@@ -3,6 +3,7 @@ should, stops the forward early, is reproducible, reports progress, and keeps th
 
 import pytest
 import torch
+from torch import nn
 
 import cnnlens
 from cnnlens.core.progress import Cancelled
@@ -11,15 +12,19 @@ from cnnlens.errors import CnnlensError
 from cnnlens.featurevis import (
     Param,
     channel,
+    class_logit,
     class_probability,
+    compose,
     jitter,
     mean_image,
     multifaceted,
     neuron,
     render,
+    standard,
     strongest_images,
 )
-from cnnlens.featurevis.render import before_relu
+from cnnlens.featurevis.render import before_relu, chain
+from tests.small_nets import fixed_size_net
 from tests.snapshot import assert_unchanged, snapshot
 
 
@@ -206,3 +211,17 @@ def test_before_relu_finds_the_module_feeding_a_relu(shapes, zoo):
     assert before_relu(shapes.net, "relu1") == "bn1"
     resnet = zoo["resnet18"].net  # layer1.0.relu is reused inside a BasicBlock, not a Sequential
     assert before_relu(resnet, "layer1.0.relu") == "layer1.0.relu"
+
+
+def test_a_fixed_size_model_renders_with_the_standard_transforms():
+    torch.manual_seed(0)
+    net = fixed_size_net()
+    rendering = render(net, class_logit(1), size=32, steps=4)  # pad and scale: 36 px and more
+    assert rendering.images.shape == (1, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(rendering.values, net(rendering.images)[:, 1], atol=1e-6)
+    example = torch.rand(1, 3, 32, 32)
+    transform = compose(chain(standard(32), net, example))
+    assert transform(example, torch.Generator().manual_seed(0)).shape == (1, 3, 32, 32)
+    # A network that takes any size sees the transformed images as they are (Lucid's standard).
+    assert len(chain(standard(32), nn.Conv2d(3, 2, 3), example)) == len(standard(32))

@@ -39,7 +39,7 @@ from cnnlens.featurevis import (
     standard,
 )
 from cnnlens.featurevis.render import last_channels
-from cnnlens.featurevis.transforms import sigma_schedule
+from cnnlens.featurevis.transforms import center, sigma_schedule
 
 
 @pytest.fixture
@@ -291,3 +291,10 @@ def test_objectives_say_which_channels_they_read():
     assert last_channels(mixed, {"a": "x", "b": "y", OUTPUT: OUTPUT}, truncate=False) == {}
     assert last_channels(channel("a", 1) + channel("b", 2), {"a": "x", "b": "y"}, True) == {}
     assert last_channels(diversity("a"), {"a": "x"}, truncate=True) == {}
+
+
+def test_center_cuts_the_middle_without_resampling():
+    x = torch.arange(2 * 3 * 10 * 12, dtype=torch.float32).view(2, 3, 10, 12)
+    assert torch.allclose(center(6)(x, torch.Generator()), x[:, :, 2:8, 3:9], atol=1e-3)
+    with pytest.raises(CnnlensError, match="center crop must be at least 1"):
+        center(0)

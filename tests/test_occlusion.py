@@ -7,6 +7,7 @@ import cnnlens
 from cnnlens.attribution import unit
 from cnnlens.attribution.occlusion import occlusion
 from cnnlens.data import ShapeWorld
+from tests.small_nets import LeNet
 
 
 def _naive_occlusion(model, image, cls, window, stride, fill):
@@ -80,3 +81,14 @@ def test_the_border_rows_get_the_drop_of_the_window_flush_with_the_border(shapes
     with torch.no_grad():
         logits = shapes.net(shapes.normalize(torch.cat([image, occluded])))[:, 2]
     assert ours[0, 63, 63].item() == pytest.approx((logits[0] - logits[1]).item(), abs=1e-4)
+
+
+def test_a_view_flatten_model_gets_its_own_memory_format():
+    torch.manual_seed(0)
+    model = cnnlens.load(LeNet(), input_size=32)
+    images = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    ours = occlusion(model, images, [1, 3], window=8, stride=8)
+    for n, cls in enumerate([1, 3]):
+        assert torch.allclose(
+            ours[n], _naive_occlusion(model, images[n], cls, 8, 8, 0.5), atol=1e-5
+        )

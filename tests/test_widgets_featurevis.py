@@ -8,10 +8,12 @@ import pytest
 import torch
 from PIL import Image
 
+import cnnlens
 from cnnlens.featurevis import Param, channel, jitter, pad, render
 from cnnlens.inversion import invert
 from cnnlens.widgets.featurevis import FeatureVisualizer
 from cnnlens.widgets.inversion import InversionExplorer
+from tests.small_nets import fixed_size_net
 from tests.snapshot import assert_unchanged, snapshot
 
 
@@ -141,3 +143,14 @@ def test_the_inversion_explorer_caches_and_reports_errors(inversion):
     inversion.controls["layer"].value = "gap"  # a 1×1 map: no central 5×5
     inversion.run()
     assert inversion.status.text == "⚠ field 5 must be between 1 and the layer's 1×1 map"
+
+
+def test_a_fixed_size_model_lists_its_layers_and_renders_at_its_size():
+    torch.manual_seed(0)
+    model = cnnlens.load(fixed_size_net(), input_size=32, class_names=("a", "b", "c", "d"))
+    widget = FeatureVisualizer(model, background=False)
+    widget.controls["steps"].value = 4
+    widget.controls["objective"].value = "class logit"  # the whole network, head included
+    widget.run()
+    assert not widget.status.is_error, widget.status.text
+    assert widget.current.images.shape[-2:] == (32, 32)

@@ -10,7 +10,8 @@ import torch
 
 from cnnlens.attribution.engine import target_scores
 from cnnlens.attribution.targets import Classes, Target, as_target, for_image
-from cnnlens.core.capture import images_for
+from cnnlens.core.capture import images_for, normalize_for
+from cnnlens.core.fastcopy import input_layout
 from cnnlens.core.guard import preserved
 from cnnlens.core.layers import ModelLike, as_net
 from cnnlens.core.progress import Progress, report
@@ -65,6 +66,7 @@ def occlusion(
     covered = torch.zeros(height, width, device=x.device)
     for top, left in positions:
         covered[top : top + window, left : left + window] += 1
+    layout = input_layout(net, normalize_for(model, x[:1]))
     with preserved(net) as guard, torch.no_grad():
         base, _ = target_scores(model, guard, x, target)
         chunks = -(-len(positions) // batch_size)
@@ -72,9 +74,7 @@ def occlusion(
             per_image = for_image(target, n, count)
             for start in range(0, len(positions), batch_size):
                 chunk = positions[start : start + batch_size]
-                occluded = (
-                    x[n].expand(len(chunk), -1, -1, -1).clone(memory_format=torch.channels_last)
-                )
+                occluded = x[n].expand(len(chunk), -1, -1, -1).clone(memory_format=layout)
                 for i, (top, left) in enumerate(chunk):
                     occluded[i, :, top : top + window, left : left + window] = fill
                 scores, _ = target_scores(model, guard, occluded, per_image)

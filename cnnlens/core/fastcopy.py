@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
@@ -36,11 +37,13 @@ from cnnlens.core.view import working_view
 @dataclass(frozen=True)
 class GraphFacts:
     """What the render's rewrites need from a network's forward pass: the (conv, BatchNorm) pairs
-    where the conv feeds only that BatchNorm and each runs once per forward, and whether the
-    forward accepts channels-last tensors."""
+    where the conv feeds only that BatchNorm and each runs once per forward, whether the
+    forward accepts channels-last tensors, and whether it accepts images larger than the
+    example (False for a fixed-size head: `Flatten → Linear`)."""
 
     pairs: tuple[tuple[str, str], ...]
     channels_last: bool
+    any_size: bool
 
 
 # Read once per network (and again if its modules change or the example's shape does).
@@ -48,9 +51,9 @@ _FACTS: WeakKeyDictionary[nn.Module, tuple[tuple, GraphFacts | None]] = WeakKeyD
 
 
 def graph_facts(net: nn.Module, example: torch.Tensor) -> GraphFacts | None:
-    """The conv→BatchNorm pairs of `net` and whether it runs channels-last, from one forward of
-    `example` (a normalized input batch, (N, 3, H, W)) on a working view; None when the view
-    cannot run `example` at all."""
+    """The conv→BatchNorm pairs of `net`, whether it runs channels-last, from one forward of
+    `example` (a normalized input batch, (N, 3, H, W)) on a working view, and whether it runs
+    on larger images (one more forward); None when the view cannot run `example` at all."""
     signature = (
         tuple((name, type(module)) for name, module in net.named_modules()),
         tuple(example.shape),
@@ -66,10 +69,30 @@ def graph_facts(net: nn.Module, example: torch.Tensor) -> GraphFacts | None:
             pairs = _conv_norm_pairs(view, example.contiguous(memory_format=layout))
         except Exception:  # the model refuses this layout (or this input): try the next
             continue
-        facts = GraphFacts(pairs, channels_last)
+        facts = GraphFacts(pairs, channels_last, _runs(view, F.pad(example, (8, 8, 8, 8))))
         break
     _FACTS[net] = (signature, facts)
     return facts
+
+
+def _runs(view: nn.Module, x: torch.Tensor) -> bool:
+    """Whether the view's forward runs on `x` without raising."""
+    try:
+        with torch.no_grad():
+            view(x)
+    except Exception:
+        return False
+    return True
+
+
+def input_layout(net: nn.Module, example: torch.Tensor) -> torch.memory_format:
+    """The memory format to give `net` inputs like `example` (normalized, (N, 3, H, W)) in:
+    channels-last where the network runs it (faster convolutions and pooling on CPU), else the
+    default contiguous format users give (a `x.view(x.size(0), -1)` flatten refuses channels-last).
+    Read once per network and input shape, on a working view and one image."""
+    facts = graph_facts(net, example[:1])
+    channels_last = facts is not None and facts.channels_last
+    return torch.channels_last if channels_last else torch.contiguous_format
 
 
 def _conv_norm_pairs(view: nn.Module, x: torch.Tensor) -> tuple[tuple[str, str], ...]:

@@ -21,6 +21,7 @@ from cnnlens.core.capture import (
     recording,
     relu_note,
 )
+from cnnlens.core.fastcopy import input_layout
 from cnnlens.core.guard import preserved
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer, resolve_layers
 from cnnlens.core.progress import Progress, steps
@@ -145,7 +146,7 @@ def dissect_layers(
         def forward(images: torch.Tensor) -> None:
             outputs.clear()
             x = normalize_for(model, images_for(model, images))
-            forward_until_done(guard.model, x.contiguous(memory_format=torch.channels_last))
+            forward_until_done(guard.model, x.contiguous(memory_format=input_layout(net, x)))
 
         batches = probe.batches(batch_size, masks=False)
         for batch in steps(batches, count, progress):

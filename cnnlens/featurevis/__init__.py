@@ -20,6 +20,7 @@ from cnnlens.featurevis.params import Param, color_sqrt, shape_world_covariance
 from cnnlens.featurevis.regularizers import AlphaNorm, Blur, Regularizer, TotalVariation, l1, l2
 from cnnlens.featurevis.render import Rendering, render
 from cnnlens.featurevis.transforms import (
+    center,
     compose,
     gaussian_blur,
     jitter,
@@ -40,6 +41,7 @@ __all__ = [
     "Rendering",
     "TotalVariation",
     "as_objective",
+    "center",
     "channel",
     "channel_interpolation",
     "class_logit",

@@ -24,7 +24,7 @@ from cnnlens.core.capture import (
     recording,
     sequential_neighbour,
 )
-from cnnlens.core.fastcopy import fast_copy
+from cnnlens.core.fastcopy import fast_copy, graph_facts
 from cnnlens.core.guard import preserved
 from cnnlens.core.handle import as_handle
 from cnnlens.core.inputs import check_images
@@ -37,7 +37,7 @@ from cnnlens.featurevis.leaky import leaky_relus
 from cnnlens.featurevis.objectives import OUTPUT, Objective, as_objective
 from cnnlens.featurevis.params import Param, ParamImage
 from cnnlens.featurevis.regularizers import Regularizer
-from cnnlens.featurevis.transforms import Transform, compose, standard
+from cnnlens.featurevis.transforms import Transform, center, compose, standard
 
 Preview = Callable[[int, torch.Tensor], None]
 LEAKY_SLOPE = 0.01  # small: enough for a gradient, barely changes what the network computes
@@ -82,6 +82,18 @@ def last_channels(
         return {}
     reads = [objective.channels_read(name) for name in paths]
     return {} if None in reads else {inner.pop(): frozenset().union(*reads)}
+
+
+def chain(
+    transforms: Sequence[Transform], net: nn.Module, example: torch.Tensor
+) -> list[Transform]:
+    """`transforms`, ending with a center crop back to the render size when the network takes
+    only images of that size (`example`: one normalized image of it) — pad and scale make them
+    larger. Any-size networks see the transformed images as they are (Lucid's standard)."""
+    facts = graph_facts(net, example)
+    if not transforms or facts is None or facts.any_size:
+        return list(transforms)
+    return [*transforms, center(example.shape[-1])]
 
 
 def start_images(
@@ -161,7 +173,6 @@ def render(
     _check_settings(steps, lr, size, count)
     paths = layer_paths(model, objective, pre_relu)
     param = param or Param()
-    transform = compose(standard(size) if transforms is None else transforms)
     relus = nullcontext() if leaky is None else leaky_relus(leaky)
     like = next(net.parameters(), torch.empty(0))
     generator = torch.Generator().manual_seed(seed)
@@ -172,6 +183,7 @@ def render(
     truncate = OUTPUT not in paths
     with torch.no_grad():
         example = normalize_for(model, image()[:1])
+    transform = compose(chain(standard(size) if transforms is None else transforms, net, example))
     only = last_channels(objective, paths, truncate)
     working, layout = fast_copy(net, example, keep=inner, only=only)
     with (

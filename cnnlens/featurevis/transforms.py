@@ -124,6 +124,18 @@ def resize(side: int) -> Geometric:
     return Geometric(lambda _generator, size: _resize_map(size, (side, side)))
 
 
+def center(side: int) -> Geometric:
+    """The central `side` × `side` pixels (whole-pixel offsets, no interpolation blur): the
+    render ends its chain with it for a network that takes only its own input size."""
+    _check("center crop", side, 1)
+
+    def draw(_generator: torch.Generator, size: tuple[int, int]):
+        top, left = (size[0] - side) // 2, (size[1] - side) // 2
+        return _affine(1.0, 0.0, left, 0.0, 1.0, top), (side, side)
+
+    return Geometric(draw)
+
+
 def rotate(degrees: float) -> Geometric:
     """Rotate the images about their centre by a random angle in [−degrees, degrees]."""
     _check("rotation", degrees)
