@@ -1,6 +1,7 @@
 """Layer addressing and listing, checked against hand-derived shapes."""
 
 import pytest
+import torch
 
 import cnnlens
 from cnnlens.core.layers import layer_aliases
@@ -49,3 +50,9 @@ def test_list_layers_shapes_match_hand_derived(shapes, zoo):
     goog = {info.name: info for info in cnnlens.list_layers(zoo["googlenet"])}
     assert goog["inception4c"].output_shape == (512, 14, 14)
     assert str(layers["conv1"]) == "conv1: Conv2d -> 24×64×64"
+
+
+@pytest.mark.parametrize("bad", [3, None, 2.5])
+def test_a_layer_that_is_not_a_name_gets_one_line(shapes, bad):
+    with pytest.raises(cnnlens.CnnlensError, match="layer names are strings"):
+        cnnlens.capture(shapes, torch.rand(1, 3, 64, 64), bad)

@@ -55,7 +55,8 @@ def resolve_layer(model: ModelLike, name: str) -> str:
 
 def resolve_layers(model: ModelLike, names: str | Iterable[str]) -> list[str]:
     """Resolve one name or several, keeping order and dropping repeats."""
-    names = [names] if isinstance(names, str) else list(names)
+    single = isinstance(names, str) or not isinstance(names, Iterable)
+    names = [names] if single else list(names)  # a non-name gets resolve_layer's one line
     if not names:
         raise CnnlensError("no layer given")
     return list(dict.fromkeys(resolve_layer(model, n) for n in names))
