@@ -117,7 +117,7 @@ def test_slow_maps_run_in_the_background_and_cancel_cleanly(shapes):
     widget.method.value = "occlusion"
     widget.runner.cancel_button.click()
     widget.runner.wait(30)
-    assert widget.status.text == "⚠ cancelled" and widget.current is first
+    assert widget.status.text.startswith("⏹ cancelled") and widget.current is first
     assert widget.runner.bar.value < widget.runner.bar.max
     assert_unchanged(before, shapes.net)
     widget.method.value = "saliency"  # cached: shown at once

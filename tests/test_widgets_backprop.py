@@ -16,6 +16,7 @@ from cnnlens.data import ShapeWorld
 from cnnlens.plot import gradient_picture, to_numpy
 from cnnlens.stimuli import top_examples
 from cnnlens.widgets import BackpropExplorer
+from cnnlens.widgets.base import is_placeholder
 
 
 @pytest.fixture
@@ -55,15 +56,16 @@ def test_revisited_settings_come_from_the_cache(explorer):
 def test_scan_adds_gradient_patches_for_the_chosen_unit(shapes):
     world = ShapeWorld(length=60, seed=43)
     explorer = BackpropExplorer(shapes, layer="relu4_1", images=world, background=False)
-    assert explorer.patches is None and explorer.crops_view.value == b""
+    assert explorer.patches is None and is_placeholder(explorer.crops_view)
     explorer.runner.run_button.click()
     explorer.unit.value = 6
     expected = gradient_patches(shapes, top_examples(shapes, "relu4_1", world, k=9), 6, world)
     assert explorer.patches.unit == 6
     assert torch.equal(explorer.patches.gradients, expected.gradients)
     assert explorer.crops_view.value and explorer.patches_view.value
-    explorer.layer.value = "relu3"  # not scanned: the patch views empty until the next scan
-    assert explorer.patches is None and explorer.patches_view.value == b""
+    assert not is_placeholder(explorer.crops_view)
+    explorer.layer.value = "relu3"  # not scanned: the patch views say so until the next scan
+    assert explorer.patches is None and is_placeholder(explorer.patches_view)
 
 
 def test_status_says_which_activations_have_no_rule():

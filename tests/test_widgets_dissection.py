@@ -1,5 +1,6 @@
 """The dissection browser driven headlessly: units, category filter, threshold, layers, errors."""
 
+import csv
 import dataclasses
 import io
 
@@ -9,6 +10,7 @@ from PIL import Image
 
 from cnnlens import CnnlensError
 from cnnlens.dissection import ShapeWorldProbe, dissect_layers
+from cnnlens.widgets.base import is_placeholder
 from cnnlens.widgets.dissection import ALL, DissectionBrowser
 
 
@@ -66,8 +68,25 @@ def test_no_detectors_is_a_message_not_an_error(results):
     browser.threshold.value = 0.2
     assert browser.unit.disabled and browser.current is None
     assert browser.status.text == "no texture detectors at IoU ≥ 0.200"
+    assert is_placeholder(browser.strip_view)  # a picture that says what to do, not a broken one
+    assert decode(browser.strip_view.value).shape == (96, 300, 3)
     browser.category.value = ALL
     assert not browser.unit.disabled and browser.current is not None
+    assert not is_placeholder(browser.strip_view)
+
+
+def test_export_writes_the_pictures_and_the_unit_table(results, tmp_path):
+    browser = DissectionBrowser(results)
+    written = browser.export(tmp_path / "slide.png")
+    names = sorted(path.name for path in written)
+    assert names == ["slide-chart_view.png", "slide-strip_view.png", "slide-units.csv"]
+    assert (tmp_path / "slide-strip_view.png").read_bytes() == browser.strip_view.value
+    with (tmp_path / "slide-units.csv").open() as file:
+        rows = list(csv.DictReader(file))
+    labels = results["relu4_1"].labels(browser.threshold.value)
+    assert [(int(r["unit"]), r["concept"], float(r["iou"])) for r in rows] == [
+        (r.unit, r.concept, r.iou) for r in labels
+    ]
 
 
 def test_the_chart_follows_the_threshold_and_strips_are_cached(results):

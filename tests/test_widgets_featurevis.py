@@ -94,7 +94,8 @@ def test_cancel_stops_the_render_and_leaves_the_model_unchanged(shapes):
     widget.runner.cancel()
     widget.runner.wait(30)
     assert not widget.runner.running
-    assert widget.status.text == "⚠ cancelled" and widget.current is None
+    assert widget.status.text.startswith("⏹ cancelled") and not widget.status.is_error
+    assert widget.current is None
     assert_unchanged(before, shapes.net)
 
 

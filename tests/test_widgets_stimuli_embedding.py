@@ -1,14 +1,21 @@
 """Lecture 2 and 7 widgets, driven through their controls and checked against the methods."""
 
+import csv
+import io
+import time
+
 import pytest
 import torch
+from PIL import Image
 
+from cnnlens.core.progress import Cancelled
 from cnnlens.data import ShapeWorld
 from cnnlens.embedding import dataset_features, tsne
 from cnnlens.errors import CnnlensError
 from cnnlens.stimuli import top_examples
 from cnnlens.stimuli.crops import unit_crops
 from cnnlens.widgets.backprop import BackpropExplorer
+from cnnlens.widgets.base import is_placeholder
 from cnnlens.widgets.embedding import EmbeddingExplorer, NeighboursExplorer
 from cnnlens.widgets.stimuli import StimuliExplorer
 
@@ -65,6 +72,56 @@ def test_embedding_explorer_runs_tsne_and_redraws(shapes, world):
     explorer.perplexity.value = 50  # too high for 100 images: one line in the widget
     explorer.runner.run_button.click()
     assert explorer.status.is_error and "perplexity" in explorer.status.text
+
+
+def test_embedding_explorer_says_what_to_do_and_exports_its_map(shapes, world, tmp_path):
+    explorer = EmbeddingExplorer(shapes, world, background=False)
+    assert is_placeholder(explorer.view) and explorer.export(tmp_path / "map") == []
+    assert Image.open(io.BytesIO(explorer.view.value)).size == (300, 96)
+    explorer.samples.value, explorer.perplexity.value = 100, 10
+    explorer.run()
+    written = explorer.export(tmp_path / "map")
+    assert [p.name for p in written] == ["map-view.png", "map-tsne.csv"]
+    with written[1].open() as file:
+        rows = list(csv.DictReader(file))
+    coords = torch.tensor([[float(r["x"]), float(r["y"])] for r in rows])
+    assert torch.allclose(coords, explorer.coords)
+    assert list(rows[0]) == ["index", "x", "y", "shape", "color", "texture"]
+    explorer.perplexity.value = 12  # the map no longer matches the controls
+    assert explorer.runner.stale.is_stale and explorer.status.is_stale
+    explorer.perplexity.value = 10
+    assert not explorer.runner.stale.is_stale and "t-SNE of 100" in explorer.status.text
+
+
+def test_tsne_stops_at_a_cancel_and_reports_progress(world):
+    points = torch.randn(300, 8, generator=torch.Generator().manual_seed(0))
+    seen = []
+    assert torch.equal(
+        tsne(points, 10, progress=lambda d, t: seen.append((d, t))), tsne(points, 10)
+    )
+    assert seen[0] == (0, 750) and seen[-1] == (750, 750)
+
+    def cancel_after_the_first_report(done, _total):
+        if done > 0:
+            raise Cancelled("cancelled")
+
+    start = time.perf_counter()
+    with pytest.raises(Cancelled):
+        tsne(points, 10, progress=cancel_after_the_first_report)
+    assert time.perf_counter() - start < 2
+
+
+def test_a_unit_typed_past_the_end_is_said(shapes, world):
+    explorer = StimuliExplorer(shapes, world, layer="relu3", background=False)
+    explorer.unit_box.value = 999
+    assert explorer.unit.value == explorer.unit.max == explorer.unit_box.value
+    assert explorer.status.is_error
+    assert explorer.status.text == (
+        f"⚠ unit 999 out of range: 'relu3' has units 0..{explorer.unit.max}; "
+        f"showing unit {explorer.unit.max}"
+    )
+    explorer.unit_box.value = 3
+    assert explorer.unit.value == 3 and not explorer.status.is_error
 
 
 def test_widgets_take_a_tensor_of_images(shapes, world):

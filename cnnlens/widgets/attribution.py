@@ -31,7 +31,14 @@ from cnnlens.core.notes import collecting_notes
 from cnnlens.core.progress import Progress
 from cnnlens.errors import CnnlensError
 from cnnlens.plot import fit_scale, gradient_picture, heat, overlay, signed, to_numpy
-from cnnlens.widgets.base import ResultCache, StatusLine, chosen_layer, guarded
+from cnnlens.widgets.base import (
+    Exportable,
+    ResultCache,
+    StaleViews,
+    StatusLine,
+    chosen_layer,
+    guarded,
+)
 from cnnlens.widgets.filters import VIEW_PX, show_png
 from cnnlens.widgets.picker import ImagePicker
 from cnnlens.widgets.runner import Runner
@@ -93,7 +100,7 @@ WITH_EXTENT = "layers with maps larger than 1×1 (a 1×1 map is one flat value)"
 COMPARE_PX = 140  # on-screen size of each side-by-side map
 
 
-class AttributionExplorer(widgets.VBox):
+class AttributionExplorer(Exportable, widgets.VBox):
     """Pick an image, a method, a target class (the prediction by default) and the method's
     settings; see the map over the image and on its own, and any other methods side by side
     (`compare`). Sliders act on release; maps are computed in the background with a progress
@@ -154,6 +161,10 @@ class AttributionExplorer(widgets.VBox):
         self._compare_shown: tuple[str, ...] = ()
         self.runner = Runner(self.status, background=background)
         self.runner.run_button.layout.display = "none"  # controls start the work themselves
+        self.runner.again = "choose the setting again to compute it"
+        self.runner.stale = StaleViews(
+            [self.overlay_view, self.map_view], self.status, self._wanted, "a setting"
+        )
         self.current: torch.Tensor | None = None
         self.compared: dict[str, torch.Tensor] = {}
         self._request = 0  # the latest setting asked for; older results are dropped
@@ -185,6 +196,11 @@ class AttributionExplorer(widgets.VBox):
         )
         self._refresh()
 
+    def exported_data(self) -> dict[str, torch.Tensor]:
+        """The map shown, and each compared method's map by name."""
+        maps = {} if self.current is None else {"map": self.current}
+        return maps | {f"map-{name}": values for name, values in self.compared.items()}
+
     def _fit_stride(self, _change: dict | None = None) -> None:
         """Occlusion windows cover every pixel only with a stride of at most the window."""
         stride = self.options["stride"]
@@ -211,8 +227,8 @@ class AttributionExplorer(widgets.VBox):
         for name, control in self.options.items():
             control.layout.display = "" if name in shown.uses else "none"
         cls = self.target_class()
-        names = [self.method.value, *(m for m in self.compare.value if m != self.method.value)]
-        keys = {name: self._key(name, cls) for name in names}
+        keys = self._wanted()
+        names = list(keys)
         x = self.picker.image[None]
 
         def work(progress) -> dict[str, tuple[torch.Tensor, tuple[str, ...]]]:
@@ -239,6 +255,7 @@ class AttributionExplorer(widgets.VBox):
             )
             notes = dict.fromkeys(line for _, lines in results.values() for line in lines)
             self.status.show(" · ".join([heading, *notes]))
+            self.runner.stale.showing(keys)
 
         if self.runner.running:  # a newer setting wins: stop the old work at its next step
             self.runner.cancel()
@@ -246,8 +263,7 @@ class AttributionExplorer(widgets.VBox):
         if all(key in self._maps for key in keys.values()):
             done(work(None))
             return
-        self.status.show(f"computing {', '.join(names)} …")
-        self.runner.start(work, done)
+        self.runner.start(work, done, f"computing {', '.join(names)}")
 
     def _compute(
         self, name: str, x: torch.Tensor, cls: int, key: tuple, progress: Progress | None
@@ -256,6 +272,12 @@ class AttributionExplorer(widgets.VBox):
         with collecting_notes() as notes:
             values = METHODS[name].compute(self.model, x, cls, dict(key[3]), progress)
         return values, tuple(notes)
+
+    def _wanted(self) -> dict[str, tuple]:
+        """The cache key of each map the controls ask for: the method's, then those compared."""
+        cls = self.target_class()
+        names = [self.method.value, *(m for m in self.compare.value if m != self.method.value)]
+        return {name: self._key(name, cls) for name in names}
 
     def _key(self, name: str, cls: int) -> tuple:
         settings = {option: self.options[option].value for option in METHODS[name].uses}

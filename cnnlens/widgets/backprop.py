@@ -16,12 +16,15 @@ from cnnlens.data.batches import Images
 from cnnlens.plot import fit_scale, gradient_picture, to_numpy
 from cnnlens.plot.stimuli import crop_grid
 from cnnlens.widgets.base import (
+    Exportable,
     ResultCache,
     StatusLine,
+    busy,
     chosen_layer,
     dataset_or_default,
     first_unit,
-    guarded,
+    show_placeholder,
+    unit_box,
     unit_slider_follows,
 )
 from cnnlens.widgets.filters import VIEW_PX, show_png
@@ -33,7 +36,7 @@ PATCH_GRID_PX = 260  # on-screen width of each 3 × 3 patch grid
 TITLES = {"gradient": "gradient", "deconvnet": "deconvnet", "guided": "guided backprop"}
 
 
-class BackpropExplorer(widgets.VBox):
+class BackpropExplorer(Exportable, widgets.VBox):
     """Pick an image, a layer and a unit (channel, mean over positions): see what each of the
     three ReLU rules sends back to the pixels. Below, after a Scan of the dataset: the unit's top
     crops beside their guided-backprop patches. Drive it through `picker.choice`, `layer`, `unit`
@@ -65,6 +68,7 @@ class BackpropExplorer(widgets.VBox):
             description="unit",
             continuous_update=False,
         )
+        self.unit_box = unit_box(self.unit, self.status, lambda: self.layer.value)
         self.views = {rule: widgets.Image(format="png") for rule in RULES}
         self.current: dict[str, object] = {}
         self._results = ResultCache()
@@ -95,7 +99,7 @@ class BackpropExplorer(widgets.VBox):
         super().__init__(
             [
                 self.picker,
-                widgets.HBox([self.layer, self.unit]),
+                widgets.HBox([self.layer, self.unit, self.unit_box]),
                 widgets.HBox(columns),
                 self.runner,
                 patch_row,
@@ -110,7 +114,14 @@ class BackpropExplorer(widgets.VBox):
         """Find the top examples of every unit of the current layer (then patches are instant)."""
         self.scans.start(self.layer.value)
 
-    @guarded
+    def exported_data(self) -> dict[str, torch.Tensor]:
+        """Each rule's input gradient shown, (3, H, W), and the patches' gradients if shown."""
+        data = {f"gradient-{rule}": gradient for rule, gradient in self.current.items()}
+        if self.patches is not None:
+            data["patch-gradients"] = self.patches.gradients
+        return data
+
+    @busy("computing the three gradients")
     def _refresh(self, _change: dict | None = None) -> None:
         image, layer, channel = self.picker.image, self.layer.value, self.unit.value
         key = (self.picker.choice.value, layer, channel)
@@ -135,7 +146,9 @@ class BackpropExplorer(widgets.VBox):
         top = self.scans.get(layer)
         if top is None:
             self.patches = None
-            self.crops_view.value = self.patches_view.value = b""
+            press = f"press Scan for the top examples of {layer} and their guided backprop"
+            for view in (self.crops_view, self.patches_view):
+                show_placeholder(view, press, PATCH_GRID_PX)
             return
         with collecting_notes():  # the guided rule's note is in the status line already
             self.patches = gradient_patches(self.model, top, channel, self.images)

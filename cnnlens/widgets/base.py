@@ -1,15 +1,22 @@
-"""What every cnnlens widget shares: a one-line status/error line and guarded callbacks."""
+"""What every cnnlens widget shares: a one-line status line (result, running…, cancelled, stale or
+error), guarded callbacks, placeholders for empty views, stale marks and `export`."""
 
 from __future__ import annotations
 
+import csv
 import functools
 import html
+import io
+import textwrap
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
+import numpy as np
 import torch
+from PIL import Image, ImageDraw
 
 from cnnlens.core.handle import as_handle
 from cnnlens.core.inputs import as_index, check_images
@@ -18,13 +25,27 @@ from cnnlens.data.batches import Images
 from cnnlens.errors import CnnlensError
 from cnnlens.stimuli import default_probe_set
 
+RUNNING = "running…"
+
 
 class StatusLine(widgets.HTML):
-    """A line under a widget: what is shown, or what went wrong (never a traceback)."""
+    """A line under a widget: what is shown, what is running, or what went wrong (never a
+    traceback). Its kind is a CSS class: cnnlens-status, -running, -stale or -error."""
 
     def show(self, text: str) -> None:
-        """Show an informational line."""
-        self.value = f"<span class='cnnlens-status'>{html.escape(text)}</span>"
+        """Show an informational line (a result, a note, a cancel)."""
+        self._set("status", text)
+
+    def running(self, what: str = "") -> None:
+        """Say that a call is running (and what it does), replacing the previous result's line."""
+        self._set("running", f"⏳ {RUNNING} {what}".rstrip(), "color:#555")
+
+    def stale(self, text: str) -> None:
+        """Say that the views show another setting than the controls describe."""
+        self._set("stale", text, "color:#8a5a00")
+
+    def _set(self, kind: str, text: str, style: str = "") -> None:
+        self.value = f"<span class='cnnlens-{kind}' style='{style}'>{html.escape(text)}</span>"
 
     def error(self, exc: BaseException) -> None:
         """Show an exception as one red line: its type and the first line of its message."""
@@ -37,6 +58,16 @@ class StatusLine(widgets.HTML):
     def is_error(self) -> bool:
         """Whether the line currently shows an error (for tests and callers)."""
         return "cnnlens-error" in self.value
+
+    @property
+    def is_running(self) -> bool:
+        """Whether the line says a call is running."""
+        return "cnnlens-running" in self.value
+
+    @property
+    def is_stale(self) -> bool:
+        """Whether the line says the views show another setting than the controls."""
+        return "cnnlens-stale" in self.value
 
     @property
     def text(self) -> str:
@@ -56,6 +87,166 @@ def guarded(method: Callable[..., Any]) -> Callable[..., Any]:
             return None
 
     return wrapper
+
+
+def busy(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Like `guarded`, and say "running… `what`" in `self.status` while the callback computes
+    (a synchronous widget's wait of a few seconds on a loaded machine is not a frozen one)."""
+
+    def decorate(method: Callable[..., Any]) -> Callable[..., Any]:
+        safe = guarded(method)
+
+        @functools.wraps(method)
+        def wrapper(self, *args: Any, **kwargs: Any) -> Any:
+            self.status.running(what)
+            return safe(self, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+PLACEHOLDER = "cnnlens-placeholder"
+STALE = "cnnlens-stale"
+STALE_BORDER = "3px dashed #c8a000"
+
+
+def placeholder_png(text: str, width: int = 192, height: int = 96) -> bytes:
+    """A light-gray PNG saying `text`: what an empty view shows instead of a broken image."""
+    picture = Image.new("RGB", (width, height), (236, 236, 236))
+    draw = ImageDraw.Draw(picture)
+    lines = textwrap.wrap(text, width=max(8, width // 7))
+    top = (height - 12 * len(lines)) // 2
+    for row, line in enumerate(lines):
+        draw.text((8, top + 12 * row), line, fill=(90, 90, 90))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def show_bytes(view: widgets.Image, png: bytes, width: str | None) -> None:
+    """Show a PNG in `view` at `width` (None: its own), replacing any placeholder."""
+    view.value = png
+    view.layout.width = width
+    view.remove_class(PLACEHOLDER)
+
+
+def show_placeholder(view: widgets.Image, text: str, width: int = 192) -> None:
+    """Show `text` in `view` (e.g. "press Render to draw"); the next picture replaces it."""
+    show_bytes(view, placeholder_png(text, width), f"{width}px")
+    view.add_class(PLACEHOLDER)
+
+
+def is_placeholder(view: widgets.Image) -> bool:
+    """Whether `view` shows a placeholder rather than a result."""
+    return PLACEHOLDER in view._dom_classes
+
+
+class StaleViews:
+    """Views that show one finished setting (a render, an inversion, a map): marked stale (a
+    dashed frame and the class cnnlens-stale, with a line in the status) while a call runs, after
+    a cancel or an error, and whenever the controls describe another setting than the one shown.
+    The widget calls `showing(key)` after drawing a result; the runner calls `started()`."""
+
+    def __init__(
+        self,
+        views: Sequence[widgets.Image],
+        status: StatusLine,
+        settings: Callable[[], object],
+        press: str,
+    ) -> None:
+        self.views, self.status, self.settings, self.press = views, status, settings, press
+        self.shown: object = None  # the setting of the finished result shown
+        self.line = ""  # the status line that went with it
+        self.partial = False  # a run drew previews, or was stopped, since
+        self.is_stale = False
+
+    def started(self) -> None:
+        """A run began: what the views show (an earlier result, then previews) is not final."""
+        self.partial = True
+        self._mark(True)
+
+    def showing(self, key: object) -> None:
+        """The views now show the finished result of setting `key`, under the current status."""
+        self.shown, self.line, self.partial = key, self.status.value, False
+        self.check()
+
+    def check(self, _change: dict | None = None) -> None:
+        """Mark the views stale or not for the controls' current setting (a control observer)."""
+        stale = self.partial or (self.shown is not None and self.shown != self.settings())
+        changed = stale != self.is_stale
+        self._mark(stale)
+        if not changed or self.status.is_running:
+            return
+        if stale:
+            self.status.stale(
+                f"stale: the picture shows an earlier setting — press {self.press} for this one"
+            )
+        elif self.line:
+            self.status.value = self.line
+
+    def _mark(self, stale: bool) -> None:
+        self.is_stale = stale
+        for view in self.views:
+            if stale and not is_placeholder(view):
+                view.add_class(STALE)
+                view.layout.border = STALE_BORDER
+            else:
+                view.remove_class(STALE)
+                view.layout.border = None
+
+
+Table = Sequence[Mapping[str, object]]
+
+
+class Exportable:
+    """`export(path)` on a widget: each picture it shows as PNG (the bytes on screen), and its
+    data (`exported_data()`: arrays as .npy, tables of rows as .csv), for slides and handouts."""
+
+    def exported_data(self) -> dict[str, np.ndarray | torch.Tensor | Table]:
+        """The data behind the pictures, by name (none by default)."""
+        return {}
+
+    def export(self, path: str | Path) -> list[Path]:
+        """Write `<path>-<view>.png` for each shown picture and `<path>-<name>.npy` / `.csv` for
+        the data; return the files written. `path` may end in .png (dropped)."""
+        base = Path(path)
+        base = base.with_suffix("") if base.suffix == ".png" else base
+        base.parent.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name, view in self._shown_views():
+            written.append(base.with_name(f"{base.name}-{name}.png"))
+            written[-1].write_bytes(view.value)
+        for name, data in self.exported_data().items():
+            written.append(_write_data(base.with_name(f"{base.name}-{name}"), data))
+        return written
+
+    def _shown_views(self) -> Iterator[tuple[str, widgets.Image]]:
+        """(name, view) for each Image attribute (or dict of them) showing a picture."""
+        for attribute, value in vars(self).items():
+            views = value if isinstance(value, dict) else {None: value}
+            for key, view in views.items():
+                if not isinstance(view, widgets.Image) or not view.value:
+                    continue
+                if is_placeholder(view) or view.layout.display == "none":
+                    continue
+                name = attribute if key is None else f"{attribute}-{key}"
+                yield name.strip("_").replace(" ", "_"), view
+
+
+def _write_data(stem: Path, data: np.ndarray | torch.Tensor | Table) -> Path:
+    """Write an array as `stem`.npy or a table (a sequence of rows) as `stem`.csv."""
+    if isinstance(data, torch.Tensor | np.ndarray):
+        target = stem.with_suffix(".npy")
+        array = data.detach().cpu().numpy() if isinstance(data, torch.Tensor) else data
+        np.save(target, array)
+        return target
+    target = stem.with_suffix(".csv")
+    with target.open("w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(data[0]) if data else [])
+        writer.writeheader()
+        writer.writerows(data)
+    return target
 
 
 class ResultCache:
@@ -133,6 +324,26 @@ def first_unit(unit: object, units: int, layer: str) -> tuple[int, CnnlensError 
     return nearest, CnnlensError(
         f"unit {index} out of range: {layer!r} has units 0..{units - 1}; showing unit {nearest}"
     )
+
+
+def unit_box(
+    slider: widgets.IntSlider, status: StatusLine, layer: Callable[[], str]
+) -> widgets.IntText:
+    """A box to type a unit into, in place of `slider`'s readout (which clamps a typed 999 to the
+    last unit without a word): a unit past the end is said in `status`, and the slider goes to
+    the nearest unit. The box shares the slider's layout, so it hides and shows with it."""
+    slider.readout = False
+    box = widgets.IntText(slider.value, layout=slider.layout)
+
+    def typed(change: dict) -> None:
+        nearest, problem = first_unit(change["new"], slider.max + 1, layer())
+        slider.value = box.value = nearest
+        if problem is not None:
+            status.error(problem)
+
+    box.observe(typed, "value")
+    slider.observe(lambda change: setattr(box, "value", change["new"]), "value")
+    return box
 
 
 def fit_unit_slider(slider: widgets.IntSlider, units: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 import ipywidgets as widgets
@@ -9,14 +10,14 @@ import ipywidgets as widgets
 from cnnlens.dissection.result import Dissection, UnitLabel
 from cnnlens.errors import CnnlensError
 from cnnlens.plot.dissection import category_bars, unit_strip
-from cnnlens.widgets.base import ResultCache, StatusLine, guarded
+from cnnlens.widgets.base import Exportable, ResultCache, StatusLine, guarded, show_placeholder
 from cnnlens.widgets.filters import show_png
 
 ALL = "all units"
 STRIP_SCALE = 2
 
 
-class DissectionBrowser(widgets.VBox):
+class DissectionBrowser(Exportable, widgets.VBox):
     """Pick a layer, an IoU threshold and a category; step through the units (all of them, or
     that category's detectors, best first) and see each unit's concept, IoU and top images with
     its mask; a bar chart counts the detectors per category. Drive it through `layer`,
@@ -68,6 +69,10 @@ class DissectionBrowser(widgets.VBox):
         """The dissection of the chosen layer."""
         return self.results[self.layer.value]
 
+    def exported_data(self) -> dict[str, list[dict[str, object]]]:
+        """The chosen layer's per-unit table at the chosen threshold."""
+        return {"units": [dataclasses.asdict(r) for r in self.result.labels(self.threshold.value)]}
+
     def shown_units(self) -> list[UnitLabel]:
         """Units the slider steps through: all in order, or a category's detectors best first."""
         labels = self.result.labels(self.threshold.value)
@@ -90,8 +95,12 @@ class DissectionBrowser(widgets.VBox):
         if not units:
             self.current = None
             self.unit.disabled = True
-            self.info.value, self.strip_view.value = "", b""
-            self.status.show(f"no {self.category.value} detectors at IoU ≥ {threshold:.3f}")
+            self.info.value = ""
+            none = f"no {self.category.value} detectors at IoU ≥ {threshold:.3f}"
+            show_placeholder(
+                self.strip_view, f"{none}: lower the IoU threshold or choose another category", 300
+            )
+            self.status.show(none)
             return
         self.unit.disabled = False
         with self.unit.hold_trait_notifications():

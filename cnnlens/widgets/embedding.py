@@ -14,7 +14,16 @@ from cnnlens.errors import CnnlensError
 from cnnlens.plot import fit_scale
 from cnnlens.plot.embedding import neighbour_row, scatter, thumbnail_map
 from cnnlens.plot.images import figure_png
-from cnnlens.widgets.base import ResultCache, StatusLine, dataset_or_default, guarded
+from cnnlens.widgets.base import (
+    Exportable,
+    ResultCache,
+    StaleViews,
+    StatusLine,
+    dataset_or_default,
+    guarded,
+    show_bytes,
+    show_placeholder,
+)
 from cnnlens.widgets.filters import show_png
 from cnnlens.widgets.runner import Runner
 
@@ -30,7 +39,7 @@ def _label_line(labels: torch.Tensor | None, index: int) -> str:
     return ", ".join(HEAD_CLASSES[h][k] for h, k in zip(HEADS, labels[index].tolist(), strict=True))
 
 
-class NeighboursExplorer(widgets.VBox):
+class NeighboursExplorer(Exportable, widgets.VBox):
     """Pick a query image from the dataset: its k nearest neighbours in the network's feature
     space and in pixel space. Drive it through `query`, `k` and `space`; `current` maps each
     shown space to the neighbours' indices."""
@@ -66,6 +75,15 @@ class NeighboursExplorer(widgets.VBox):
         super().__init__([widgets.HBox([self.query, self.k]), self.space, self.rows, self.status])
         self._refresh()
 
+    def exported_data(self) -> dict[str, list[dict[str, object]]]:
+        """The neighbours shown: one row per space and rank, with the query."""
+        rows = [
+            {"query": self.query.value, "space": space, "rank": rank, "index": index}
+            for space, found in self.current.items()
+            for rank, index in enumerate(found, start=1)
+        ]
+        return {"neighbours": rows}
+
     @guarded
     def _refresh(self, _change: dict | None = None) -> None:
         shown = SPACES[:2] if self.space.value == "both" else (self.space.value,)
@@ -93,7 +111,7 @@ class NeighboursExplorer(widgets.VBox):
         ].value = f"<b>{space} space</b> — {same}/{len(found)} neighbours share all three labels"
 
 
-class EmbeddingExplorer(widgets.VBox):
+class EmbeddingExplorer(Exportable, widgets.VBox):
     """t-SNE of a layer's features for a sample of the dataset: Run computes it (with progress and
     Cancel for the features), then colour by any label or show thumbnails. Drive it through
     `layer`, `perplexity`, `samples`, `color_by`, `thumbnails` and `run()`. Shape-world images
@@ -120,6 +138,8 @@ class EmbeddingExplorer(widgets.VBox):
         self.runner = Runner(self.status, label="Run t-SNE", background=background)
         self.runner.run_button.on_click(lambda _: self.run())
         self.view = widgets.Image(format="png")
+        show_placeholder(self.view, "press Run t-SNE to map the images' features", 300)
+        self.runner.stale = StaleViews([self.view], self.status, self._key, "Run t-SNE")
         self.coords: torch.Tensor | None = None
         self._results = ResultCache(16)
         self._shown: tuple | None = None
@@ -127,6 +147,8 @@ class EmbeddingExplorer(widgets.VBox):
         self._thumbnails_of: Images | None = None
         for control in (self.color_by, self.thumbnails):
             control.observe(self._draw, "value")
+        for control in (self.layer, self.perplexity, self.samples):
+            control.observe(self.runner.stale.check, "value")
         super().__init__(
             [
                 widgets.HBox([self.layer, self.perplexity, self.samples]),
@@ -137,16 +159,34 @@ class EmbeddingExplorer(widgets.VBox):
         )
         self.status.show("choose a layer and press Run t-SNE")
 
+    def _key(self) -> tuple[str, int, int]:
+        """The setting a map is computed for: layer, perplexity and number of images."""
+        return (self.layer.value, self.perplexity.value, self.samples.value)
+
+    def exported_data(self) -> dict[str, list[dict[str, object]]]:
+        """The map shown: each image's index, t-SNE coordinates and labels."""
+        if self._shown is None or self.coords is None:
+            return {}
+        labels = self._shown[1]
+        rows = []
+        for index, (x, y) in enumerate(self.coords.tolist()):
+            row: dict[str, object] = {"index": index, "x": x, "y": y}
+            if labels is not None:
+                names = HEADS if labels.dim() == 2 else ("label",)
+                row |= dict(zip(names, labels[index].reshape(-1).tolist(), strict=False))
+            rows.append(row)
+        return {"tsne": rows}
+
     def run(self) -> None:
         """Features of the first `samples` images at `layer`, then their t-SNE (cached)."""
-        key = (self.layer.value, self.perplexity.value, self.samples.value)
+        key = self._key()
         subset = first_images(self.images, key[2])
         pool = "mean" if key[0] != last_feature_layer(self.model) else "flatten"
 
         def work(progress):
             def compute():
                 features = dataset_features(self.model, subset, key[0], pool, progress=progress)
-                return features, tsne(features.values, perplexity=key[1])
+                return features, tsne(features.values, perplexity=key[1], progress=progress)
 
             return self._results.get(key, compute)
 
@@ -154,8 +194,9 @@ class EmbeddingExplorer(widgets.VBox):
             features, self.coords = result
             self._shown = (key, features.labels, subset)
             self._draw()
+            self.runner.stale.showing(key)
 
-        self.runner.start(work, done)
+        self.runner.start(work, done, f"features and t-SNE of {key[2]} images at {key[0]}")
 
     @guarded
     def _draw(self, _change: dict | None = None) -> None:
@@ -172,8 +213,7 @@ class EmbeddingExplorer(widgets.VBox):
         else:
             colours, names = _colouring(labels, self.color_by.value, count)
             figure = scatter(self.coords, colours, names, f"{layer}")
-            self.view.value = figure_png(figure)
-            self.view.layout.width = None
+            show_bytes(self.view, figure_png(figure), None)
         self.status.show(f"t-SNE of {count} images at {layer}, perplexity {perplexity}")
 
 

@@ -30,12 +30,16 @@ from cnnlens.featurevis.render import LEAKY_SLOPE
 from cnnlens.featurevis.transforms import STANDARD_KINDS, Transform, standard
 from cnnlens.plot import fit_scale, grid, to_numpy
 from cnnlens.widgets.base import (
+    Exportable,
     ResultCache,
+    StaleViews,
     StatusLine,
     chosen_layer,
     first_unit,
     fit_unit_slider,
     guarded,
+    show_placeholder,
+    unit_box,
     unit_slider_follows,
 )
 from cnnlens.widgets.filters import VIEW_PX, show_png
@@ -62,7 +66,7 @@ def transforms_for(settings: Settings) -> list[Transform]:
     return standard(settings["size"], [kind for kind in STANDARD_KINDS if settings[kind]])
 
 
-class FeatureVisualizer(widgets.VBox):
+class FeatureVisualizer(Exportable, widgets.VBox):
     """Pick a layer, a unit (or a class) and an objective, set steps, learning rate, regularizer
     strengths, transforms and parameterization, press Run: the preview updates every few steps,
     Cancel stops, and every finished setting is cached. Drive it through the controls' `.value`
@@ -113,17 +117,24 @@ class FeatureVisualizer(widgets.VBox):
         fit_unit_slider(self.controls["unit"], self.channels[layer])
         start, problem = first_unit(unit, self.channels[layer], layer)
         self.controls["unit"].value = start
+        self.unit_box = unit_box(
+            self.controls["unit"], self.status, lambda: self.controls["layer"].value
+        )
         self.view = widgets.Image(format="png")
+        show_placeholder(self.view, "press Render to draw what the unit responds to")
+        self.runner.stale = StaleViews([self.view], self.status, self._key, "Render")
         self.current: Rendering | None = None
         self._results = ResultCache()
         unit_slider_follows(
             self.controls["layer"], self.controls["unit"], self.channels.__getitem__
         )
+        for control in self.controls.values():
+            control.observe(self.runner.stale.check, "value")
         self.controls["objective"].observe(self._show_relevant, "value")
         self.runner.run_button.on_click(lambda _: self.run())
         c = self.controls
         rows = [
-            [c["objective"], c["layer"], c["unit"], c["class"]],
+            [c["objective"], c["layer"], c["unit"], self.unit_box, c["class"]],
             [c["steps"], c["lr"], c["batch"], c["diversity"]],
             [c["l1"], c["l2"], c["tv"], c["blur"]],
             [c[name] for name in ("pad", "jitter", "scale", "rotate", "fourier", "decorrelate")]
@@ -143,13 +154,21 @@ class FeatureVisualizer(widgets.VBox):
             **{name: c.value for name, c in self.controls.items() if name not in hidden},
         }
 
+    def _key(self) -> tuple:
+        """The current setting as a cache key."""
+        return tuple(sorted(self.settings().items()))
+
+    def exported_data(self) -> dict[str, torch.Tensor]:
+        """The rendered images shown, (N, 3, H, W) in [0, 1]."""
+        return {} if self.current is None else {"images": self.current.images}
+
     def run(self) -> None:
         """Render the current setting in the runner (a setting seen before comes from the cache)."""
-        settings = self.settings()
-        key = tuple(sorted(settings.items()))
+        settings, key = self.settings(), self._key()
         self.runner.start(
             lambda progress: self._results.get(key, lambda: self._render(settings, progress)),
-            lambda result: self._show(result, settings),
+            lambda result: self._show(result, settings, key),
+            f"rendering {settings['objective']}",
         )
 
     def _render(self, s: Settings, progress: Callable[[int, int], None]) -> Rendering:
@@ -182,12 +201,13 @@ class FeatureVisualizer(widgets.VBox):
         picture = grid(to_numpy(images), columns=min(4, len(images)), pad=2)
         show_png(self.view, picture, fit_scale(images.shape[-1], VIEW_PX))
 
-    def _show(self, result: Rendering, settings: Settings) -> None:
+    def _show(self, result: Rendering, settings: Settings, key: tuple) -> None:
         self.current = result
         self._picture(result.images)
         read = ", ".join(f"{name} read at {path}" for name, path in result.layers.items())
         values = " ".join(f"{v:.2f}" for v in result.values.tolist())
         self.status.show(f"{settings['objective']} · {read} · objective {values}")
+        self.runner.stale.showing(key)
 
     def _hidden(self) -> set[str]:
         """The controls the chosen objective does not read."""

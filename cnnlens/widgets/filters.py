@@ -15,11 +15,15 @@ from cnnlens.models import checkpoint_names, load
 from cnnlens.models.embedded import read_manifest
 from cnnlens.plot import colorize, fit_scale, grid, png_bytes, to_numpy
 from cnnlens.widgets.base import (
+    Exportable,
     ResultCache,
     StatusLine,
+    busy,
     chosen_layer,
     first_unit,
     guarded,
+    show_bytes,
+    unit_box,
     unit_slider_follows,
 )
 from cnnlens.widgets.picker import ImagePicker
@@ -34,8 +38,7 @@ def _image_widget() -> widgets.Image:
 
 def show_png(view: widgets.Image, picture: np.ndarray, scale: int = 1) -> None:
     """Show a picture at its natural pixel size (upscaled by `scale`), never browser-stretched."""
-    view.value = png_bytes(picture, scale)
-    view.layout.width = f"{picture.shape[1] * scale}px"
+    show_bytes(view, png_bytes(picture, scale), f"{picture.shape[1] * scale}px")
 
 
 def _titled(title: str, view: widgets.Widget) -> widgets.VBox:
@@ -60,7 +63,7 @@ def filter_picture(weights: torch.Tensor, unit: int) -> np.ndarray:
     return grid(filter_slices(weights, unit), pad=1, pad_value=0.0)
 
 
-class FeatureExplorer(widgets.VBox):
+class FeatureExplorer(Exportable, widgets.VBox):
     """Pick an image, a layer and a unit; see the layer's maps, the unit's map and its filter.
 
     Drive it from code or tests through `picker.choice`, `layer` and `unit` (their `.value`);
@@ -91,6 +94,7 @@ class FeatureExplorer(widgets.VBox):
         units = self.shapes[layer][0]
         unit, problem = first_unit(unit, units, layer)
         self.unit = widgets.IntSlider(value=unit, min=0, max=units - 1, description="unit")
+        self.unit_box = unit_box(self.unit, self.status, lambda: self.layer.value)
         self.input_view, self.maps_view = _image_widget(), _image_widget()
         self.unit_view, self.filter_view = _image_widget(), _image_widget()
         self.filter_title = widgets.HTML()
@@ -111,7 +115,7 @@ class FeatureExplorer(widgets.VBox):
         super().__init__(
             [
                 self.picker,
-                widgets.HBox([self.layer, self.unit]),
+                widgets.HBox([self.layer, self.unit, self.unit_box]),
                 views,
                 _titled("all units of the layer (shared scale)", self.maps_view),
                 self.status,
@@ -121,7 +125,11 @@ class FeatureExplorer(widgets.VBox):
         if problem is not None:
             self.status.error(problem)
 
-    @guarded
+    def exported_data(self) -> dict[str, torch.Tensor]:
+        """The layer's maps shown, (C, H, W)."""
+        return {} if self.current is None else {"maps": self.current.maps}
+
+    @busy("computing the feature maps")
     def _refresh(self, _change: dict | None = None) -> None:
         image, layer, unit = self.picker.image, self.layer.value, self.unit.value
         key = (self.picker.choice.value, layer)
@@ -167,7 +175,7 @@ class FeatureExplorer(widgets.VBox):
         show_png(self.filter_view, picture, fit_scale(picture.shape[0], VIEW_PX))
 
 
-class FilterEvolution(widgets.VBox):
+class FilterEvolution(Exportable, widgets.VBox):
     """First-layer filters of the embedded model at each shipped training checkpoint."""
 
     def __init__(self, layer: str = "conv1") -> None:

@@ -11,7 +11,14 @@ from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, list_layers
 from cnnlens.inversion import Inversion, invert
 from cnnlens.plot import fit_scale, to_numpy
-from cnnlens.widgets.base import ResultCache, StatusLine, chosen_layer
+from cnnlens.widgets.base import (
+    Exportable,
+    ResultCache,
+    StaleViews,
+    StatusLine,
+    chosen_layer,
+    show_placeholder,
+)
 from cnnlens.widgets.filters import VIEW_PX, show_png
 from cnnlens.widgets.picker import ImagePicker
 from cnnlens.widgets.runner import Runner
@@ -19,7 +26,7 @@ from cnnlens.widgets.runner import Runner
 WHOLE = 0  # the field control's value for "the whole map"
 
 
-class InversionExplorer(widgets.VBox):
+class InversionExplorer(Exportable, widgets.VBox):
     """Pick an image, slide through the layers, set the prior strengths (λ_α, λ_TV), the steps
     and the field, press Run: the reconstruction appears beside the original, updating live.
     Drive it through `picker.choice`, the controls' `.value` and `run()`; `current` holds the
@@ -61,10 +68,14 @@ class InversionExplorer(widgets.VBox):
         }
         self.original_view = widgets.Image(format="png")
         self.view = widgets.Image(format="png")
+        show_placeholder(self.view, "press Invert to reconstruct the image from its code")
+        self.runner.stale = StaleViews([self.view], self.status, self._key, "Invert")
         self.current: Inversion | None = None
         self._results = ResultCache()
         self.runner.run_button.on_click(lambda _: self.run())
         self.picker.observe_choice(lambda _: self._show_original())
+        for control in (self.picker.choice, *self.controls.values()):
+            control.observe(self.runner.stale.check, "value")
         columns = widgets.HBox(
             [
                 widgets.VBox([widgets.HTML("<b>original</b>"), self.original_view]),
@@ -88,16 +99,26 @@ class InversionExplorer(widgets.VBox):
         """The chosen image's name and every control's value: the cache key of an inversion."""
         return {"image": self.picker.choice.value, **{n: c.value for n, c in self.controls.items()}}
 
+    def _key(self) -> tuple:
+        """The current setting as a cache key."""
+        return tuple(sorted(self.settings().items()))
+
+    def exported_data(self) -> dict[str, torch.Tensor]:
+        """The reconstruction shown and its original, (3, H, W) each in [0, 1]."""
+        if self.current is None:
+            return {}
+        return {"reconstruction": self.current.images[0], "original": self.current.originals[0]}
+
     def run(self) -> None:
         """Invert the chosen image at the chosen layer (a setting seen before is cached)."""
-        settings = self.settings()
-        key = tuple(sorted(settings.items()))
+        settings, key = self.settings(), self._key()
         image = self.picker.image[None]
         self.runner.start(
             lambda progress: self._results.get(
                 key, lambda: self._invert(image, settings, progress)
             ),
-            self._show,
+            lambda result: self._show(result, key),
+            f"inverting the code at {settings['layer']}",
         )
 
     def _invert(
@@ -122,7 +143,7 @@ class InversionExplorer(widgets.VBox):
     def _show_original(self) -> None:
         self._picture(self.original_view, self.picker.image)
 
-    def _show(self, result: Inversion) -> None:
+    def _show(self, result: Inversion, key: tuple) -> None:
         self.current = result
         self._picture(self.view, result.images[0])
         field = "" if result.field is None else f" (central {result.field}×{result.field})"
@@ -130,3 +151,4 @@ class InversionExplorer(widgets.VBox):
             f"{result.layer}{field} · relative code error ‖Φ(x) − Φ0‖ / ‖Φ0‖ = "
             f"{result.error[0]:.3f}"
         )
+        self.runner.stale.showing(key)

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from cnnlens.data import HEADS, ShapeWorld
-from cnnlens.data.images import load_image
+from cnnlens.data.images import ImageSource, load_image
 from cnnlens.widgets.base import StatusLine
 
 SAMPLE_SEED = 2024
@@ -57,26 +57,40 @@ class ImagePicker(widgets.VBox):
         """The chosen image, (3, S, S) in [0, 1]."""
         return self.images[self.choice.value]
 
-    def add(self, name: str, image: torch.Tensor) -> None:
-        """Add an image (e.g. a user's tensor) to the choices and select it."""
-        self.images[name] = image
+    def add(self, name: str, image: ImageSource) -> None:
+        """Add an image (a user's tensor or array, a file's bytes or path) to the choices and
+        select it, read as `load_image` reads it at the model's size. The status line says how
+        it was fitted (centre-cropped, resized), or why it could not be read (a float image of
+        0..255 values, say)."""
+        try:
+            whole, fitted = load_image(image), load_image(image, self.size)
+        except Exception as exc:
+            self.status.error(exc)
+            return
+        self.images[name] = fitted
         self.choice.options = list(self.images)
         self.choice.value = name
+        note = fitting_note(tuple(whole.shape[-2:]), self.size)
+        if note and not self.status.is_error:
+            self.status.show(f"{self.status.text} · {name}: {note}")
 
     def observe_choice(self, callback: Callable[[dict], None]) -> None:
         """Call `callback` whenever another image is chosen."""
         self.choice.observe(callback, "value")
 
-    def _load(self, name: str, source: bytes | str) -> None:
-        try:
-            self.add(name, load_image(source, self.size))
-        except Exception as exc:
-            self.status.error(exc)
-
     def _on_upload(self, change: dict) -> None:
         for item in change["new"]:
-            self._load(f"upload: {item['name']}", bytes(item["content"]))
+            self.add(f"upload: {item['name']}", bytes(item["content"]))
 
     def _on_path(self, change: dict) -> None:
         if change["new"].strip():
-            self._load(f"file: {Path(change['new']).name}", change["new"].strip())
+            self.add(f"file: {Path(change['new']).name}", change["new"].strip())
+
+
+def fitting_note(shape: tuple[int, int], size: int) -> str | None:
+    """How an image of (height, width) `shape` was fitted to `size` × `size` (None: as it was)."""
+    height, width = shape
+    if (height, width) == (size, size):
+        return None
+    cropped = "centre-cropped to a square and " if height != width else ""
+    return f"{width}×{height} px {cropped}resized to {size}×{size} px (the model's input size)"

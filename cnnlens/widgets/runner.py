@@ -14,18 +14,23 @@ from typing import Any
 import ipywidgets as widgets
 
 from cnnlens.core.progress import Cancelled, Progress
-from cnnlens.widgets.base import StatusLine
+from cnnlens.widgets.base import StaleViews, StatusLine
 
 
 class Runner(widgets.HBox):
     """[Run] [Cancel] [bar]: `start(work, done)` runs `work(progress)`, then `done(result)`.
 
-    Errors (and a cancel) show as one line in `status`; `done` only sees finished results.
+    While it runs the status says "running…"; an error shows as one red line, a cancel as an
+    informational one; `done` only sees finished results. A widget that sets `stale` has the
+    views it fills marked stale from each start until `done` shows a result (so after a cancel or
+    an error too).
     """
 
     def __init__(self, status: StatusLine, label: str = "Run", background: bool = True) -> None:
         self.status = status
         self.background = background
+        self.stale: StaleViews | None = None
+        self.again = f"press {label} to run again"  # what the line after a cancel suggests
         self.run_button = widgets.Button(description=label, button_style="primary", icon="play")
         self.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True)
         self.bar = widgets.IntProgress(value=0, min=0, max=1, layout={"width": "220px"})
@@ -39,13 +44,19 @@ class Runner(widgets.HBox):
         """Whether a call is in progress."""
         return self._thread is not None and self._thread.is_alive()
 
-    def start(self, work: Callable[[Progress], Any], done: Callable[[Any], None]) -> None:
-        """Run `work` with a progress callback (in the background unless `background=False`)."""
+    def start(
+        self, work: Callable[[Progress], Any], done: Callable[[Any], None], what: str = ""
+    ) -> None:
+        """Run `work` with a progress callback (in the background unless `background=False`),
+        saying "running… `what`" meanwhile."""
         if self.running:
             self.status.show("still running — cancel it first")
             return
         self._cancel.clear()
         self.run_button.disabled, self.cancel_button.disabled = True, False
+        self.status.running(what)
+        if self.stale is not None:
+            self.stale.started()
         if self.background:
             self._thread = threading.Thread(target=self._run, args=(work, done), daemon=True)
             self._thread.start()
@@ -70,7 +81,12 @@ class Runner(widgets.HBox):
         try:
             result = work(self._progress)
             done(result)
+        except Cancelled:
+            stale = "" if self.stale is None else " — the picture is partial or earlier (stale)"
+            self.status.show(f"⏹ cancelled{stale}; {self.again}")
         except Exception as exc:
             self.status.error(exc)
         finally:
             self.run_button.disabled, self.cancel_button.disabled = False, True
+            if self.stale is not None:  # a stopped run's partial picture is marked too
+                self.stale.check()

@@ -32,7 +32,6 @@ class LayerScans:
 
     def start(self, layer: str) -> None:
         """Scan for `layer` (in the runner's thread unless it runs in the foreground)."""
-        self.runner.status.show(f"scanning {len(self.images)} images for {layer} …")
 
         def work(progress):
             return top_examples(self.model, layer, self.images, k=self.k, progress=progress)
@@ -41,4 +40,4 @@ class LayerScans:
             self._done[layer] = result
             self.on_done()
 
-        self.runner.start(work, done)
+        self.runner.start(work, done, f"scanning {len(self.images)} images for {layer}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import numpy as np
+import torch
 
 from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, list_layers
@@ -14,10 +15,13 @@ from cnnlens.plot.stimuli import boxed, crop_grid
 from cnnlens.stimuli import receptive_field
 from cnnlens.stimuli.crops import unit_crops
 from cnnlens.widgets.base import (
+    Exportable,
     StatusLine,
     chosen_layer,
     dataset_or_default,
     guarded,
+    show_placeholder,
+    unit_box,
     unit_slider_follows,
 )
 from cnnlens.widgets.filters import show_png
@@ -28,7 +32,7 @@ GRID_PX = 300  # on-screen width of the crop grid
 MAX_K = 16
 
 
-class StimuliExplorer(widgets.VBox):
+class StimuliExplorer(Exportable, widgets.VBox):
     """Pick a layer, press Scan (one pass over the dataset, with progress and Cancel), then browse
     units instantly: each unit's top-k crops and, below, the images they were cut from with the
     field outlined. Drive it through `layer`, `unit`, `k`, `overlay` and `scan()`; `current`
@@ -53,6 +57,7 @@ class StimuliExplorer(widgets.VBox):
         self.unit = widgets.IntSlider(
             0, 0, self.channels[self.layer.value] - 1, description="unit", continuous_update=False
         )
+        self.unit_box = unit_box(self.unit, self.status, lambda: self.layer.value)
         most = min(MAX_K, len(self.images))
         self.k = widgets.IntSlider(min(9, most), 1, most, description="k", continuous_update=False)
         self.overlay = widgets.Checkbox(False, description="light by activation")
@@ -68,12 +73,16 @@ class StimuliExplorer(widgets.VBox):
         super().__init__(
             [
                 widgets.HBox([self.layer, self.runner]),
-                widgets.HBox([self.unit, self.k, self.overlay]),
+                widgets.HBox([self.unit, self.unit_box, self.k, self.overlay]),
                 widgets.HBox([self.crops_view, self.sources_view]),
                 self.status,
             ]
         )
         self._refresh()
+
+    def exported_data(self) -> dict[str, torch.Tensor]:
+        """The unit's top crops shown, (k, 3, S, S) in [0, 1]."""
+        return {} if self.current is None else {"crops": self.current}
 
     def scan(self) -> None:
         """Scan the dataset for the current layer (in the background unless told otherwise)."""
@@ -83,7 +92,11 @@ class StimuliExplorer(widgets.VBox):
     def _refresh(self, _change: dict | None = None) -> None:
         top = self.scans.get(self.layer.value)
         if top is None:
-            self.status.show(f"press Scan to find the top examples of {self.layer.value}")
+            self.current = None
+            press = f"press Scan to find the top examples of {self.layer.value}"
+            for view in (self.crops_view, self.sources_view):
+                show_placeholder(view, press, GRID_PX)
+            self.status.show(press)
             return
         top = top.first(self.k.value)
         unit = self.unit.value
