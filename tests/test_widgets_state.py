@@ -95,6 +95,20 @@ def test_a_result_is_marked_stale_when_the_controls_move_away(visualizer):
     assert STALE not in visualizer.view._dom_classes and visualizer.status.text == line
 
 
+def test_a_control_moved_during_a_run_leaves_its_result_marked_stale(visualizer):
+    moved = []
+
+    def move_once(_change: dict) -> None:
+        if not moved:  # at the first preview, as a student would while it renders
+            moved.append(True)
+            visualizer.controls["unit"].value = 5
+
+    visualizer.view.observe(move_once, "value")
+    visualizer.run()
+    assert visualizer.current is not None and visualizer.controls["unit"].value == 5
+    assert STALE in visualizer.view._dom_classes and visualizer.status.is_stale
+
+
 def test_another_image_marks_the_reconstruction_stale(shapes):
     inversion = InversionExplorer(shapes, layer="relu1", background=False)
     inversion.controls["steps"].value = 10

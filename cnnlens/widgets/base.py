@@ -167,8 +167,9 @@ class StaleViews:
         self._mark(True)
 
     def showing(self, key: object) -> None:
-        """The views now show the finished result of setting `key`, under the current status."""
-        self.shown, self.line, self.partial = key, self.status.value, False
+        """The views now show the finished result of setting `key`, under the current status
+        (which says stale instead, if the controls moved on while it was computed)."""
+        self.shown, self.line, self.partial, self.is_stale = key, self.status.value, False, False
         self.check()
 
     def check(self, _change: dict | None = None) -> None:
@@ -329,10 +330,9 @@ def first_unit(unit: object, units: int, layer: str) -> tuple[int, CnnlensError 
 def unit_box(
     slider: widgets.IntSlider, status: StatusLine, layer: Callable[[], str]
 ) -> widgets.IntText:
-    """A box to type a unit into, in place of `slider`'s readout (which clamps a typed 999 to the
-    last unit without a word): a unit past the end is said in `status`, and the slider goes to
-    the nearest unit. The box shares the slider's layout, so it hides and shows with it."""
-    slider.readout = False
+    """A box to type a unit into beside `slider` (whose readout clamps a typed 999 to the last
+    unit in the browser, without a word): a unit past the end is said in `status`, and the slider
+    goes to the nearest unit. The box shares the slider's layout, so it hides and shows with it."""
     box = widgets.IntText(slider.value, layout=slider.layout)
 
     def typed(change: dict) -> None:
