@@ -41,7 +41,7 @@ def test_stimuli_explorer_scans_then_browses_units(shapes, world):
     assert "press Scan" in explorer.status.text and explorer.unit.max == 23
 
 
-def test_neighbours_explorer_shows_feature_and_pixel_neighbours(shapes, world):
+def test_neighbours_explorer_shows_feature_and_pixel_neighbours(shapes, world, tmp_path):
     explorer = NeighboursExplorer(shapes, world)
     explorer.k.value = 3
     explorer.query.value = 5
@@ -56,6 +56,13 @@ def test_neighbours_explorer_shows_feature_and_pixel_neighbours(shapes, world):
     explorer.space.value = "pixels"
     assert list(explorer.current) == ["pixels"]
     assert explorer.views["features"].layout.display == "none"
+    written = explorer.export(tmp_path / "row")  # what is shown: the pixel row only
+    assert [p.name for p in written] == ["row-views-pixels.png", "row-neighbours.csv"]
+    assert written[0].read_bytes() == explorer.views["pixels"].value
+    with written[1].open() as file:
+        rows = list(csv.DictReader(file))
+    assert [int(r["index"]) for r in rows] == explorer.current["pixels"]
+    assert {(r["query"], r["space"]) for r in rows} == {("5", "pixels")}
 
 
 def test_embedding_explorer_runs_tsne_and_redraws(shapes, world):
