@@ -16,7 +16,7 @@ from typing import Any
 import ipywidgets as widgets
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from cnnlens.core.handle import as_handle
 from cnnlens.core.inputs import as_index, check_images
@@ -112,13 +112,15 @@ STALE_BORDER = "3px dashed #c8a000"
 
 
 def placeholder_png(text: str, width: int = 192, height: int = 96) -> bytes:
-    """A light-gray PNG saying `text`: what an empty view shows instead of a broken image."""
+    """A light-gray PNG saying `text` (Latin-1: Pillow's own font has no other glyphs): what
+    an empty view shows instead of a broken image."""
     picture = Image.new("RGB", (width, height), (236, 236, 236))
     draw = ImageDraw.Draw(picture)
+    font = ImageFont.load_default(size=12)
     lines = textwrap.wrap(text, width=max(8, width // 7))
-    top = (height - 12 * len(lines)) // 2
+    top = (height - 15 * len(lines)) // 2
     for row, line in enumerate(lines):
-        draw.text((8, top + 12 * row), line, fill=(90, 90, 90))
+        draw.text((8, top + 15 * row), line, fill=(90, 90, 90), font=font)
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG")
     return buffer.getvalue()

@@ -98,7 +98,10 @@ class DissectionBrowser(Exportable, widgets.VBox):
             self.info.value = ""
             none = f"no {self.category.value} detectors at IoU ≥ {threshold:.3f}"
             show_placeholder(
-                self.strip_view, f"{none}: lower the IoU threshold or choose another category", 300
+                self.strip_view,
+                f"no {self.category.value} detectors at this IoU threshold: lower it or choose "
+                "another category",
+                300,
             )
             self.status.show(none)
             return
