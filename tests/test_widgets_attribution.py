@@ -94,7 +94,7 @@ def test_a_plain_module_gets_its_own_number_of_classes():
     assert widget.status.text == "saliency · target class 4" and widget.current.shape == (224, 224)
 
 
-def test_compare_shows_other_methods_side_by_side(explorer, shapes):
+def test_compare_shows_other_methods_side_by_side(explorer, shapes, tmp_path):
     explorer.method.value = "Grad-CAM"
     explorer.compare.value = ("saliency", "Grad-CAM", "occlusion")
     assert list(explorer.compared) == ["saliency", "occlusion"]  # the main method once
@@ -104,8 +104,20 @@ def test_compare_shows_other_methods_side_by_side(explorer, shapes):
     assert torch.equal(explorer.compared["saliency"], saliency(shapes, image, cls)[0])
     expected = occlusion(shapes, image, cls, window=8, stride=4)[0]
     assert torch.allclose(explorer.compared["occlusion"], expected)
+    names = [path.name for path in explorer.export(tmp_path / "a")]
+    assert names[:2] == ["a-overlay_view.png", "a-map_view.png"]
+    assert names[2:] == [
+        "a-compare_views-saliency.png",
+        "a-compare_views-occlusion.png",
+        "a-map.npy",
+        "a-map-saliency.npy",
+        "a-map-occlusion.npy",
+    ]
+    assert np.array_equal(np.load(tmp_path / "a-map.npy"), explorer.current.numpy())
     explorer.compare.value = ()
     assert explorer.compared == {} and explorer.compare_row.children == ()
+    names = [path.name for path in explorer.export(tmp_path / "b")]  # only what is on screen
+    assert names == ["b-overlay_view.png", "b-map_view.png", "b-map.npy"]
 
 
 def test_slow_maps_run_in_the_background_and_cancel_cleanly(shapes):

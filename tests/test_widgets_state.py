@@ -153,10 +153,10 @@ def test_export_writes_what_the_views_show_and_the_data(shapes, visualizer, tmp_
     explorer = FeatureExplorer(shapes, layer="relu2")
     names = [p.name for p in explorer.export(tmp_path / "maps")]
     assert names == [
-        "maps-input_view.png",
-        "maps-maps_view.png",
+        "maps-input_view.png",  # in screen order
         "maps-unit_view.png",
         "maps-filter_view.png",
+        "maps-maps_view.png",
         "maps-maps.npy",
     ]
     assert np.array_equal(np.load(tmp_path / "maps-maps.npy"), explorer.current.maps.numpy())

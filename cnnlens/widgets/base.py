@@ -225,16 +225,27 @@ class Exportable:
         return written
 
     def _shown_views(self) -> Iterator[tuple[str, widgets.Image]]:
-        """(name, view) for each Image attribute (or dict of them) showing a picture."""
+        """(name, view) for each picture on screen: an Image in the widget's tree, not hidden,
+        not a placeholder, named by its attribute (`views-gradient` for a dict of views)."""
+        names = {}
         for attribute, value in vars(self).items():
             views = value if isinstance(value, dict) else {None: value}
             for key, view in views.items():
-                if not isinstance(view, widgets.Image) or not view.value:
-                    continue
-                if is_placeholder(view) or view.layout.display == "none":
-                    continue
                 name = attribute if key is None else f"{attribute}-{key}"
-                yield name.strip("_").replace(" ", "_"), view
+                names[id(view)] = name.strip("_").replace(" ", "_")
+        for index, view in enumerate(_visible_images(self)):
+            if view.value and not is_placeholder(view):
+                yield names.get(id(view), f"image{index}"), view
+
+
+def _visible_images(widget: widgets.Widget) -> Iterator[widgets.Image]:
+    """The Image widgets in `widget`'s tree, in screen order, leaving out hidden branches."""
+    if widget.layout.display == "none":
+        return
+    if isinstance(widget, widgets.Image):
+        yield widget
+    for child in getattr(widget, "children", ()):
+        yield from _visible_images(child)
 
 
 def _write_data(stem: Path, data: np.ndarray | torch.Tensor | Table) -> Path:
