@@ -26,3 +26,20 @@ def fixed_size_net(classes: int = 4) -> nn.Sequential:
         nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(512, classes),
     )  # fmt: skip
+
+
+class SharedBlock(nn.Module):
+    """One conv `block` applied twice in `forward` (shared weights), then a pooled linear head."""
+
+    def __init__(self, classes: int = 3) -> None:
+        super().__init__()
+        self.stem, self.block = nn.Conv2d(3, 4, 3, padding=1), nn.Conv2d(4, 4, 3, padding=1)
+        self.head = nn.Linear(4, classes)
+
+    def calls(self, x):
+        """The block's two outputs, by an explicit forward."""
+        first = self.block(self.stem(x).relu())
+        return first, self.block(first.relu())
+
+    def forward(self, x):
+        return self.head(self.calls(x)[1].mean(dim=(2, 3)))

@@ -6,7 +6,9 @@ import torch.nn.functional as F
 from torch import nn
 
 import cnnlens
+from cnnlens.attribution import grad_cam, input_gradient, unit
 from cnnlens.core.layers import layer_aliases
+from tests.small_nets import SharedBlock
 
 
 def test_capture_matches_sequential_slices(shapes, shape_images):
@@ -131,3 +133,25 @@ def test_any_user_module_works():
     assert layer_aliases(net) == {"conv1": "conv_a", "conv2": "conv_b", "fc1": "head"}
     with pytest.raises(cnnlens.CnnlensError, match="did you mean 'conv2', 'conv1', 'conv_b'"):
         cnnlens.capture(net, x, "conv")
+
+
+def test_a_module_run_twice_is_read_at_its_last_call_by_every_method():
+    torch.manual_seed(0)
+    net = SharedBlock()
+    x = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        _, second = net.calls(x)
+    said = "layer 'block' runs 2 times in one forward; cnnlens reads its last call"
+    with pytest.warns(cnnlens.CnnlensWarning, match=said):
+        for truncate in (True, False):
+            got = cnnlens.capture(net, x, "block", truncate=truncate)["block"]
+            assert torch.allclose(got, second, atol=1e-6)
+        ours = input_gradient(net, x, unit("block", 2))
+        cams = grad_cam(net, x, 1, "block")
+    leaf = x.clone().requires_grad_(True)
+    (reference,) = torch.autograd.grad(net.calls(leaf)[1][:, 2].mean(dim=(1, 2)).sum(), leaf)
+    assert torch.allclose(ours, reference, atol=1e-6)
+    maps = second.clone().requires_grad_(True)
+    (grads,) = torch.autograd.grad(net.head(maps.mean(dim=(2, 3)))[:, 1].sum(), maps)
+    expected = (grads.mean(dim=(2, 3), keepdim=True) * maps).sum(dim=1).clamp(min=0)
+    assert torch.allclose(cams, expected, atol=1e-6)

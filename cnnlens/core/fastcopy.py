@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from cnnlens.core.view import working_view
+from cnnlens.core.view import probing_view, working_view
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def graph_facts(net: nn.Module, example: torch.Tensor) -> GraphFacts | None:
     cached = _FACTS.get(net)
     if cached is not None and cached[0] == signature:
         return cached[1]
-    view = working_view(net)
+    view = probing_view(net)
     facts = None
     for channels_last in (True, False):
         layout = torch.channels_last if channels_last else torch.contiguous_format

@@ -20,10 +20,12 @@ from cnnlens.core.view import working_view
 
 
 class Guard:
-    """A call's working view of a model (`model`) and the hooks it registered there."""
+    """A call's working view of a model (`model`), the network it views (`source`, only to be
+    read: facts cached per network key on it) and the hooks it registered on the view."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, source: nn.Module) -> None:
         self.model = model
+        self.source = source
         self._handles: list[RemovableHandle] = []
 
     def hook(self, handle: RemovableHandle) -> RemovableHandle:
@@ -47,7 +49,7 @@ def preserved(model: nn.Module) -> Iterator[Guard]:
     Yields:
         A `Guard`: run the forward through `guard.model`, hook it through `guard.hook`.
     """
-    guard = Guard(working_view(model))
+    guard = Guard(working_view(model), model)
     try:
         yield guard
     finally:

@@ -71,3 +71,14 @@ def owning(module: nn.Module) -> None:
             for n, p in sub._parameters.items()
         }
         sub._buffers = {n: None if b is None else b.clone() for n, b in sub._buffers.items()}
+
+
+def probing_view(net: nn.Module) -> nn.Module:
+    """A working view of `net` without the user's forward hooks, for the forwards cnnlens runs
+    only to learn about the network (call counts, graph facts): the user's hooks see the calls'
+    own forwards, never these."""
+    view = working_view(net)
+    for module in view.modules():  # the view's own dictionaries; the user's stay as they are
+        module._forward_pre_hooks.clear()
+        module._forward_hooks.clear()
+    return view
