@@ -1,7 +1,8 @@
 """Ctrl-C anywhere: the model is exactly as before and the next call is right.
 
-Interrupts are injected deterministically at every line that cnnlens's core executes during a
-call (with `sys.settrace`), and at random moments by real SIGINT signals from a timer thread.
+Interrupts are injected deterministically (with `sys.settrace`) at every line a call executes in
+the core's view, guard, graph-reading and capture code, and at random moments by real SIGINT
+signals from a timer thread.
 """
 
 from __future__ import annotations
@@ -24,15 +25,21 @@ from cnnlens.featurevis import channel, render
 from cnnlens.stimuli import top_examples
 from tests.snapshot import assert_unchanged, snapshot
 
-CORE = str(Path(cnnlens.__file__).parent / "core")
+# The paths where a call builds its working view, reads the graph and lets go of its hooks.
+CORE = tuple(
+    str(Path(cnnlens.__file__).parent / "core" / name)
+    for name in ("guard.py", "view.py", "fastcopy.py", "capture.py")
+)
 X = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
 
 
 class Injector:
-    """Raise KeyboardInterrupt at the `at`-th line executed in cnnlens/core (count with at=-1)."""
+    """Raise KeyboardInterrupt at the `at`-th line event in CORE; with at=-1 only record, for
+    each distinct source line, the event at which it first runs."""
 
     def __init__(self, at: int) -> None:
-        self.at, self.lines = at, 0
+        self.at, self.events = at, 0
+        self.first: dict[tuple[str, int], int] = {}
 
     def __call__(self, frame, event, arg):
         if not frame.f_code.co_filename.startswith(CORE):
@@ -41,10 +48,11 @@ class Injector:
 
     def _line(self, frame, event, arg):
         if event == "line":
-            if self.lines == self.at:
-                self.lines += 1
-                raise KeyboardInterrupt(f"injected at {frame.f_code.co_filename}:{frame.f_lineno}")
-            self.lines += 1
+            where = (frame.f_code.co_filename, frame.f_lineno)
+            self.first.setdefault(where, self.events)
+            self.events += 1
+            if self.events - 1 == self.at:
+                raise KeyboardInterrupt(f"injected at {where[0]}:{where[1]}")
         return self._line
 
 
@@ -76,10 +84,9 @@ def test_an_interrupt_at_every_core_line_leaves_the_model_and_the_next_call_righ
         fastcopy._FACTS.clear()  # so the render reads the graph again, under interrupts
         counter = Injector(-1)
         _run_traced(lambda: call(shapes), counter)
-        assert counter.lines > 20, counter.lines
+        points = sorted(counter.first.values())  # every distinct line, where it first runs
+        assert len(points) > 40, len(points)
         before = snapshot(net)
-        stride = max(1, counter.lines // 400)  # the render runs thousands: every line of its
-        points = range(0, counter.lines, stride)  # graph reading, a sample of the loop's
         interrupted = 0
         for at in points:
             fastcopy._FACTS.clear()
