@@ -18,29 +18,7 @@ from cnnlens.core.handle import as_handle
 from cnnlens.featurevis import class_logit, render
 from cnnlens.models import names
 from cnnlens.widgets import AttributionExplorer
-
-SWEEP = [
-    "alexnet",
-    "vgg11_bn",
-    "vgg16",
-    "googlenet",
-    "inception_v3",
-    "resnet18",
-    "resnet50",
-    "resnext50_32x4d",
-    "wide_resnet50_2",
-    "densenet121",
-    "squeezenet1_1",
-    "mobilenet_v2",
-    "mobilenet_v3_small",
-    "mnasnet0_5",
-    "shufflenet_v2_x0_5",
-    "efficientnet_b0",
-    "efficientnet_v2_s",
-    "regnet_x_400mf",
-    "regnet_y_400mf",
-    "convnext_tiny",
-]
+from tests.test_zoo_sweep import SWEEP
 
 
 def test_every_torchvision_classifier_is_a_name():
