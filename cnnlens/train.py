@@ -12,13 +12,13 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
+from cnnlens.core.guard import preserved
 from cnnlens.data import CONCEPTS, HEAD_CLASSES, HEADS, ShapeWorld
 from cnnlens.data.batches import prefetched
 from cnnlens.models.embedded import INPUT_SIZE, MANIFEST_NAME, WEIGHTS_DIR
@@ -46,19 +46,6 @@ def multi_head_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     )
 
 
-@contextmanager
-def eval_mode(net: torch.nn.Module) -> Iterator[None]:
-    """Run a block with every submodule in eval mode, then give each its own training flag back
-    (also on an error or Ctrl-C): a module left in eval mode inside a training net stays so."""
-    flags = [(module, module.training) for module in net.modules()]
-    try:
-        net.eval()
-        yield
-    finally:
-        for module, training in flags:
-            module.training = training
-
-
 @torch.no_grad()
 def evaluate(
     net: torch.nn.Module, images: int = 2000, seed: int = HELD_OUT_SEED
@@ -66,10 +53,10 @@ def evaluate(
     """Held-out accuracy per head on shape-world images never seen in training."""
     world = ShapeWorld(length=images, seed=seed, size=INPUT_SIZE)
     correct = torch.zeros(len(HEADS))
-    with eval_mode(net):
+    with preserved(net) as guard:  # an eval-mode view: no flag of `net` is ever written
         for start in range(0, images, 500):
             batch = world.batch(start, min(500, images - start))
-            logits = net(batch.images)
+            logits = guard.model(batch.images)
             for i, span in enumerate(head_spans().values()):
                 correct[i] += (logits[:, span].argmax(1) == batch.labels[:, i]).sum()
     return {head: round(float(c) / images, 4) for head, c in zip(HEADS, correct, strict=True)}
