@@ -128,11 +128,12 @@ def report() -> int:
         for path, values in check.items():
             limit = tolerance_of(tol, path)
             numbers = [v for v in values.values() if type(v) in (int, float)]
-            if len(numbers) == len(values) and (limit or any(type(v) is float for v in numbers)):
-                within += 1
+            if len(numbers) == len(values):
                 spread = max(numbers) - min(numbers)
                 spreads.append(spread)
-                margins += [limit / spread] if spread else []
+                within += bool(limit)
+                exact += not limit
+                margins += [limit / spread] if spread and limit else []
                 problems += [path or "value"] if limit < MARGIN * spread else []
             else:
                 exact += 1
