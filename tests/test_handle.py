@@ -14,10 +14,11 @@ from torch import nn
 
 import cnnlens
 from cnnlens.attribution import grad_cam, integrated_gradients, occlusion, saliency
+from cnnlens.core.capture import output_names
 from cnnlens.core.handle import as_handle
 from cnnlens.featurevis import class_logit, render
 from cnnlens.models import names
-from cnnlens.widgets import AttributionExplorer
+from cnnlens.widgets import AttributionExplorer, FeatureVisualizer
 from tests.test_zoo_sweep import SWEEP
 
 
@@ -151,3 +152,15 @@ def test_an_ambiguous_output_asks_which_holds_the_logits():
     with pytest.raises(cnnlens.CnnlensError, match="has no tensor at 'c'"):
         saliency(cnnlens.load(net, output="c"), x, 0)
     assert as_handle(net) is as_handle(net)  # made once per module
+
+
+def test_a_model_without_class_names_gets_one_name_per_output_in_every_widget():
+    torch.manual_seed(0)
+    net = Outputs("tuple").eval()
+    model = cnnlens.load(net, input_size=32)
+    assert output_names(model) == ("class 0", "class 1", "class 2", "class 3")
+    visualizer = FeatureVisualizer(model, background=False)
+    assert [label for label, _ in visualizer.controls["class"].options] == list(output_names(model))
+    explorer = AttributionExplorer(model, "saliency", background=False)
+    assert explorer.class_names == output_names(model)
+    assert output_names(cnnlens.load("shapes"))[0] == "shape:circle"

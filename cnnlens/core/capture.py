@@ -223,6 +223,19 @@ def normalize_for(model: ModelLike, x: torch.Tensor) -> torch.Tensor:
     return as_handle(model).normalize(x)
 
 
+def output_names(model: ModelLike) -> tuple[str, ...]:
+    """A name per output (logit) of `model`: the handle's class names, else "class 0", "class
+    1", ... counted from one forward of a blank image at the handle's input size."""
+    handle = as_handle(model)
+    if handle.class_names:
+        return handle.class_names
+    size = handle.input_size
+    x = images_for(model, torch.zeros(1, 3, size, size))
+    with preserved(handle.net) as guard, torch.no_grad():
+        logits = handle.logits(forward_until_done(guard.model, handle.normalize(x)))
+    return tuple(f"class {i}" for i in range(logits.shape[1]))
+
+
 @dataclass(frozen=True)
 class Activations(Mapping[str, torch.Tensor]):
     """Captured layer outputs by canonical path, each with a pre-/post-ReLU note."""

@@ -66,10 +66,6 @@ class LoadedModel:
                 return head
         return "class"
 
-    def class_name(self, index: int) -> str:
-        """The name of output `index` ("class i" where the model names none)."""
-        return self.class_names[index] if index < len(self.class_names) else f"class {index}"
-
     def __repr__(self) -> str:
         weights = "trained" if self.pretrained else "random"
         classes = f"{len(self.class_names)} classes" if self.class_names else "unnamed classes"

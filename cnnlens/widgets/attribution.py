@@ -23,7 +23,7 @@ from cnnlens.attribution import (
     upsample,
 )
 from cnnlens.attribution.targets import predicted
-from cnnlens.core.capture import forward_until_done, images_for, normalize_for
+from cnnlens.core.capture import forward_until_done, images_for, normalize_for, output_names
 from cnnlens.core.guard import preserved
 from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, as_net, list_layers
@@ -119,8 +119,7 @@ class AttributionExplorer(Exportable, widgets.VBox):
         size = as_handle(model).input_size
         self.status = StatusLine()
         self.picker = ImagePicker(size, self.status)
-        outputs = self._logits(self.picker.image).shape[1]
-        names = tuple(as_handle(model).class_name(i) for i in range(outputs))
+        names = output_names(model)
         self.class_names = names
         if method not in METHODS:
             raise CnnlensError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import ipywidgets as widgets
 import torch
 
+from cnnlens.core.capture import output_names
 from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, list_layers
 from cnnlens.featurevis import (
@@ -89,7 +90,7 @@ class FeatureVisualizer(Exportable, widgets.VBox):
         self.channels = {i.name: i.output_shape[0] for i in spatial}
         names = [i.name for i in spatial]
         layer = chosen_layer(model, layer, names, names[-1])
-        classes = as_handle(model).class_names
+        classes = output_names(model)
         slider = {"continuous_update": False, "style": {"description_width": "initial"}}
         self.controls: dict[str, widgets.ValueWidget] = {
             "objective": widgets.Dropdown(options=list(OBJECTIVES), description="objective"),
