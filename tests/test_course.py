@@ -10,6 +10,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from cnnlens.course.checks import answers, describe
 from cnnlens.course.grading import STUDENT_SUFFIX, write_handout
 from cnnlens.course.run import nbgrader_flags
 
@@ -59,15 +60,15 @@ def solution_code(cell) -> str:
     return "\n".join(lines[start + 1 : end])
 
 
-def student_notebook(name: str, answers: dict[int, str]) -> nbformat.NotebookNode:
+def student_notebook(name: str, code_for: dict[int, str]) -> nbformat.NotebookNode:
     """The hand-out notebook with these tasks answered ({task: code}), the rest untouched."""
     notebook = nbformat.read(HANDOUT / f"{name}{STUDENT_SUFFIX}", as_version=4)
     for cell in notebook.cells:
         grade_id = nbgrader_flags(cell).get("grade_id", "")
         task = int(grade_id.removeprefix("solution-")) if grade_id.startswith("solution-") else 0
-        if task in answers:
+        if task in code_for:
             assert cell.source.endswith(STUB)
-            cell.source = cell.source.replace(STUB, answers[task])
+            cell.source = cell.source.replace(STUB, code_for[task])
     return notebook
 
 
@@ -140,7 +141,9 @@ def test_the_check_command_passes_every_task_of_a_right_answer(tmp_path):
     done = student_check(path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.splitlines()[-1] == "3 of 3 tasks pass"
-    assert "✓ task 2: share of the map on the object (guided 0.63 ± 0.03" in done.stdout
+    share = answers()[GRADED]["2"]
+    expected = describe(share["expected"], share["tol"])
+    assert f"  ✓ task 2: {share['title']} ({expected})" in done.stdout
 
 
 @pytest.mark.slow
@@ -152,10 +155,10 @@ def test_an_instructor_grades_a_folder_of_submissions_offline_in_one_command(tmp
         "cyd": {},  # unfinished: handed in as handed out
         "dan": {1: RULES_RIGHT_ONLY_WHERE_SHOWN},  # passes task 1's visible check, not the hidden
     }
-    for student, answers in submissions.items():
+    for student, answered in submissions.items():
         (tmp_path / "in" / student).mkdir(parents=True)
         path = tmp_path / "in" / student / f"{GRADED}{STUDENT_SUFFIX}"
-        nbformat.write(student_notebook(GRADED, answers), path)
+        nbformat.write(student_notebook(GRADED, answered), path)
     out = tmp_path / "grades.csv"
     command = [sys.executable, "-m", "cnnlens.course", "grade", str(tmp_path / "in")]
     command += ["--course", str(ROOT / "course"), "--out", str(out)]
