@@ -45,20 +45,24 @@ class WeightedReLU(nn.Module):
         return (h * self.w).flatten(1).sum(dim=1, keepdim=True)
 
 
+def _assert_rules(net, x, w, gate, spelling):
+    """The three rules by hand for d(w · act(x)) / dx, where `gate` is 1 where the ReLU passes."""
+    expected = {
+        "gradient": w * gate,
+        "deconvnet": w.clamp(min=0).expand_as(x),
+        "guided": w.clamp(min=0) * gate,
+    }
+    for rule, want in expected.items():
+        got = input_gradient(net, x, 0, rule=rule)
+        assert torch.allclose(got, want), f"{rule} with {spelling}"
+
+
 @pytest.mark.parametrize("spelling", RELU_SPELLINGS)
 def test_three_rules_match_hand_derived_gradients(spelling):
     gen = torch.Generator().manual_seed(0)
     x, w = torch.randn(2, 3, 4, 4, generator=gen), torch.randn(1, 3, 4, 4, generator=gen)
     net = WeightedReLU(RELU_SPELLINGS[spelling], w)
-    positive = (x > 0).float()
-    expected = {
-        "gradient": w * positive,
-        "deconvnet": w.clamp(min=0).expand_as(x),
-        "guided": w.clamp(min=0) * positive,
-    }
-    for rule, want in expected.items():
-        got = input_gradient(net, x, 0, rule=rule)
-        assert torch.allclose(got, want), f"{rule} with {spelling}"
+    _assert_rules(net, x, w, (x > 0).float(), spelling)
 
 
 def _reference_gradient(model, x, score_of):
@@ -209,15 +213,7 @@ def test_relu6_rules_match_hand_derived_gradients(spelling):
     x, w = 5 * torch.randn(2, 3, 4, 4, generator=gen), torch.randn(1, 3, 4, 4, generator=gen)
     assert (x > 6).any() and (x < 0).any()
     net = WeightedReLU(CLIPPED_SPELLINGS[spelling], w)
-    inside = ((x > 0) & (x < 6)).float()
-    expected = {
-        "gradient": w * inside,
-        "deconvnet": w.clamp(min=0).expand_as(x),
-        "guided": w.clamp(min=0) * inside,
-    }
-    for rule, want in expected.items():
-        got = input_gradient(net, x, 0, rule=rule)
-        assert torch.allclose(got, want), f"{rule} with {spelling}"
+    _assert_rules(net, x, w, ((x > 0) & (x < 6)).float(), spelling)
 
 
 def _hooked_guided(net: nn.Module, x: torch.Tensor, cls: int) -> torch.Tensor:
