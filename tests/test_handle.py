@@ -68,9 +68,18 @@ def test_a_bare_torchvision_module_is_said_once_to_get_unnormalized_images():
         saliency(net, torch.rand(1, 3, 64, 64), 0)
     said = [w for w in caught if "without ImageNet normalization" in str(w.message)]
     assert len(said) == 1 and "cnnlens.load(net, mean=..., std=...)" in str(said[0].message)
+    assert said[0].filename == __file__  # the user's line, not a file inside cnnlens
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # declared: nothing to say
         cnnlens.load(torchvision.models.resnet18(), mean=(0.5,) * 3, std=(0.2,) * 3)
+
+
+def test_a_loaded_torchvision_model_says_nothing_about_normalization():
+    model = cnnlens.load("alexnet", pretrained=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cnnlens.list_layers(model)  # unwraps the network inside; the handle declared it all
+        saliency(model, torch.rand(1, 3, 64, 64), 0)
 
 
 def test_timm_models_load_by_name_with_their_config():

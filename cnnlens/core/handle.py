@@ -7,7 +7,6 @@ input size, the class names, and which part of the forward's output holds the lo
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from weakref import WeakKeyDictionary
@@ -15,6 +14,7 @@ from weakref import WeakKeyDictionary
 import torch
 from torch import nn
 
+from cnnlens.core.notes import note
 from cnnlens.errors import CnnlensError
 
 DEFAULT_INPUT_SIZE = 224  # a plain module's input size unless declared (ImageNet's crop)
@@ -100,11 +100,10 @@ def as_handle(model: ModelLike) -> LoadedModel:
         handle = LoadedModel(model, type(model).__name__, DEFAULT_INPUT_SIZE, ())
         _PLAIN[model] = handle
         if type(model).__module__.startswith("torchvision.models"):
-            warnings.warn(
+            note(
                 f"cnnlens feeds this {type(model).__name__} [0, 1] images without ImageNet "
                 "normalization; declare it with cnnlens.load(net, mean=..., std=...) "
-                "or load it by its torchvision name (e.g. cnnlens.load('resnet50'))",
-                stacklevel=3,
+                "or load it by its torchvision name (e.g. cnnlens.load('resnet50'))"
             )
     return handle
 

@@ -15,8 +15,13 @@ from cnnlens.errors import CnnlensError
 
 
 def as_net(model: ModelLike) -> nn.Module:
-    """The `nn.Module` behind a model handle (or the module itself)."""
-    return as_handle(model).net
+    """The `nn.Module` behind a model handle (or the module itself); unlike `as_handle`, it
+    makes no handle, so internal calls on an unwrapped network say nothing about normalization.
+
+    Raises:
+        CnnlensError: `model` is neither a module nor a handle.
+    """
+    return model if isinstance(model, nn.Module) else as_handle(model).net
 
 
 def layer_aliases(model: ModelLike) -> dict[str, str]:

@@ -4,21 +4,33 @@ SiLU, a layer that ran several times in one forward): a `CnnlensWarning`, or, in
 
 from __future__ import annotations
 
+import sys
 import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from cnnlens.errors import CnnlensWarning
 
 _local = threading.local()
+_PACKAGE = str(Path(__file__).resolve().parents[1])
+
+
+def _caller_level() -> int:
+    """`stacklevel` of the first frame outside cnnlens: the user's line that made the call."""
+    frame, level = sys._getframe(2), 2  # the frame that called note()
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def note(text: str) -> None:
-    """Say `text`: to this thread's innermost `collecting_notes()`, else as a CnnlensWarning."""
+    """Say `text`: to this thread's innermost `collecting_notes()`, else as a CnnlensWarning
+    located at the user's line that called into cnnlens (never at a file inside the package)."""
     sink = getattr(_local, "sink", None)
     if sink is None:
-        warnings.warn(text, CnnlensWarning, stacklevel=3)
+        warnings.warn(text, CnnlensWarning, stacklevel=_caller_level())
     elif text not in sink:
         sink.append(text)
 
