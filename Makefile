@@ -8,8 +8,11 @@ NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.
 # JupyterLab refuses to run as root unless told; machines of this kind log in as root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-course: env  ## open JupyterLab on the lectures (notebooks/) and the homework (course/)
-	$(BIN)/jupyter lab --ServerApp.root_dir=. $(ROOT_FLAG) notebooks/01_filters_and_feature_maps.ipynb
+# JupyterLab autosaves what it opens, so it opens working copies in work/ (ignored by git; made on
+# the first run, a copy already there is kept as edited), never the tracked notebooks.
+course: env  ## open JupyterLab on working copies of the lectures and the homework (work/)
+	$(BIN)/python scripts/working_copies.py work
+	cd work && ../$(BIN)/jupyter lab --ServerApp.root_dir=. $(ROOT_FLAG) notebooks/01_filters_and_feature_maps.ipynb
 
 # The hand-out is left out: its check cells fail until the student has solved the tasks.
 test: env browser-deps  ## unit tests, nbval over the notebooks and homework, the real-browser test
