@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnlens.plot.images import colorize
+from cnnlens.plot.scales import heat_scale, signed_scale
 
 
 def heat(values: np.ndarray) -> np.ndarray:
-    """A non-negative map as RGB (inferno): black = none, yellow = most."""
-    return colorize(values, "inferno", vmin=0.0, vmax=max(float(values.max()), 1e-12))
+    """A non-negative map as RGB (inferno, see `heat_scale`): black = none, yellow = most."""
+    return heat_scale(values).rgb(values)
 
 
 def signed(values: np.ndarray) -> np.ndarray:
-    """A signed map as RGB on a symmetric diverging scale: red for, blue against, white zero."""
-    bound = max(float(np.abs(values).max()), 1e-12)
-    return colorize(values, "RdBu_r", vmin=-bound, vmax=bound)
+    """A signed map as RGB on the signed convention (`signed_scale`): symmetric limits, red for,
+    blue against, white = 0."""
+    return signed_scale(values).rgb(values)
 
 
 def gradient_picture(gradient: np.ndarray) -> np.ndarray:

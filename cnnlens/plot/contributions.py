@@ -3,36 +3,43 @@
 from __future__ import annotations
 
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from cnnlens.attribution.contributions import ContributionGraph
 
 POSITIVE, NEGATIVE = "#c0392b", "#2c6fbb"
+NODE_POINTS = 34  # a node's diameter in points: its two label lines fit inside
+LABEL_POINTS = 7.5  # the labels' font size
 
 
 def contribution_figure(graph: ContributionGraph, title: str = "") -> Figure:
     """The graph in a Figure of its own (see `draw_contributions`)."""
-    figure = Figure(figsize=(2.4 * len(graph.layers) + 1, 4.2), dpi=90)
+    figure = Figure(figsize=(2.4 * len(graph.layers) + 1, 4.6), dpi=90)
     draw_contributions(figure.add_subplot(), graph, title)
     figure.tight_layout()
     return figure
 
 
 def draw_contributions(axes, graph: ContributionGraph, title: str = "") -> None:
-    """Units as labelled dots (unit index, mean activation) in one column per layer; each edge's
-    width follows |contribution|, red for positive, blue for negative."""
+    """Units as labelled circles (unit index over its mean activation, the text inside the
+    circle) in one column per layer; each edge's width follows |contribution|, red for
+    positive, blue for negative, as the legend under the graph says."""
     places = {}
     for column, units in enumerate(graph.nodes):
         ordered = sorted(units)
         for row, unit in enumerate(ordered):
             y = (row + 1) / (len(ordered) + 1)
             places[(column, unit)] = (column, y)
-            axes.scatter([column], [y], s=260, color="white", edgecolor="black", zorder=3)
+            axes.scatter(
+                [column], [y], s=NODE_POINTS**2, color="white", edgecolor="black", zorder=3
+            )
             axes.annotate(
                 f"{unit}\n{units[unit]:.2f}",
                 (column, y),
                 ha="center",
                 va="center",
-                fontsize=6,
+                fontsize=LABEL_POINTS,
+                linespacing=1.0,
                 zorder=4,
             )
     strongest = max((abs(w) for *_, w in graph.edges), default=1.0) or 1.0
@@ -53,3 +60,14 @@ def draw_contributions(axes, graph: ContributionGraph, title: str = "") -> None:
     for side in ("left", "right", "top"):
         axes.spines[side].set_visible(False)
     axes.set_title(title, fontsize=9)
+    axes.legend(
+        handles=[
+            Line2D([], [], color=POSITIVE, linewidth=2.5, label="positive contribution (excites)"),
+            Line2D([], [], color=NEGATIVE, linewidth=2.5, label="negative contribution (inhibits)"),
+        ],
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.08),
+        ncol=2,
+        fontsize=8,
+        frameon=False,
+    )

@@ -7,13 +7,24 @@ import torch
 from matplotlib.figure import Figure
 
 from cnnlens.plot.images import grid, to_numpy
+from cnnlens.plot.scales import category_colours
+
+SCATTER_DPI = 100
 
 
 def scatter(
-    coords: torch.Tensor, labels: torch.Tensor, names: tuple[str, ...], title: str = ""
+    coords: torch.Tensor,
+    labels: torch.Tensor,
+    names: tuple[str, ...],
+    title: str = "",
+    width: int = 520,
 ) -> Figure:
-    """A matplotlib Figure: one dot per image, coloured by its label, with a legend."""
-    figure = Figure(figsize=(5.2, 4.2), dpi=90)
+    """A matplotlib Figure `width` × 0.8 `width` display pixels (at SCATTER_DPI: save it at
+    that dpi and show it at `width` px, never stretched): one dot per image, coloured by its
+    label (see `draw_scatter`), with a legend. Raises ValueError for a width under 100 px."""
+    if width < 100:
+        raise ValueError(f"a scatter needs at least 100 px of width, got {width}")
+    figure = Figure(figsize=(width / SCATTER_DPI, 0.8 * width / SCATTER_DPI), dpi=SCATTER_DPI)
     draw_scatter(figure.add_subplot(), coords, labels, names, title)
     figure.tight_layout()
     return figure
@@ -22,15 +33,19 @@ def scatter(
 def draw_scatter(
     axes, coords: torch.Tensor, labels: torch.Tensor, names: tuple[str, ...], title: str = ""
 ) -> None:
-    """Draw the labelled scatter into existing matplotlib axes."""
+    """Draw the labelled scatter into existing matplotlib axes: `coords` (N, 2), `labels` (N,)
+    indices into `names`. Each class has its colour from `category_colours` (a shape-world
+    colour in its own colour: "red" points are red) and a line in the legend, beside the map."""
     points = coords.numpy()
-    for index, name in enumerate(names):
+    for index, (name, colour) in enumerate(zip(names, category_colours(names), strict=True)):
         mine = (labels == index).numpy()
-        axes.scatter(points[mine, 0], points[mine, 1], s=6, label=name, alpha=0.8)
+        axes.scatter(points[mine, 0], points[mine, 1], s=6, label=name, color=colour, alpha=0.8)
     axes.set_xticks([])
     axes.set_yticks([])
     axes.set_title(title, fontsize=10)
-    axes.legend(fontsize=7, markerscale=2, loc="best", frameon=False)
+    axes.legend(
+        fontsize=7, markerscale=2, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False
+    )
 
 
 def thumbnail_map(coords: torch.Tensor, images: torch.Tensor, cells: int = 24) -> np.ndarray:

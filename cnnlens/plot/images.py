@@ -8,6 +8,7 @@ import math
 import numpy as np
 import torch
 from matplotlib import colormaps
+from matplotlib.colors import Colormap
 from PIL import Image
 
 
@@ -22,13 +23,18 @@ def to_numpy(images: torch.Tensor | np.ndarray) -> np.ndarray:
 
 
 def colorize(
-    values: np.ndarray, cmap: str = "viridis", vmin: float | None = None, vmax: float | None = None
+    values: np.ndarray,
+    cmap: str | Colormap = "viridis",
+    vmin: float | None = None,
+    vmax: float | None = None,
 ) -> np.ndarray:
-    """Map a 2-D (or stacked N×H×W) array to RGB in [0, 1] with a matplotlib colormap."""
+    """Map a 2-D (or stacked N×H×W) array to RGB in [0, 1] with a matplotlib colormap (a name
+    or a Colormap)."""
     low = float(np.min(values)) if vmin is None else vmin
     high = float(np.max(values)) if vmax is None else vmax
     scaled = (values - low) / (high - low) if high > low else np.zeros_like(values)
-    return colormaps[cmap](np.clip(scaled, 0, 1))[..., :3].astype(np.float32)
+    colormap = colormaps[cmap] if isinstance(cmap, str) else cmap
+    return colormap(np.clip(scaled, 0, 1))[..., :3].astype(np.float32)
 
 
 def upscale(image: np.ndarray, factor: int) -> np.ndarray:
@@ -76,10 +82,11 @@ def png_bytes(image: np.ndarray, scale: int = 1) -> bytes:
     return buffer.getvalue()
 
 
-def figure_png(figure) -> bytes:
-    """A matplotlib Figure as PNG bytes (for an ipywidgets.Image)."""
+def figure_png(figure, dpi: float | None = None) -> bytes:
+    """A matplotlib Figure as PNG bytes (for an ipywidgets.Image), at `dpi` (None: the
+    figure's own), so the PNG is figsize × dpi pixels and can be shown at that size."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
+    figure.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
 
 

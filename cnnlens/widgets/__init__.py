@@ -1,7 +1,11 @@
-"""ipywidgets front ends: controls → one cnnlens method call → a picture (no math here)."""
+"""ipywidgets front ends: controls → one cnnlens method call → a picture (no math here).
+
+`set_default_size(pixels)` sets the display size of every widget created afterwards (each also
+takes `size=`); pictures are rendered at that size, not stretched by the browser."""
 
 from cnnlens.widgets.attribution import AttributionExplorer
 from cnnlens.widgets.backprop import BackpropExplorer
+from cnnlens.widgets.base import default_size, set_default_size
 from cnnlens.widgets.dissection import DissectionBrowser
 from cnnlens.widgets.embedding import EmbeddingExplorer, NeighboursExplorer
 from cnnlens.widgets.featurevis import FeatureVisualizer
@@ -20,4 +24,6 @@ __all__ = [
     "InversionExplorer",
     "NeighboursExplorer",
     "StimuliExplorer",
+    "default_size",
+    "set_default_size",
 ]

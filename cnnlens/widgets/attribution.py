@@ -30,16 +30,29 @@ from cnnlens.core.layers import ModelLike, as_net, list_layers
 from cnnlens.core.notes import collecting_notes
 from cnnlens.core.progress import Progress
 from cnnlens.errors import CnnlensError
-from cnnlens.plot import fit_scale, gradient_picture, heat, overlay, signed, to_numpy
+from cnnlens.plot import (
+    Scale,
+    fit_scale,
+    gradient_picture,
+    heat_scale,
+    overlay,
+    signed_scale,
+    to_numpy,
+)
 from cnnlens.widgets.base import (
+    ColourKey,
     Exportable,
     ResultCache,
     StaleViews,
     StatusLine,
     chosen_layer,
     guarded,
+    row,
+    scaled,
+    titled,
+    view_size,
 )
-from cnnlens.widgets.filters import VIEW_PX, show_png
+from cnnlens.widgets.filters import show_png
 from cnnlens.widgets.picker import ImagePicker
 from cnnlens.widgets.runner import Runner
 
@@ -97,7 +110,8 @@ METHODS: dict[str, Method] = {
 }
 PREDICTED = -1
 WITH_EXTENT = "layers with maps larger than 1×1 (a 1×1 map is one flat value)"
-COMPARE_PX = 140  # on-screen size of each side-by-side map
+COMPARE_RATIO = 140 / 192  # each side-by-side map, relative to the widget's size
+RGB_KEY = "RGB input gradient: mid-gray = 0, one scale for all three channels"
 
 
 class AttributionExplorer(Exportable, widgets.VBox):
@@ -106,7 +120,10 @@ class AttributionExplorer(Exportable, widgets.VBox):
     (`compare`). Sliders act on release; maps are computed in the background with a progress
     bar and Cancel (SmoothGrad, integrated gradients and occlusion on big models take a while),
     and cached, so revisiting a setting is instant. Drive it through the controls' `.value`;
-    `current` holds the displayed map, `compared` the side-by-side ones, `status` the summary."""
+    `current` holds the displayed map, `compared` the side-by-side ones, `status` the summary.
+    `size` is the display width of the two main maps in pixels (default: `set_default_size`'s).
+    Each map has a key under it: signed maps on symmetric limits with white = 0, heat maps from
+    0, RGB gradients with mid-gray = 0."""
 
     def __init__(
         self,
@@ -114,8 +131,11 @@ class AttributionExplorer(Exportable, widgets.VBox):
         method: str = "Grad-CAM",
         layer: str | None = None,
         background: bool = True,
+        size: int | None = None,
     ):
         self.model = model
+        self.px = view_size(size)
+        self.compare_px = scaled(self.px, COMPARE_RATIO)
         size = as_handle(model).input_size
         self.status = StatusLine()
         self.picker = ImagePicker(size, self.status)
@@ -155,8 +175,10 @@ class AttributionExplorer(Exportable, widgets.VBox):
             options=list(METHODS), value=(), description="compare", rows=4
         )
         self.overlay_view, self.map_view = widgets.Image(format="png"), widgets.Image(format="png")
-        self.compare_row = widgets.HBox()
+        self.map_key = ColourKey()
+        self.compare_row = row()
         self._compare_views: dict[str, widgets.Image] = {}
+        self._compare_keys: dict[str, ColourKey] = {}
         self._compare_shown: tuple[str, ...] = ()
         self.runner = Runner(self.status, background=background)
         self.runner.run_button.layout.display = "none"  # controls start the work themselves
@@ -175,19 +197,19 @@ class AttributionExplorer(Exportable, widgets.VBox):
             control.observe(self._refresh, "value")
         self.picker.observe_choice(self._refresh)
         self.opacity.observe(self._render, "value")
-        views = widgets.HBox(
+        views = row(
             [
-                widgets.VBox([widgets.HTML("<b>map over the image</b>"), self.overlay_view]),
-                widgets.VBox([widgets.HTML("<b>map</b>"), self.map_view]),
+                titled("map over the image", self.overlay_view),
+                titled("map", widgets.VBox([self.map_view, self.map_key])),
             ]
         )
-        controls = widgets.HBox([self.method, self.target, self.opacity])
+        controls = row([self.method, self.target, self.opacity])
         super().__init__(
             [
                 self.picker,
                 controls,
-                widgets.HBox(list(self.options.values())),
-                widgets.HBox([self.compare, self.runner]),
+                row(list(self.options.values())),
+                row([self.compare, self.runner]),
                 views,
                 self.compare_row,
                 self.status,
@@ -282,28 +304,44 @@ class AttributionExplorer(Exportable, widgets.VBox):
         settings = {option: self.options[option].value for option in METHODS[name].uses}
         return (self.picker.choice.value, name, cls, tuple(settings.items()))
 
-    def _picture(self, name: str, values: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """(the map as a picture, its strength as a heat picture for overlays)."""
+    def _picture(
+        self, name: str, values: torch.Tensor
+    ) -> tuple[np.ndarray, np.ndarray, Scale | str]:
+        """(the map as a picture, its strength as a picture for overlays, the key: the Scale
+        of both, or a line for an RGB gradient whose overlay is |gradient| on a heat scale)."""
         values = values.detach().cpu().numpy()
         kind = METHODS[name].kind
         if kind == "rgb":
-            return gradient_picture(np.moveaxis(values, 0, -1)), heat(np.abs(values).max(0))
-        picture = heat(values) if kind == "heat" else signed(values)
-        return picture, picture
+            strength = np.abs(values).max(0)
+            return (
+                gradient_picture(np.moveaxis(values, 0, -1)),
+                heat_scale(strength).rgb(strength),
+                RGB_KEY,
+            )
+        scale = heat_scale(values) if kind == "heat" else signed_scale(values)
+        picture = scale.rgb(values)
+        return picture, picture, scale
 
     def _render_comparison(self) -> None:
-        """Update the side-by-side row: one titled view per method, reused while it stays."""
+        """Update the side-by-side row: one titled view per method (its title wrapping within
+        the view's width), with its key, reused while it stays."""
         image = to_numpy(self.picker.image)
-        scale = fit_scale(image.shape[0], COMPARE_PX)
+        scale = fit_scale(image.shape[0], self.compare_px)
         for name, values in self.compared.items():
             if name not in self._compare_views:
                 self._compare_views[name] = widgets.Image(format="png")
-            picture = overlay(image, self._picture(name, values)[1], self.opacity.value)
-            show_png(self._compare_views[name], picture, scale)
+                self._compare_keys[name] = ColourKey()
+            _, strength, key = self._picture(name, values)
+            show_png(self._compare_views[name], overlay(image, strength, self.opacity.value), scale)
+            _show_key(self._compare_keys[name], key, image.shape[1] * scale)
         if tuple(self.compared) != self._compare_shown:
             self._compare_shown = tuple(self.compared)
             self.compare_row.children = [
-                widgets.VBox([widgets.HTML(f"<b>{name}</b>"), self._compare_views[name]])
+                titled(
+                    name,
+                    widgets.VBox([self._compare_views[name], self._compare_keys[name]]),
+                    image.shape[1] * scale,
+                )
                 for name in self.compared
             ]
 
@@ -312,9 +350,18 @@ class AttributionExplorer(Exportable, widgets.VBox):
         if self.current is None:
             return
         image = to_numpy(self.picker.image)
-        picture, strength = self._picture(self.method.value, self.current)
-        scale = fit_scale(image.shape[0], VIEW_PX)
+        picture, strength, key = self._picture(self.method.value, self.current)
+        scale = fit_scale(image.shape[0], self.px)
         show_png(self.overlay_view, overlay(image, strength, self.opacity.value), scale)
         show_png(self.map_view, picture, scale)
+        _show_key(self.map_key, key, image.shape[1] * scale)
         if self.compared and _change is not None:  # the opacity moved: redraw the row too
             self._render_comparison()
+
+
+def _show_key(key: ColourKey, shown: Scale | str, width: int) -> None:
+    """A map's key: its colour bar, or its one line (an RGB gradient has no colour scale)."""
+    if isinstance(shown, Scale):
+        key.show(shown, width)
+    else:
+        key.line(shown, width)

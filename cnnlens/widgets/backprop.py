@@ -16,6 +16,7 @@ from cnnlens.data.batches import Images
 from cnnlens.plot import fit_scale, gradient_picture, to_numpy
 from cnnlens.plot.stimuli import crop_grid
 from cnnlens.widgets.base import (
+    ColourKey,
     Exportable,
     ResultCache,
     StatusLine,
@@ -23,16 +24,23 @@ from cnnlens.widgets.base import (
     chosen_layer,
     dataset_or_default,
     first_unit,
+    row,
+    scaled,
     show_placeholder,
+    titled,
     unit_box,
     unit_slider_follows,
+    view_size,
 )
-from cnnlens.widgets.filters import VIEW_PX, show_png
+from cnnlens.widgets.filters import show_png
 from cnnlens.widgets.picker import ImagePicker
 from cnnlens.widgets.runner import Runner
 from cnnlens.widgets.scans import LayerScans
 
-PATCH_GRID_PX = 260  # on-screen width of each 3 × 3 patch grid
+PATCH_GRID_RATIO = 260 / 192  # each 3 × 3 patch grid, relative to the widget's size
+GRADIENT_KEY = (
+    "RGB gradient, one scale per picture: mid-gray = 0, brighter/colour = sign per channel"
+)
 TITLES = {"gradient": "gradient", "deconvnet": "deconvnet", "guided": "guided backprop"}
 
 
@@ -41,7 +49,8 @@ class BackpropExplorer(Exportable, widgets.VBox):
     three ReLU rules sends back to the pixels. Below, after a Scan of the dataset: the unit's top
     crops beside their guided-backprop patches. Drive it through `picker.choice`, `layer`, `unit`
     and `scan()`; `current` maps each rule to its (3, H, W) gradient, `patches` holds the last
-    GradientPatches shown."""
+    GradientPatches shown. `size` is the display width of the input and gradient views in
+    pixels (default: `set_default_size`'s)."""
 
     def __init__(
         self,
@@ -50,8 +59,11 @@ class BackpropExplorer(Exportable, widgets.VBox):
         unit_index: int = 0,
         images: Images | None = None,
         background: bool = True,
+        size: int | None = None,
     ) -> None:
         self.model = model
+        self.px = view_size(size)
+        self.patch_px = scaled(self.px, PATCH_GRID_RATIO)
         size = as_handle(model).input_size
         self.status = StatusLine()
         self.picker = ImagePicker(size, self.status)
@@ -76,11 +88,9 @@ class BackpropExplorer(Exportable, widgets.VBox):
         unit_slider_follows(self.layer, self.unit, self.channels.__getitem__, self._refresh)
         self.unit.observe(self._refresh, "value")
         self.input_view = widgets.Image(format="png")
-        columns = [widgets.VBox([widgets.HTML("<b>input</b>"), self.input_view])]
-        columns += [
-            widgets.VBox([widgets.HTML(f"<b>{TITLES[rule]}</b>"), view])
-            for rule, view in self.views.items()
-        ]
+        self.key = ColourKey()
+        columns = [titled("input", self.input_view)]
+        columns += [titled(TITLES[rule], view) for rule, view in self.views.items()]
         self.images = dataset_or_default(model, images)
         self.patches: GradientPatches | None = None
         self.runner = Runner(self.status, label="Scan for top examples", background=background)
@@ -90,17 +100,18 @@ class BackpropExplorer(Exportable, widgets.VBox):
             widgets.Image(format="png"),
             widgets.Image(format="png"),
         )
-        patch_row = widgets.HBox(
+        patch_row = row(
             [
-                widgets.VBox([widgets.HTML("<b>top dataset crops</b>"), self.crops_view]),
-                widgets.VBox([widgets.HTML("<b>their guided backprop</b>"), self.patches_view]),
+                titled("top dataset crops", self.crops_view),
+                titled("their guided backprop", self.patches_view),
             ]
         )
         super().__init__(
             [
                 self.picker,
-                widgets.HBox([self.layer, self.unit, self.unit_box]),
-                widgets.HBox(columns),
+                row([self.layer, self.unit, self.unit_box]),
+                row(columns),
+                self.key,
                 self.runner,
                 patch_row,
                 self.status,
@@ -127,10 +138,11 @@ class BackpropExplorer(Exportable, widgets.VBox):
         key = (self.picker.choice.value, layer, channel)
         target = unit(layer, channel)
         self.current, notes = self._results.get(key, lambda: self._gradients(image, target))
-        scale = fit_scale(image.shape[-1], VIEW_PX)
+        scale = fit_scale(image.shape[-1], self.px)
         show_png(self.input_view, to_numpy(image), scale)
         for rule, gradient in self.current.items():
             show_png(self.views[rule], gradient_picture(to_numpy(gradient)), scale)
+        self.key.line(GRADIENT_KEY)
         self.status.show(
             " · ".join([f"{layer} · unit {channel} (mean over positions) · gray = 0", *notes])
         )
@@ -148,7 +160,7 @@ class BackpropExplorer(Exportable, widgets.VBox):
             self.patches = None
             press = f"press Scan for the top examples of {layer} and their guided backprop"
             for view in (self.crops_view, self.patches_view):
-                show_placeholder(view, press, PATCH_GRID_PX)
+                show_placeholder(view, press, self.patch_px)
             return
         with collecting_notes():  # the guided rule's note is in the status line already
             self.patches = gradient_patches(self.model, top, channel, self.images)
@@ -156,6 +168,6 @@ class BackpropExplorer(Exportable, widgets.VBox):
         guided = crop_grid(
             np.stack([gradient_picture(g) for g in to_numpy(self.patches.gradients)])
         )
-        scale = fit_scale(crops.shape[1], PATCH_GRID_PX)
+        scale = fit_scale(crops.shape[1], self.patch_px)
         show_png(self.crops_view, crops, scale)
         show_png(self.patches_view, guided, scale)

@@ -1,5 +1,7 @@
 """What every cnnlens widget shares: a one-line status line (result, running…, cancelled, stale or
-error), guarded callbacks, placeholders for empty views, stale marks and `export`."""
+error), guarded callbacks, placeholders for empty views, stale marks and `export`; control rows
+that wrap (`row`), a colour key under each map (`ColourKey`) and the display size of pictures
+(`set_default_size`, each widget's `size=`)."""
 
 from __future__ import annotations
 
@@ -23,9 +25,111 @@ from cnnlens.core.inputs import as_index, check_images
 from cnnlens.core.layers import ModelLike, resolve_layer
 from cnnlens.data.batches import Images
 from cnnlens.errors import CnnlensError
+from cnnlens.plot.scales import Scale
 from cnnlens.stimuli import default_probe_set
 
 RUNNING = "running…"
+DEFAULT_SIZE = 192  # the course-wide display size of a widget's main pictures, in pixels
+MIN_SIZE, MAX_SIZE = 64, 2048
+_size = {"default": DEFAULT_SIZE}
+
+
+def set_default_size(pixels: int) -> None:
+    """Set the display size (in screen pixels) of every widget created afterwards: the width of
+    its main pictures, which are rendered at that size (other views scale with it). A widget's
+    own `size=` argument wins. 192 by default; 320 or so suits a projector's back row.
+
+    Raises CnnlensError for a size outside 64 … 2048 or not a whole number.
+    """
+    _size["default"] = _checked_size(pixels)
+
+
+def default_size() -> int:
+    """The course-wide display size set by `set_default_size` (192 px unless changed)."""
+    return _size["default"]
+
+
+def view_size(size: int | None) -> int:
+    """A widget's display size: its `size=` argument, or the course-wide default for None.
+
+    Raises CnnlensError for a size outside 64 … 2048 or not a whole number.
+    """
+    return default_size() if size is None else _checked_size(size)
+
+
+def _checked_size(pixels: object) -> int:
+    if isinstance(pixels, bool) or not isinstance(pixels, int | np.integer):
+        raise CnnlensError(f"a size is a whole number of pixels, got {pixels!r}")
+    if not MIN_SIZE <= pixels <= MAX_SIZE:
+        raise CnnlensError(f"size {pixels} px is outside {MIN_SIZE} … {MAX_SIZE} px")
+    return int(pixels)
+
+
+def scaled(size: int, ratio: float) -> int:
+    """`ratio` × `size` pixels, rounded: a view sized relative to the widget's main pictures."""
+    return max(16, round(size * ratio))
+
+
+WRAP = "row wrap"
+
+
+def row(children: Sequence[widgets.Widget] = (), **layout: str) -> widgets.HBox:
+    """A row of controls or views that wraps onto the next line when the window is narrower than
+    the row (a projector's 1280 px), instead of pushing controls off-screen."""
+    return widgets.HBox(list(children), layout=widgets.Layout(flex_flow=WRAP, **layout))
+
+
+def titled(title: str, view: widgets.Widget, width: int | None = None) -> widgets.VBox:
+    """`view` under a bold `title`; with `width` (px), the title wraps within the view's width
+    and the column keeps a gap to its right neighbour (titles of a row never collide)."""
+    heading = widgets.HTML(f"<b>{html.escape(title)}</b>")
+    box = widgets.VBox([heading, view], layout=widgets.Layout(margin="0 12px 4px 0"))
+    if width is not None:
+        heading.layout.width = f"{width}px"
+        heading.layout.overflow = "hidden"
+    return box
+
+
+class ColourKey(widgets.HTML):
+    """A compact key under a map view: a colour bar with its limits (and 0 for a signed map),
+    or one line of text for pictures that have no scale (an RGB gradient, an outline). `scale`
+    holds the Scale shown (None for a line), for tests and callers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale: Scale | None = None
+
+    def show(self, scale: Scale, width: int) -> None:
+        """Show `scale` as a bar `width` px wide: low, (0,) high under it, its label after."""
+        self.scale = scale
+        stops = ", ".join(
+            f"{colour} {100 * i / (len(stops) - 1):.0f}%"
+            for stops in [scale.stops(11)]
+            for i, (_, colour) in enumerate(stops)
+        )
+        middle = "0" if scale.signed else ""
+        label = f" {html.escape(scale.label)}" if scale.label else ""
+        self.value = (
+            f"<div class='cnnlens-key' style='width:{width}px;font-size:11px;line-height:1.2'>"
+            f"<div style='height:9px;border:1px solid #999;"
+            f"background:linear-gradient(to right, {stops})'></div>"
+            f"<div style='display:flex;justify-content:space-between'>"
+            f"<span>{_number(scale.low)}</span><span>{middle}</span>"
+            f"<span>{_number(scale.high)}</span></div>{label}</div>"
+        )
+
+    def line(self, text: str, width: int | None = None) -> None:
+        """Show one line of text instead of a bar (e.g. "gray = 0, brighter = more")."""
+        self.scale = None
+        style = f"width:{width}px;" if width else ""
+        self.value = (
+            f"<div class='cnnlens-key' style='{style}font-size:11px'>{html.escape(text)}</div>"
+        )
+
+
+def _number(value: float) -> str:
+    """A colour bar's limit, short: 3 significant digits."""
+    return f"{value:.3g}"
 
 
 class StatusLine(widgets.HTML):

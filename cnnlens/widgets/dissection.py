@@ -9,21 +9,39 @@ import ipywidgets as widgets
 
 from cnnlens.dissection.result import Dissection, UnitLabel
 from cnnlens.errors import CnnlensError
+from cnnlens.plot import fit_scale
 from cnnlens.plot.dissection import category_bars, unit_strip
-from cnnlens.widgets.base import Exportable, ResultCache, StatusLine, guarded, show_placeholder
+from cnnlens.widgets.base import (
+    ColourKey,
+    Exportable,
+    ResultCache,
+    StatusLine,
+    guarded,
+    row,
+    scaled,
+    show_placeholder,
+    view_size,
+)
 from cnnlens.widgets.filters import show_png
 
 ALL = "all units"
-STRIP_SCALE = 2
+CHART_RATIO = 320 / 192  # the bar chart's width, relative to the widget's size
+PLACEHOLDER_RATIO = 300 / 192
+MASK_KEY = "yellow outline: where the unit fires above its threshold; outside it is dimmed"
 
 
 class DissectionBrowser(Exportable, widgets.VBox):
     """Pick a layer, an IoU threshold and a category; step through the units (all of them, or
     that category's detectors, best first) and see each unit's concept, IoU and top images with
     its mask; a bar chart counts the detectors per category. Drive it through `layer`,
-    `threshold`, `category` and `unit` (their `.value`); `current` is the shown unit's label."""
+    `threshold`, `category` and `unit` (their `.value`); `current` is the shown unit's label.
+    `size` is the display size of each top image in pixels / 1.5 (default: `set_default_size`'s
+    192 px gives 128 px images); the chart is about 1.7 × `size` wide."""
 
-    def __init__(self, results: Dissection | Mapping[str, Dissection]) -> None:
+    def __init__(
+        self, results: Dissection | Mapping[str, Dissection], size: int | None = None
+    ) -> None:
+        self.px = view_size(size)
         self.results = {results.layer: results} if isinstance(results, Dissection) else results
         if not self.results:
             raise CnnlensError("no dissection results to browse")
@@ -46,6 +64,7 @@ class DissectionBrowser(Exportable, widgets.VBox):
         self.info = widgets.HTML()
         self.strip_view = widgets.Image(format="png")
         self.chart_view = widgets.Image(format="png")
+        self.key = ColourKey()
         self.current: UnitLabel | None = None
         self._strips, self._charts = ResultCache(), ResultCache()
         for control in (self.layer, self.category, self.threshold):
@@ -53,11 +72,12 @@ class DissectionBrowser(Exportable, widgets.VBox):
         self.unit.observe(self._show_unit, "value")
         super().__init__(
             [
-                widgets.HBox([self.layer, self.category]),
-                widgets.HBox([self.unit, self.threshold]),
+                row([self.layer, self.category]),
+                row([self.unit, self.threshold]),
                 self.info,
                 widgets.HTML("<b>top images, the unit's mask outlined</b>"),
                 self.strip_view,
+                self.key,
                 self.chart_view,
                 self.status,
             ]
@@ -87,7 +107,10 @@ class DissectionBrowser(Exportable, widgets.VBox):
         chart = self._charts.get(
             (result.layer, threshold),
             lambda: category_bars(
-                result.detectors(threshold), result.units, f"{result.layer}, IoU ≥ {threshold:.3f}"
+                result.detectors(threshold),
+                result.units,
+                f"{result.layer}, IoU ≥ {threshold:.3f}",
+                size=(self.px * CHART_RATIO / 80, self.px * CHART_RATIO * 0.6 / 80),
             ),
         )
         show_png(self.chart_view, chart)
@@ -101,8 +124,9 @@ class DissectionBrowser(Exportable, widgets.VBox):
                 self.strip_view,
                 f"no {self.category.value} detectors at this IoU threshold: lower it or choose "
                 "another category",
-                300,
+                scaled(self.px, PLACEHOLDER_RATIO),
             )
+            self.key.line("")
             self.status.show(none)
             return
         self.unit.disabled = False
@@ -119,13 +143,18 @@ class DissectionBrowser(Exportable, widgets.VBox):
         result, unit = self.result, self.unit.value
         label = result.labels(self.threshold.value)[unit]
         self.current = label
-        strip = self._strips.get(
-            (result.layer, unit), lambda: unit_strip(*result.top_images(unit), scale=STRIP_SCALE)
-        )
+        strip = self._strips.get((result.layer, unit), lambda: self._strip(result, unit))
         show_png(self.strip_view, strip)
+        self.key.line(MASK_KEY)
         verdict = "detector" if label.detector else "below the threshold"
         self.info.value = (
             f"<b>{result.layer} unit {unit}</b>: {label.concept} ({label.category}), "
             f"IoU {label.iou:.3f} — {verdict}"
         )
         self.status.show(result.summary(self.threshold.value))
+
+    def _strip(self, result: Dissection, unit: int):
+        """A unit's top images with their masks, each about `size` / 1.5 px (crisp, integer)."""
+        images, masks = result.top_images(unit)
+        scale = fit_scale(images.shape[-1], round(self.px / 1.5))
+        return unit_strip(images, masks, scale=scale)

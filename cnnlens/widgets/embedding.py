@@ -12,7 +12,7 @@ from cnnlens.data.shapeworld import HEAD_CLASSES, HEADS, ShapeWorld
 from cnnlens.embedding import dataset_features, last_feature_layer, nearest, tsne
 from cnnlens.errors import CnnlensError
 from cnnlens.plot import fit_scale
-from cnnlens.plot.embedding import neighbour_row, scatter, thumbnail_map
+from cnnlens.plot.embedding import SCATTER_DPI, neighbour_row, scatter, thumbnail_map
 from cnnlens.plot.images import figure_png
 from cnnlens.widgets.base import (
     Exportable,
@@ -21,13 +21,19 @@ from cnnlens.widgets.base import (
     StatusLine,
     dataset_or_default,
     guarded,
+    row,
+    scaled,
     show_bytes,
     show_placeholder,
+    view_size,
 )
 from cnnlens.widgets.filters import show_png
 from cnnlens.widgets.runner import Runner
 
-ROW_PX = 900  # on-screen width of a neighbour row
+ROW_RATIO = 900 / 192  # a neighbour row's width, relative to the widget's size
+MAP_RATIO = 560 / 192  # the t-SNE map's width, relative to the widget's size
+THUMBNAIL_CELLS = 28
+PLACEHOLDER_RATIO = 300 / 192
 SPACES = ("features", "pixels", "both")
 SAMPLE_STEP = 100  # the images slider's step, where the dataset has that many
 
@@ -42,12 +48,18 @@ def _label_line(labels: torch.Tensor | None, index: int) -> str:
 class NeighboursExplorer(Exportable, widgets.VBox):
     """Pick a query image from the dataset: its k nearest neighbours in the network's feature
     space and in pixel space. Drive it through `query`, `k` and `space`; `current` maps each
-    shown space to the neighbours' indices."""
+    shown space to the neighbours' indices. `size` sets the display size in pixels (a row is
+    about 4.7 × `size` wide; default: `set_default_size`'s)."""
 
     def __init__(
-        self, model: ModelLike, images: Images | None = None, layer: str | None = None
+        self,
+        model: ModelLike,
+        images: Images | None = None,
+        layer: str | None = None,
+        size: int | None = None,
     ) -> None:
         self.model = model
+        self.row_px = scaled(view_size(size), ROW_RATIO)
         self.images = dataset_or_default(model, images)
         others = len(self.images) - 1  # the most neighbours a query can have
         if others < 1:
@@ -72,7 +84,7 @@ class NeighboursExplorer(Exportable, widgets.VBox):
             control.observe(self._refresh, "value")
         rows = [widgets.VBox([self.captions[s], self.views[s]]) for s in SPACES[:2]]
         self.rows = widgets.VBox(rows)
-        super().__init__([widgets.HBox([self.query, self.k]), self.space, self.rows, self.status])
+        super().__init__([row([self.query, self.k]), self.space, self.rows, self.status])
         self._refresh()
 
     def exported_data(self) -> dict[str, list[dict[str, object]]]:
@@ -104,7 +116,7 @@ class NeighboursExplorer(Exportable, widgets.VBox):
         found = [i for i in indices[0].tolist() if i != q][: self.k.value]
         self.current[space] = found
         picture = neighbour_row(images_at(self.images, [q])[0], images_at(self.images, found))
-        show_png(self.views[space], picture, fit_scale(picture.shape[1], ROW_PX))
+        show_png(self.views[space], picture, fit_scale(picture.shape[1], self.row_px))
         same = sum(_label_line(self.labels, i) == _label_line(self.labels, q) for i in found)
         self.captions[
             space
@@ -115,16 +127,22 @@ class EmbeddingExplorer(Exportable, widgets.VBox):
     """t-SNE of a layer's features for a sample of the dataset: Run computes it (with progress and
     Cancel for the features), then colour by any label or show thumbnails. Drive it through
     `layer`, `perplexity`, `samples`, `color_by`, `thumbnails` and `run()`. Shape-world images
-    colour by each of their three labels; a Dataset's points by its labels; a tensor's are one
-    colour."""
+    colour by each of their three labels (a colour class in its own colour, with a legend); a
+    Dataset's points by its labels; a tensor's are one colour. `size` sets the display size in
+    pixels: the map is rendered at about 2.9 × `size` wide (default: `set_default_size`'s)."""
 
     def __init__(
-        self, model: ModelLike, images: Images | None = None, background: bool = True
+        self,
+        model: ModelLike,
+        images: Images | None = None,
+        background: bool = True,
+        size: int | None = None,
     ) -> None:
         self.model = model
+        self.map_px = scaled(view_size(size), MAP_RATIO)
         self.images = dataset_or_default(model, images)
-        size = as_handle(model).input_size
-        spatial = [i.name for i in list_layers(model, size) if len(i.output_shape or ()) == 3]
+        input_size = as_handle(model).input_size
+        spatial = [i.name for i in list_layers(model, input_size) if len(i.output_shape or ()) == 3]
         last = last_feature_layer(model)
         self.status = StatusLine()
         self.layer = widgets.Dropdown(options=[last, *spatial], value=last, description="layer")
@@ -138,7 +156,11 @@ class EmbeddingExplorer(Exportable, widgets.VBox):
         self.runner = Runner(self.status, label="Run t-SNE", background=background)
         self.runner.run_button.on_click(lambda _: self.run())
         self.view = widgets.Image(format="png")
-        show_placeholder(self.view, "press Run t-SNE to map the images' features", 300)
+        show_placeholder(
+            self.view,
+            "press Run t-SNE to map the images' features",
+            scaled(view_size(size), PLACEHOLDER_RATIO),
+        )
         self.runner.stale = StaleViews([self.view], self.status, self._key, "Run t-SNE")
         self.coords: torch.Tensor | None = None
         self._results = ResultCache(16)
@@ -151,8 +173,8 @@ class EmbeddingExplorer(Exportable, widgets.VBox):
             control.observe(self.runner.stale.check, "value")
         super().__init__(
             [
-                widgets.HBox([self.layer, self.perplexity, self.samples]),
-                widgets.HBox([self.runner, self.color_by, self.thumbnails]),
+                row([self.layer, self.perplexity, self.samples]),
+                row([self.runner, self.color_by, self.thumbnails]),
                 self.view,
                 self.status,
             ]
@@ -208,12 +230,13 @@ class EmbeddingExplorer(Exportable, widgets.VBox):
                 images = torch.cat([x for x, _ in image_batches(subset, 256)])
                 self._thumbnails = images[..., ::2, ::2]  # half size
                 self._thumbnails_of = subset
-            picture = thumbnail_map(self.coords, self._thumbnails, cells=28)
-            show_png(self.view, picture, 1)
+            picture = thumbnail_map(self.coords, self._thumbnails, cells=THUMBNAIL_CELLS)
+            show_png(self.view, picture, max(1, self.map_px // picture.shape[1]))
         else:
             colours, names = _colouring(labels, self.color_by.value, count)
-            figure = scatter(self.coords, colours, names, f"{layer}")
-            show_bytes(self.view, figure_png(figure), None)
+            figure = scatter(self.coords, colours, names, f"{layer}", width=self.map_px)
+            png = figure_png(figure, SCATTER_DPI)  # rendered at the size it is shown
+            show_bytes(self.view, png, f"{self.map_px}px")
         self.status.show(f"t-SNE of {count} images at {layer}, perplexity {perplexity}")
 
 

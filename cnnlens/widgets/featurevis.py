@@ -39,11 +39,13 @@ from cnnlens.widgets.base import (
     first_unit,
     fit_unit_slider,
     guarded,
+    row,
     show_placeholder,
     unit_box,
     unit_slider_follows,
+    view_size,
 )
-from cnnlens.widgets.filters import VIEW_PX, show_png
+from cnnlens.widgets.filters import show_png
 from cnnlens.widgets.runner import Runner
 
 Settings = dict[str, object]
@@ -62,6 +64,11 @@ USES_UNIT = ("channel", "neuron (centre)", "channel + diversity")
 USES_CLASS = ("class logit", "class probability")
 
 
+def _toggle(description: str) -> widgets.Checkbox:
+    """A checked box as wide as its label (ipywidgets' default is 300 px with an indent)."""
+    return widgets.Checkbox(True, description=description, indent=False, layout={"width": "auto"})
+
+
 def transforms_for(settings: Settings) -> list[Transform]:
     """The standard robustness transforms switched on, with amounts for the image size."""
     return standard(settings["size"], [kind for kind in STANDARD_KINDS if settings[kind]])
@@ -71,7 +78,8 @@ class FeatureVisualizer(Exportable, widgets.VBox):
     """Pick a layer, a unit (or a class) and an objective, set steps, learning rate, regularizer
     strengths, transforms and parameterization, press Run: the preview updates every few steps,
     Cancel stops, and every finished setting is cached. Drive it through the controls' `.value`
-    and `run()`; `current` holds the displayed Rendering, `status` the summary or error."""
+    and `run()`; `current` holds the displayed Rendering, `status` the summary or error. `size`
+    is the display width of each rendered image in pixels (default: `set_default_size`'s)."""
 
     def __init__(
         self,
@@ -80,8 +88,10 @@ class FeatureVisualizer(Exportable, widgets.VBox):
         unit: int = 0,
         background: bool = True,
         preview_every: int = 8,
+        size: int | None = None,
     ) -> None:
         self.model = model
+        self.px = view_size(size)
         self.size = as_handle(model).input_size
         self.preview_every = preview_every
         self.status = StatusLine()
@@ -107,13 +117,13 @@ class FeatureVisualizer(Exportable, widgets.VBox):
             "l2": widgets.FloatSlider(0.0, min=0, max=5, step=0.1, description="L2", **slider),
             "tv": widgets.FloatSlider(0.0, min=0, max=20, step=0.5, description="TV", **slider),
             "blur": widgets.FloatSlider(0.0, min=0, max=20, step=0.5, description="blur", **slider),
-            "pad": widgets.Checkbox(True, description="pad"),
-            "jitter": widgets.Checkbox(True, description="jitter"),
-            "scale": widgets.Checkbox(True, description="scale"),
-            "rotate": widgets.Checkbox(True, description="rotate"),
-            "fourier": widgets.Checkbox(True, description="Fourier"),
-            "decorrelate": widgets.Checkbox(True, description="decorrelated colour"),
-            "leaky": widgets.Checkbox(True, description="leaky ReLUs"),
+            "pad": _toggle("pad"),
+            "jitter": _toggle("jitter"),
+            "scale": _toggle("scale"),
+            "rotate": _toggle("rotate"),
+            "fourier": _toggle("Fourier"),
+            "decorrelate": _toggle("decorrelated colour"),
+            "leaky": _toggle("leaky ReLUs"),
         }
         fit_unit_slider(self.controls["unit"], self.channels[layer])
         start, problem = first_unit(unit, self.channels[layer], layer)
@@ -122,7 +132,7 @@ class FeatureVisualizer(Exportable, widgets.VBox):
             self.controls["unit"], self.status, lambda: self.controls["layer"].value
         )
         self.view = widgets.Image(format="png")
-        show_placeholder(self.view, "press Render to draw what the unit responds to")
+        show_placeholder(self.view, "press Render to draw what the unit responds to", self.px)
         self.runner.stale = StaleViews([self.view], self.status, self._key, "Render")
         self.current: Rendering | None = None
         self._results = ResultCache()
@@ -141,7 +151,7 @@ class FeatureVisualizer(Exportable, widgets.VBox):
             [c[name] for name in ("pad", "jitter", "scale", "rotate", "fourier", "decorrelate")]
             + [c["leaky"]],
         ]
-        super().__init__([*(widgets.HBox(r) for r in rows), self.runner, self.view, self.status])
+        super().__init__([*(row(r) for r in rows), self.runner, self.view, self.status])
         self._show_relevant()
         if problem is not None:
             self.status.error(problem)
@@ -200,7 +210,7 @@ class FeatureVisualizer(Exportable, widgets.VBox):
 
     def _picture(self, images: torch.Tensor) -> None:
         picture = grid(to_numpy(images), columns=min(4, len(images)), pad=2)
-        show_png(self.view, picture, fit_scale(images.shape[-1], VIEW_PX))
+        show_png(self.view, picture, fit_scale(images.shape[-1], self.px))
 
     def _show(self, result: Rendering, settings: Settings, key: tuple) -> None:
         self.current = result

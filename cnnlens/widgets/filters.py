@@ -13,8 +13,9 @@ from cnnlens.core.layers import ModelLike, as_net, list_layers
 from cnnlens.filters import filter_slices, filters_rgb, layer_filters
 from cnnlens.models import checkpoint_names, load
 from cnnlens.models.embedded import read_manifest
-from cnnlens.plot import colorize, fit_scale, grid, png_bytes, to_numpy
+from cnnlens.plot import fit_scale, grid, level_scale, png_bytes, to_numpy
 from cnnlens.widgets.base import (
+    ColourKey,
     Exportable,
     ResultCache,
     StatusLine,
@@ -22,14 +23,19 @@ from cnnlens.widgets.base import (
     chosen_layer,
     first_unit,
     guarded,
+    row,
+    scaled,
     show_bytes,
+    titled,
     unit_box,
     unit_slider_follows,
+    view_size,
 )
 from cnnlens.widgets.picker import ImagePicker
 
-VIEW_PX = 192  # on-screen size of single-image views
-OVERVIEW_TILE_PX = 40  # tile side in the all-units overview
+TILE_RATIO = 40 / 192  # a tile of the all-units overview, relative to the widget's size
+FIRST_LAYER_KEY = "RGB weights, each filter scaled on its own: mid-gray = 0"
+SLICES_KEY = "one slice per input channel, one scale: gray = 0, bright +, dark −"
 
 
 def _image_widget() -> widgets.Image:
@@ -39,10 +45,6 @@ def _image_widget() -> widgets.Image:
 def show_png(view: widgets.Image, picture: np.ndarray, scale: int = 1) -> None:
     """Show a picture at its natural pixel size (upscaled by `scale`), never browser-stretched."""
     show_bytes(view, png_bytes(picture, scale), f"{picture.shape[1] * scale}px")
-
-
-def _titled(title: str, view: widgets.Widget) -> widgets.VBox:
-    return widgets.VBox([widgets.HTML(f"<b>{title}</b>"), view])
 
 
 def feeding_conv(net: nn.Module, layer: str, channels: int) -> str | None:
@@ -67,11 +69,15 @@ class FeatureExplorer(Exportable, widgets.VBox):
     """Pick an image, a layer and a unit; see the layer's maps, the unit's map and its filter.
 
     Drive it from code or tests through `picker.choice`, `layer` and `unit` (their `.value`);
-    `current` holds the displayed `FeatureMaps`, `status` the one-line summary or error.
+    `current` holds the displayed `FeatureMaps`, `status` the one-line summary or error. `size`
+    is the display width of the single views in pixels (default: `set_default_size`'s).
     """
 
-    def __init__(self, model: ModelLike, layer: str | None = None, unit: int = 0) -> None:
+    def __init__(
+        self, model: ModelLike, layer: str | None = None, unit: int = 0, size: int | None = None
+    ) -> None:
         self.model = model
+        self.px = view_size(size)
         self.net = as_net(model)
         size = as_handle(model).input_size
         self.status = StatusLine()
@@ -98,6 +104,7 @@ class FeatureExplorer(Exportable, widgets.VBox):
         self.input_view, self.maps_view = _image_widget(), _image_widget()
         self.unit_view, self.filter_view = _image_widget(), _image_widget()
         self.filter_title = widgets.HTML()
+        self.unit_key, self.maps_key, self.filter_key = ColourKey(), ColourKey(), ColourKey()
         self.current: FeatureMaps | None = None
         self._maps = ResultCache()
         self.picker.observe_choice(self._refresh)
@@ -105,19 +112,22 @@ class FeatureExplorer(Exportable, widgets.VBox):
             self.layer, self.unit, lambda layer: self.shapes[layer][0], self._refresh
         )
         self.unit.observe(self._refresh, "value")
-        views = widgets.HBox(
+        views = row(
             [
-                _titled("input", self.input_view),
-                _titled("this unit's feature map", self.unit_view),
-                widgets.VBox([self.filter_title, self.filter_view]),
+                titled("input", self.input_view, self.px),
+                titled("this unit's feature map", widgets.VBox([self.unit_view, self.unit_key])),
+                widgets.VBox([self.filter_title, self.filter_view, self.filter_key]),
             ]
         )
         super().__init__(
             [
                 self.picker,
-                widgets.HBox([self.layer, self.unit, self.unit_box]),
+                row([self.layer, self.unit, self.unit_box]),
                 views,
-                _titled("all units of the layer (shared scale)", self.maps_view),
+                titled(
+                    "all units of the layer (one shared scale)",
+                    widgets.VBox([self.maps_view, self.maps_key]),
+                ),
                 self.status,
             ]
         )
@@ -136,9 +146,16 @@ class FeatureExplorer(Exportable, widgets.VBox):
         fmaps = self._maps.get(key, lambda: feature_maps(self.model, image, layer))
         self.current = fmaps
         unit_map = fmaps.unit(unit).numpy()
-        show_png(self.input_view, to_numpy(image), fit_scale(image.shape[-1], VIEW_PX))
-        show_png(self.unit_view, colorize(unit_map), fit_scale(unit_map.shape[-1], VIEW_PX))
-        show_png(self.maps_view, self._overview(fmaps.maps.numpy(), unit))
+        show_png(self.input_view, to_numpy(image), fit_scale(image.shape[-1], self.px))
+        scale = level_scale(unit_map, "activation")
+        unit_scale = fit_scale(unit_map.shape[-1], self.px)
+        show_png(self.unit_view, scale.rgb(unit_map), unit_scale)
+        self.unit_key.show(scale, unit_map.shape[-1] * unit_scale)
+        overview = self._overview(fmaps.maps.numpy(), unit)
+        show_png(self.maps_view, overview)
+        self.maps_key.show(
+            level_scale(fmaps.maps.numpy(), "activation"), min(overview.shape[1], 320)
+        )
         self._show_filter(layer, unit, fmaps.maps.shape[0])
         note = f" · {fmaps.note}" if fmaps.note else ""
         self.status.show(
@@ -148,13 +165,12 @@ class FeatureExplorer(Exportable, widgets.VBox):
         )
 
     def _overview(self, maps: np.ndarray, unit: int) -> np.ndarray:
-        """All maps as tiles of about OVERVIEW_TILE_PX, on one colour scale, `unit` framed."""
-        side = maps.shape[-1]
-        step = max(1, side // OVERVIEW_TILE_PX)
-        scale = fit_scale(-(-side // step), OVERVIEW_TILE_PX)
-        tiles = colorize(
-            maps[:, ::step, ::step], vmin=min(0.0, float(maps.min())), vmax=float(maps.max())
-        )
+        """All maps as tiles of about TILE_RATIO × size, on one colour scale (the signed one if
+        any value is negative), `unit` framed."""
+        side, tile = maps.shape[-1], scaled(self.px, TILE_RATIO)
+        step = max(1, side // tile)
+        scale = fit_scale(-(-side // step), tile)
+        tiles = level_scale(maps).rgb(maps[:, ::step, ::step])
         tiles = tiles.repeat(scale, axis=1).repeat(scale, axis=2)
         columns = max(8, round(np.sqrt(2 * len(tiles))))  # wider than tall, like a screen
         return grid(tiles, columns=columns, highlight=unit, pad=2)
@@ -165,6 +181,7 @@ class FeatureExplorer(Exportable, widgets.VBox):
             self.filter_title.value = "<b>filter</b><br>(no convolution feeds this layer)"
             self.filter_view.value = b""
             self.filter_view.layout.width = "0px"
+            self.filter_key.line("")
             return
         weights = layer_filters(self.net, conv)
         picture = filter_picture(weights, unit)
@@ -172,23 +189,29 @@ class FeatureExplorer(Exportable, widgets.VBox):
             "RGB" if weights.shape[1] == 3 else f"{weights.shape[1]} input-channel slices, gray = 0"
         )
         self.filter_title.value = f"<b>filter of {conv}, unit {unit}</b><br>({kind})"
-        show_png(self.filter_view, picture, fit_scale(picture.shape[0], VIEW_PX))
+        scale = fit_scale(picture.shape[0], self.px)
+        show_png(self.filter_view, picture, scale)
+        key = FIRST_LAYER_KEY if weights.shape[1] == 3 else SLICES_KEY
+        self.filter_key.line(key, picture.shape[1] * scale)
 
 
 class FilterEvolution(Exportable, widgets.VBox):
-    """First-layer filters of the embedded model at each shipped training checkpoint."""
+    """First-layer filters of the embedded model at each shipped training checkpoint; `size` is
+    the display width of the filter grid in pixels (default: twice `set_default_size`'s)."""
 
-    def __init__(self, layer: str = "conv1") -> None:
+    def __init__(self, layer: str = "conv1", size: int | None = None) -> None:
         self.layer = layer
+        self.px = 2 * view_size(None) if size is None else view_size(size)
         self.status = StatusLine()
         self.names = checkpoint_names()
         self.checkpoint = widgets.SelectionSlider(
             options=self.names, value=self.names[-1], description="checkpoint"
         )
         self.view = _image_widget()
+        self.key = ColourKey()
         self._pictures = ResultCache()
         self.checkpoint.observe(self._refresh, "value")
-        super().__init__([self.checkpoint, self.view, self.status])
+        super().__init__([self.checkpoint, self.view, self.key, self.status])
         self._refresh()
 
     def filters_at(self, name: str) -> np.ndarray:
@@ -200,6 +223,8 @@ class FilterEvolution(Exportable, widgets.VBox):
     def _refresh(self, _change: dict | None = None) -> None:
         name = self.checkpoint.value
         picture = self._pictures.get(name, lambda: self.filters_at(name))
-        show_png(self.view, picture, fit_scale(picture.shape[0], 2 * VIEW_PX))
+        scale = fit_scale(picture.shape[1], self.px)
+        show_png(self.view, picture, scale)
+        self.key.line(FIRST_LAYER_KEY, picture.shape[1] * scale)
         seen = read_manifest()["files"][name]["images_seen"]
         self.status.show(f"{self.layer} filters at {name}: after {seen:,} training images")

@@ -17,9 +17,12 @@ from cnnlens.widgets.base import (
     StaleViews,
     StatusLine,
     chosen_layer,
+    row,
     show_placeholder,
+    titled,
+    view_size,
 )
-from cnnlens.widgets.filters import VIEW_PX, show_png
+from cnnlens.widgets.filters import show_png
 from cnnlens.widgets.picker import ImagePicker
 from cnnlens.widgets.runner import Runner
 
@@ -30,7 +33,8 @@ class InversionExplorer(Exportable, widgets.VBox):
     """Pick an image, slide through the layers, set the prior strengths (λ_α, λ_TV), the steps
     and the field, press Run: the reconstruction appears beside the original, updating live.
     Drive it through `picker.choice`, the controls' `.value` and `run()`; `current` holds the
-    displayed Inversion, `status` its code error or an error message."""
+    displayed Inversion, `status` its code error or an error message. `size` is the display
+    width of the original and the reconstruction in pixels (default: `set_default_size`'s)."""
 
     def __init__(
         self,
@@ -38,8 +42,10 @@ class InversionExplorer(Exportable, widgets.VBox):
         layer: str | None = None,
         background: bool = True,
         preview_every: int = 10,
+        size: int | None = None,
     ) -> None:
         self.model = model
+        self.px = view_size(size)
         self.preview_every = preview_every
         size = as_handle(model).input_size
         self.status = StatusLine()
@@ -68,7 +74,7 @@ class InversionExplorer(Exportable, widgets.VBox):
         }
         self.original_view = widgets.Image(format="png")
         self.view = widgets.Image(format="png")
-        show_placeholder(self.view, "press Invert to reconstruct the image from its code")
+        show_placeholder(self.view, "press Invert to reconstruct the image from its code", self.px)
         self.runner.stale = StaleViews([self.view], self.status, self._key, "Invert")
         self.current: Inversion | None = None
         self._results = ResultCache()
@@ -76,18 +82,18 @@ class InversionExplorer(Exportable, widgets.VBox):
         self.picker.observe_choice(lambda _: self._show_original())
         for control in (self.picker.choice, *self.controls.values()):
             control.observe(self.runner.stale.check, "value")
-        columns = widgets.HBox(
+        columns = row(
             [
-                widgets.VBox([widgets.HTML("<b>original</b>"), self.original_view]),
-                widgets.VBox([widgets.HTML("<b>reconstruction from the code</b>"), self.view]),
+                titled("original", self.original_view),
+                titled("reconstruction from the code", self.view),
             ]
         )
         controls = list(self.controls.values())
         super().__init__(
             [
                 self.picker,
-                widgets.HBox(controls[:3]),
-                widgets.HBox(controls[3:]),
+                row(controls[:3]),
+                row(controls[3:]),
                 self.runner,
                 columns,
                 self.status,
@@ -138,7 +144,7 @@ class InversionExplorer(Exportable, widgets.VBox):
         )
 
     def _picture(self, view: widgets.Image, image: torch.Tensor) -> None:
-        show_png(view, to_numpy(image), fit_scale(image.shape[-1], VIEW_PX))
+        show_png(view, to_numpy(image), fit_scale(image.shape[-1], self.px))
 
     def _show_original(self) -> None:
         self._picture(self.original_view, self.picker.image)

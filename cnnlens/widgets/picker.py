@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from cnnlens.data import HEADS, ShapeWorld
 from cnnlens.data.images import ImageSource, load_image
-from cnnlens.widgets.base import StatusLine
+from cnnlens.widgets.base import StatusLine, row
 
 SAMPLE_SEED = 2024
 MIN_SIZE = 32  # the shape world's smallest image
@@ -50,7 +50,7 @@ class ImagePicker(widgets.VBox):
         )
         self.upload.observe(self._on_upload, "value")
         self.path.observe(self._on_path, "value")
-        super().__init__([widgets.HBox([self.choice, self.upload]), self.path])
+        super().__init__([row([self.choice, self.upload]), self.path])
 
     @property
     def image(self) -> torch.Tensor:

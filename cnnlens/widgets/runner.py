@@ -14,7 +14,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from cnnlens.core.progress import Cancelled, Progress
-from cnnlens.widgets.base import StaleViews, StatusLine
+from cnnlens.widgets.base import WRAP, StaleViews, StatusLine
 
 
 class Runner(widgets.HBox):
@@ -31,13 +31,20 @@ class Runner(widgets.HBox):
         self.background = background
         self.stale: StaleViews | None = None
         self.again = f"press {label} to run again"  # what the line after a cancel suggests
-        self.run_button = widgets.Button(description=label, button_style="primary", icon="play")
-        self.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True)
+        fit = {"width": "auto", "min_width": "max-content"}  # a long label is never cut off
+        self.run_button = widgets.Button(
+            description=label, button_style="primary", icon="play", layout=fit
+        )
+        self.cancel_button = widgets.Button(
+            description="Cancel", icon="stop", disabled=True, layout=fit
+        )
         self.bar = widgets.IntProgress(value=0, min=0, max=1, layout={"width": "220px"})
         self.cancel_button.on_click(lambda _: self._cancel.set())
         self._cancel = threading.Event()
         self._thread: threading.Thread | None = None
-        super().__init__([self.run_button, self.cancel_button, self.bar])
+        super().__init__(
+            [self.run_button, self.cancel_button, self.bar], layout={"flex_flow": WRAP}
+        )
 
     @property
     def running(self) -> bool:

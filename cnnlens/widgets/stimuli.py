@@ -15,20 +15,26 @@ from cnnlens.plot.stimuli import boxed, crop_grid
 from cnnlens.stimuli import receptive_field
 from cnnlens.stimuli.crops import unit_crops
 from cnnlens.widgets.base import (
+    ColourKey,
     Exportable,
     StatusLine,
     chosen_layer,
     dataset_or_default,
     guarded,
+    row,
+    scaled,
     show_placeholder,
+    titled,
     unit_box,
     unit_slider_follows,
+    view_size,
 )
 from cnnlens.widgets.filters import show_png
 from cnnlens.widgets.runner import Runner
 from cnnlens.widgets.scans import LayerScans
 
-GRID_PX = 300  # on-screen width of the crop grid
+GRID_RATIO = 300 / 192  # each grid's width, relative to the widget's size
+FIELD_KEY = "white-and-black frame: the part of the image the unit sees (its receptive field)"
 MAX_K = 16
 
 
@@ -36,7 +42,8 @@ class StimuliExplorer(Exportable, widgets.VBox):
     """Pick a layer, press Scan (one pass over the dataset, with progress and Cancel), then browse
     units instantly: each unit's top-k crops and, below, the images they were cut from with the
     field outlined. Drive it through `layer`, `unit`, `k`, `overlay` and `scan()`; `current`
-    holds the last crops shown."""
+    holds the last crops shown. `size` sets the display size in pixels (each grid is about 1.5
+    × `size` wide; default: `set_default_size`'s)."""
 
     def __init__(
         self,
@@ -44,8 +51,10 @@ class StimuliExplorer(Exportable, widgets.VBox):
         images: Images | None = None,
         layer: str | None = None,
         background: bool = True,
+        size: int | None = None,
     ) -> None:
         self.model = model
+        self.grid_px = scaled(view_size(size), GRID_RATIO)
         self.images = dataset_or_default(model, images)
         size = as_handle(model).input_size
         spatial = [i for i in list_layers(model, size) if len(i.output_shape or ()) == 3]
@@ -65,6 +74,7 @@ class StimuliExplorer(Exportable, widgets.VBox):
         self.runner.run_button.on_click(lambda _: self.scan())
         self.crops_view = widgets.Image(format="png")
         self.sources_view = widgets.Image(format="png")
+        self.key = ColourKey()
         self.scans = LayerScans(model, self.images, self.runner, self._refresh, MAX_K)
         self.current = None
         unit_slider_follows(self.layer, self.unit, self.channels.__getitem__, self._refresh)
@@ -72,9 +82,16 @@ class StimuliExplorer(Exportable, widgets.VBox):
             control.observe(self._refresh, "value")
         super().__init__(
             [
-                widgets.HBox([self.layer, self.runner]),
-                widgets.HBox([self.unit, self.unit_box, self.k, self.overlay]),
-                widgets.HBox([self.crops_view, self.sources_view]),
+                row([self.layer, self.runner]),
+                row([self.unit, self.unit_box, self.k, self.overlay]),
+                row(
+                    [
+                        titled("top crops, best first", self.crops_view),
+                        titled(
+                            "the images they come from", widgets.VBox([self.sources_view, self.key])
+                        ),
+                    ]
+                ),
                 self.status,
             ]
         )
@@ -95,7 +112,7 @@ class StimuliExplorer(Exportable, widgets.VBox):
             self.current = None
             press = f"press Scan to find the top examples of {self.layer.value}"
             for view in (self.crops_view, self.sources_view):
-                show_placeholder(view, press, GRID_PX)
+                show_placeholder(view, press, self.grid_px)
             self.status.show(press)
             return
         top = top.first(self.k.value)
@@ -104,7 +121,7 @@ class StimuliExplorer(Exportable, widgets.VBox):
         self.current = crops
         columns = 3 if self.k.value <= 9 else 4
         picture = crop_grid(crops, columns)
-        show_png(self.crops_view, picture, fit_scale(picture.shape[1], GRID_PX))
+        show_png(self.crops_view, picture, fit_scale(picture.shape[1], self.grid_px))
         field = receptive_field(self.model, top.layer)
         sources = images_at(self.images, top.indices[unit].tolist())
         framed = [
@@ -112,7 +129,9 @@ class StimuliExplorer(Exportable, widgets.VBox):
             for image, (y, x) in zip(sources, top.positions[unit].tolist(), strict=True)
         ]
         overview = grid(np.stack(framed), columns)
-        show_png(self.sources_view, overview, fit_scale(overview.shape[1], GRID_PX))
+        scale = fit_scale(overview.shape[1], self.grid_px)
+        show_png(self.sources_view, overview, scale)
+        self.key.line(FIELD_KEY, overview.shape[1] * scale)
         best = top.values[unit, 0].item()
         self.status.show(
             f"{top.layer} unit {unit}: top {top.k} of {top.images} images "
