@@ -7,7 +7,7 @@ from cnnlens.attribution.engine import input_gradient
 from cnnlens.attribution.maps import deconvnet, gradient_times_input, guided_backprop, saliency
 from cnnlens.attribution.occlusion import occlusion
 from cnnlens.attribution.rules import RULES, relu_rule
-from cnnlens.attribution.targets import Target, class_score, unit
+from cnnlens.core.targets import Target, class_score, unit
 
 __all__ = [
     "RULES",

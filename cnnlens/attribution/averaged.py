@@ -8,11 +8,11 @@ from collections.abc import Callable
 import torch
 
 from cnnlens.attribution.engine import input_gradient
-from cnnlens.attribution.targets import Classes, Target, as_target, for_image
 from cnnlens.core.capture import images_for
 from cnnlens.core.inputs import batch_like
 from cnnlens.core.layers import ModelLike
 from cnnlens.core.progress import Progress, report
+from cnnlens.core.targets import Classes, Target, as_target, for_image
 from cnnlens.errors import CnnlensError
 
 

@@ -9,10 +9,10 @@ from torch import nn
 
 from cnnlens.attribution.engine import target_scores
 from cnnlens.attribution.maps import guided_backprop
-from cnnlens.attribution.targets import Classes, Target, as_target, target_indices
 from cnnlens.core.capture import forward_until_done, images_for, normalize_for, recording_input
 from cnnlens.core.guard import preserved
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
+from cnnlens.core.targets import Classes, Target, as_target, target_indices
 from cnnlens.errors import CnnlensError
 
 

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 import torch
 
 from cnnlens.attribution.rules import relu_rule
-from cnnlens.attribution.targets import Classes, Target, as_target, select
 from cnnlens.core.capture import forward_until_done, images_for, normalize_for, recording
 from cnnlens.core.guard import Guard, preserved
 from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
+from cnnlens.core.targets import Classes, Target, as_target, select
 
 
 def target_scores(

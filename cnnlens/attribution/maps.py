@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 
 from cnnlens.attribution.engine import input_gradient
-from cnnlens.attribution.targets import Classes, Target
 from cnnlens.core.capture import images_for
 from cnnlens.core.layers import ModelLike
+from cnnlens.core.targets import Classes, Target
 
 
 def saliency(model: ModelLike, images: torch.Tensor, target: Target | Classes) -> torch.Tensor:

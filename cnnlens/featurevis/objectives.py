@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from cnnlens.attribution.targets import Classes, Target, per_image, select
+from cnnlens.core.targets import Classes, Target, per_image, select
 from cnnlens.errors import CnnlensError
 
 OUTPUT = "<output>"  # the key under which an objective reads the model's output (logits)

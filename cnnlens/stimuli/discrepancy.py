@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 import torch
 
-from cnnlens.attribution.occlusion import window_starts
 from cnnlens.core.capture import forward_until_done, images_for, normalize_for, recording
 from cnnlens.core.guard import preserved
 from cnnlens.core.inputs import check_unit
 from cnnlens.core.layers import ModelLike, as_net
+from cnnlens.core.windows import window_starts
 from cnnlens.data.batches import Images, images_at
 from cnnlens.errors import CnnlensError
 from cnnlens.stimuli.crops import source_images

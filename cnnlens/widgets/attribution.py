@@ -22,13 +22,13 @@ from cnnlens.attribution import (
     smoothgrad,
     upsample,
 )
-from cnnlens.attribution.targets import predicted
 from cnnlens.core.capture import forward_until_done, images_for, normalize_for, output_names
 from cnnlens.core.guard import preserved
 from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, as_net, list_layers
 from cnnlens.core.notes import collecting_notes
 from cnnlens.core.progress import Progress
+from cnnlens.core.targets import predicted
 from cnnlens.errors import CnnlensError
 from cnnlens.plot import (
     Scale,
