@@ -3,7 +3,7 @@ SHELL := /bin/bash
 BIN := .venv/bin
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: course test test-isa env browser-deps lint format notebooks handout train bench
+.PHONY: course present test test-isa env browser-deps lint format notebooks handout train bench
 
 # JupyterLab refuses to run as root unless told; machines of this kind log in as root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
@@ -13,6 +13,13 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 course: env  ## open JupyterLab on working copies of the lectures and the homework (work/)
 	$(BIN)/python scripts/working_copies.py work
 	cd work && ../$(BIN)/jupyter lab --ServerApp.root_dir=. $(ROOT_FLAG) notebooks/01_filters_and_feature_maps.ipynb
+
+# Presentation mode: the lecture as Voilà serves it, live widgets and no code, nothing fetched from
+# a CDN (presentation/ holds the offline template). `make present LECTURE=06`; stop with Ctrl-C.
+LECTURE ?= 01
+present: env  ## show a lecture without its code, widgets live (Voilà, offline): LECTURE=NN
+	$(BIN)/python scripts/working_copies.py work
+	cd work && JUPYTER_PATH=$(CURDIR)/presentation ../$(BIN)/voila --template=cnnlens notebooks/$(LECTURE)_*.ipynb
 
 # The hand-out is left out: its check cells fail until the student has solved the tasks.
 test: env browser-deps  ## unit tests, nbval over the notebooks and homework, the real-browser test
