@@ -14,7 +14,9 @@ LABEL_POINTS = 7.5  # the labels' font size
 
 def contribution_figure(graph: ContributionGraph, title: str = "") -> Figure:
     """The graph in a Figure of its own (see `draw_contributions`)."""
-    figure = Figure(figsize=(2.4 * len(graph.layers) + 1, 4.6), dpi=90)
+    tallest = max((len(units) for units in graph.nodes), default=1)
+    height = max(4.6, 0.55 * (tallest + 1) + 1.2)  # room for every circle of the fullest column
+    figure = Figure(figsize=(2.4 * len(graph.layers) + 1, height), dpi=90)
     draw_contributions(figure.add_subplot(), graph, title)
     figure.tight_layout()
     return figure
@@ -23,7 +25,8 @@ def contribution_figure(graph: ContributionGraph, title: str = "") -> Figure:
 def draw_contributions(axes, graph: ContributionGraph, title: str = "") -> None:
     """Units as labelled circles (unit index over its mean activation, the text inside the
     circle) in one column per layer; each edge's width follows |contribution|, red for
-    positive, blue for negative, as the legend under the graph says."""
+    positive, blue for negative, as the legend under the graph says. Circles are NODE_POINTS
+    across: give the axes about 0.55 inch of height per unit of the fullest column."""
     places = {}
     for column, units in enumerate(graph.nodes):
         ordered = sorted(units)

@@ -95,15 +95,19 @@ def level_scale(values: np.ndarray, label: str = "") -> Scale:
     return Scale(LEVEL_CMAP, 0.0, max(float(np.max(values)), TINY), label)
 
 
-def draw_map(axes, values: np.ndarray, scale: Scale | None = None, colorbar: bool = True):
-    """Draw a 2-D map on matplotlib `axes` on `scale` (default: the signed convention for
-    `values`), with a slim colour bar beside it unless `colorbar` is False; returns the image.
-    Share one scale across several axes by passing the same `scale` (e.g. `signed_scale` of
-    all the maps) and `colorbar=False` on all but the last."""
+def draw_map(
+    axes, values: np.ndarray, scale: Scale | None = None, colorbar: bool = True, bar_axes=None
+):
+    """Draw a 2-D map (H, W) on matplotlib `axes` on `scale` (default: the signed convention
+    for `values`), with a slim colour bar beside it unless `colorbar` is False; returns the
+    image. Maps that share one `scale` (e.g. `signed_scale` of all of them) share one bar:
+    draw the last with `bar_axes` = the list of their axes (use a figure with
+    layout="constrained"), the others with `colorbar=False`."""
     scale = signed_scale(values) if scale is None else scale
     image = axes.imshow(np.asarray(values), **scale.imshow_kwargs())
     if colorbar:
-        bar = axes.figure.colorbar(image, ax=axes, fraction=0.046, pad=0.03)
+        span = axes if bar_axes is None else bar_axes
+        bar = axes.figure.colorbar(image, ax=span, fraction=0.046, pad=0.03)
         bar.ax.tick_params(labelsize=7)
         if scale.label:
             bar.set_label(scale.label, fontsize=7)
