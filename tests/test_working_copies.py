@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,7 +62,7 @@ def test_an_edited_copy_is_kept_and_a_missing_one_comes_back(tmp_path):
 
 def test_the_script_copies_into_the_folder_it_is_given(tmp_path):
     before = digests(ROOT)
-    command = ["python3", str(SCRIPT), str(tmp_path / "copies")]
+    command = [sys.executable, str(SCRIPT), str(tmp_path / "copies")]
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     assert (tmp_path / "copies" / "notebooks" / "06_code_inversion.ipynb").is_file()
     assert "created" in out
