@@ -19,6 +19,7 @@ from cnnlens.data import ShapeWorld
 from cnnlens.data.shapeworld import BACKGROUND_TONES, COLOR_RGB, COLORS
 from cnnlens.plot import signed_scale
 from cnnlens.plot.contributions import NEGATIVE, POSITIVE, contribution_figure
+from cnnlens.plot.dissection import masked_picture
 from cnnlens.plot.embedding import draw_scatter
 from cnnlens.plot.stimuli import boxed
 from cnnlens.widgets import (
@@ -214,4 +215,16 @@ def test_a_field_frame_stands_out_on_every_shape_world_colour(colour):
     frame = np.abs(framed - image).sum(axis=-1) > 0
     assert frame.any()
     contrast = np.linalg.norm(framed[frame] - np.array(colour), axis=-1)
+    assert contrast.max() >= 0.8
+
+
+@pytest.mark.parametrize("colour", [*COLOR_RGB.values(), *BACKGROUND_TONES])
+def test_a_dissection_mask_outline_stands_out_on_every_shape_world_colour(colour):
+    image = torch.tensor(colour, dtype=torch.float32)[:, None, None].expand(3, 64, 64)
+    mask = torch.zeros(8, 8, dtype=torch.bool)
+    mask[2:6, 2:6] = True
+    picture = masked_picture(image, mask, dim=1.0)  # no dimming: only the outline differs
+    outline = np.abs(picture - np.array(colour)).sum(axis=-1) > 1e-6
+    assert outline.any()
+    contrast = np.linalg.norm(picture[outline] - np.array(colour), axis=-1)
     assert contrast.max() >= 0.8

@@ -14,7 +14,10 @@ from cnnlens.dissection.report import to_html
 from cnnlens.dissection.result import Dissection
 from cnnlens.plot.images import grid, png_bytes, to_numpy
 
-OUTLINE_RGB = (1.0, 0.85, 0.0)
+# A mask's outline: white on its edge, black just outside it, so it shows on every shape-world
+# colour (a yellow outline vanished on yellow objects).
+OUTLINE_RGB = (1.0, 1.0, 1.0)
+OUTSIDE_RGB = (0.0, 0.0, 0.0)
 CATEGORY_COLORS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860")
 
 
@@ -25,15 +28,23 @@ def _outline(mask: np.ndarray) -> np.ndarray:
     return mask & ~inner
 
 
+def _border(shape: tuple[int, int]) -> np.ndarray:
+    """The pixels on the edge of an image of `shape` (an outline of the outside would trace it)."""
+    edge = np.zeros(shape, bool)
+    edge[[0, -1], :] = edge[:, [0, -1]] = True
+    return edge
+
+
 def masked_picture(image: torch.Tensor, mask: torch.Tensor, dim: float = 0.3) -> np.ndarray:
     """An RGB (H, W, 3) view of one image: full brightness inside the mask (resized to the image,
-    nearest), dimmed outside, the mask's outline in yellow."""
+    nearest), dimmed outside, the mask's outline in white with a black line just outside it."""
     picture = to_numpy(image)
     height, width = picture.shape[:2]
     rows = np.arange(height) * mask.shape[0] // height
     cols = np.arange(width) * mask.shape[1] // width
     inside = mask.cpu().numpy()[rows[:, None], cols[None, :]]
     out = np.where(inside[..., None], picture, dim * picture)
+    out[_outline(~inside) & ~_border(inside.shape)] = OUTSIDE_RGB
     out[_outline(inside)] = OUTLINE_RGB
     return out
 

@@ -27,7 +27,9 @@ from cnnlens.widgets.filters import show_png
 ALL = "all units"
 CHART_RATIO = 320 / 192  # the bar chart's width, relative to the widget's size
 PLACEHOLDER_RATIO = 300 / 192
-MASK_KEY = "yellow outline: where the unit fires above its threshold; outside it is dimmed"
+MASK_KEY = (
+    "white outline (black outside it): where the unit fires above its threshold; outside is dimmed"
+)
 
 
 class DissectionBrowser(Exportable, widgets.VBox):
