@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Locator, Page, expect, sync_playwright
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -58,6 +59,51 @@ LAB_SETTINGS = {
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
 }
 COPY_IGNORE = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc")
+# Pages open at a projector's size: what the back row sees must fit in it.
+PROJECTOR = {"width": 1280, "height": 720}
+# Set to a folder to keep a screenshot of each lecture's driven widget there, named after its
+# notebook: `CNNLENS_SCREENSHOTS=docs` rewrites the README's pictures.
+SCREENSHOT_ENV = "CNNLENS_SCREENSHOTS"
+CONTROLS = (
+    "button, input, select, textarea, .widget-slider, .widget-dropdown, .widget-checkbox, "
+    ".widget-toggle-button, .widget-readout"
+)
+# Each visible control whose box reaches past the visible width (the viewport or the output
+# area, whichever ends first), or that an ancestor clips: "label (left..right px)".
+CONTROLS_OUTSIDE_JS = """
+([output, selector]) => {
+    const right = Math.min(window.innerWidth, output.getBoundingClientRect().right);
+    const left = Math.max(0, output.getBoundingClientRect().left);
+    const clipped = el => {
+        const box = el.getBoundingClientRect();
+        for (let a = el.parentElement; a && a !== output; a = a.parentElement) {
+            const style = getComputedStyle(a);
+            if (style.overflowX === 'visible') continue;
+            const clip = a.getBoundingClientRect();
+            if (box.left < clip.left - 1 || box.right > clip.right + 1) return true;
+        }
+        return false;
+    };
+    return Array.from(output.querySelectorAll(selector))
+        .filter(el => el.offsetParent !== null)
+        .filter(el => {
+            const box = el.getBoundingClientRect();
+            return box.width > 0 && (box.left < left - 1 || box.right > right + 1 || clipped(el));
+        })
+        .map(el => {
+            const box = el.getBoundingClientRect();
+            const text = (el.innerText || el.getAttribute('aria-label') || el.className || '');
+            const span = `${Math.round(box.left)}..${Math.round(box.right)} px`;
+            return `${text.trim().slice(0, 40)} (${span})`;
+        });
+}
+"""
+# Images that finished loading without a picture: the browser's broken-image icon.
+BROKEN_IMAGES_JS = """
+output => Array.from(output.querySelectorAll('img'))
+    .filter(img => img.complete && img.naturalWidth === 0)
+    .map(img => (img.getAttribute('src') || '<no src>').slice(0, 60))
+"""
 
 
 def chromium_missing_message() -> str:
@@ -292,7 +338,7 @@ def new_page(request: pytest.FixtureRequest) -> Iterator[Callable[[], Page]]:
         if not CHROMIUM.is_file():
             pytest.fail(chromium_missing_message())
         browser = request.getfixturevalue("chromium_browser")
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        context = browser.new_context(viewport=PROJECTOR)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(30_000)
@@ -303,3 +349,41 @@ def new_page(request: pytest.FixtureRequest) -> Iterator[Callable[[], Page]]:
     finally:
         for context in contexts:
             context.close()
+
+
+def run_cell(cell: Locator, timeout_ms: float) -> None:
+    """Run one code cell (select it, Ctrl+Enter) and wait until its prompt shows a number."""
+    cell.locator(".jp-InputPrompt").click()
+    cell.page.keyboard.press("Control+Enter")
+    expect(cell.locator(".jp-InputPrompt")).to_have_text(
+        re.compile(r"^\s*\[\d+\]:\s*$"), timeout=timeout_ms
+    )
+
+
+def projector_checks(page: Page, output: Locator) -> None:
+    """Fail if a control of `output` lies outside the visible width, or a picture is broken."""
+    handle = output.element_handle()
+    outside = page.evaluate(CONTROLS_OUTSIDE_JS, [handle, CONTROLS])
+    assert outside == [], (
+        f"controls outside the visible {page.viewport_size['width']} px: {outside}"
+    )
+    page.wait_for_function(
+        "output => Array.from(output.querySelectorAll('img')).every(img => img.complete)",
+        arg=handle,
+    )
+    broken = page.evaluate(BROKEN_IMAGES_JS, handle)
+    assert broken == [], f"broken-image icons: {broken}"
+
+
+def save_lecture_screenshot(page: Page, output: Locator, notebook: str) -> None:
+    """With $CNNLENS_SCREENSHOTS set, save the window (1280×720) scrolled to the widget."""
+    folder = os.environ.get(SCREENSHOT_ENV)
+    if folder:
+        # A picture still being computed would show a half-updated widget: wait for the kernel
+        # to be idle and every widget's status line to stop saying "running…".
+        idle = ".jp-Notebook-ExecutionIndicator[data-status='idle']"
+        expect(page.locator(idle).first).to_be_visible(timeout=60_000)
+        expect(output.locator(".cnnlens-running")).to_have_count(0, timeout=60_000)
+        page.evaluate("output => output.scrollIntoView({block: 'start'})", output.element_handle())
+        page.wait_for_timeout(500)  # the last image message to render
+        page.screenshot(path=str(Path(folder) / f"{Path(notebook).stem}.png"))

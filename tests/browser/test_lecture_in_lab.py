@@ -3,7 +3,9 @@
 For each notebook in NOTEBOOKS: open a temporary copy in JupyterLab, Run All Cells from the
 Run menu, check that no output holds a Python traceback, then press ArrowRight on the first
 ipywidgets slider and check that the slider's readout and the widget's output image change
-(i.e. the kernel callback ran and the frontend re-rendered the image).
+(i.e. the kernel callback ran and the frontend re-rendered the image). Pages are 1280×720 (a
+projector): every control of the widget must lie inside the visible width, and no picture may be
+a broken-image icon. With CNNLENS_SCREENSHOTS=docs the window is saved as docs/<notebook>.png.
 
 Run:  .venv/bin/python -m pytest tests/browser -m browser -v
 Needs /usr/bin/chromium: run `scripts/ensure-chromium` first.
@@ -11,7 +13,6 @@ Needs /usr/bin/chromium: run `scripts/ensure-chromium` first.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from conftest import projector_checks, save_lecture_screenshot
 from playwright.sync_api import Locator, Page, expect
 
 if TYPE_CHECKING:
@@ -34,9 +36,6 @@ NOTEBOOKS = [
     "notebooks/07_feature_space.ipynb",
     "notebooks/08_network_dissection.ipynb",
 ]
-# Set to a folder to keep a screenshot of each driven widget there, named after its notebook
-# (the README figures are made so).
-SCREENSHOT_ENV = "CNNLENS_SCREENSHOTS"
 
 KERNEL_IDLE_TIMEOUT_MS = 60_000  # kernel start
 RUN_ALL_TIMEOUT_MS = 240_000  # all cells of one notebook (lecture 2 scans 2,000 images)
@@ -84,6 +83,21 @@ def step(page: Page, shots: Path, name: str) -> Iterator[None]:
         raise AssertionError(f"step '{name}' failed: {exc}\n{where}") from exc
 
 
+def open_notebook(page: Page, url: str, lab_server: LabServer, notebook: str) -> None:
+    """Open `url` (a staged notebook) and wait until its kernel is idle and connected."""
+    page.goto(url)
+    panel = page.locator(NOTEBOOK_PANEL)
+    expect(panel).to_have_count(1, timeout=KERNEL_IDLE_TIMEOUT_MS)
+    # The indicator is "idle" before a kernel even exists: ask the server first, then
+    # wait for the page to show the kernel (name set, status idle).
+    lab_server.wait_kernel_connected(notebook, KERNEL_IDLE_TIMEOUT_MS / 1000)
+    expect(panel.locator(KERNEL_NAME)).not_to_have_text(
+        re.compile(r"^\s*(No Kernel)?\s*$"), timeout=KERNEL_IDLE_TIMEOUT_MS
+    )
+    expect(panel.locator(IDLE_INDICATOR)).to_be_visible(timeout=KERNEL_IDLE_TIMEOUT_MS)
+    expect(page.locator(".jp-Dialog")).to_have_count(0)
+
+
 def image_srcs(images: Locator) -> list[str]:
     return images.evaluate_all("imgs => imgs.map(img => img.getAttribute('src') || '')")
 
@@ -101,16 +115,7 @@ def test_notebook_runs_and_slider_updates_image(
     panel = page.locator(NOTEBOOK_PANEL)
 
     with step(page, tmp_path, "open notebook and wait for idle kernel"):
-        page.goto(url)
-        expect(panel).to_have_count(1, timeout=KERNEL_IDLE_TIMEOUT_MS)
-        # The indicator is "idle" before a kernel even exists: ask the server first, then
-        # wait for the page to show the kernel (name set, status idle).
-        lab_server.wait_kernel_connected(notebook, KERNEL_IDLE_TIMEOUT_MS / 1000)
-        expect(panel.locator(KERNEL_NAME)).not_to_have_text(
-            re.compile(r"^\s*(No Kernel)?\s*$"), timeout=KERNEL_IDLE_TIMEOUT_MS
-        )
-        expect(panel.locator(IDLE_INDICATOR)).to_be_visible(timeout=KERNEL_IDLE_TIMEOUT_MS)
-        expect(page.locator(".jp-Dialog")).to_have_count(0)
+        open_notebook(page, url, lab_server, notebook)
 
     with step(page, tmp_path, "run all cells"):
         page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
@@ -154,5 +159,7 @@ def test_notebook_runs_and_slider_updates_image(
 
     with step(page, tmp_path, "no traceback after the slider moved"):
         expect(panel.locator(STDERR_OUTPUT, has_text="Traceback")).to_have_count(0)
-    if os.environ.get(SCREENSHOT_ENV):
-        output.screenshot(path=str(Path(os.environ[SCREENSHOT_ENV]) / f"{Path(notebook).stem}.png"))
+
+    with step(page, tmp_path, "every control inside the visible width, no broken picture"):
+        projector_checks(page, output)
+    save_lecture_screenshot(page, output, notebook)
