@@ -23,7 +23,7 @@ present: env  ## show a lecture without its code, widgets live (Voilà, offline)
 
 # The hand-out is left out: its check cells fail until the student has solved the tasks.
 test: env browser-deps  ## unit tests, nbval over the notebooks and homework, the real-browser test
-	$(BIN)/python -m pytest tests notebooks course $(NBVAL) -p no:cacheprovider \
+	$(BIN)/python -m pytest tests notebooks course $(NBVAL) -p no:cacheprovider --durations=20 \
 	  --ignore=course/handout
 
 # The lectures and homework once more with other CPU kernels than the machine's best (torch's
