@@ -4,6 +4,7 @@ SiLU, a layer that ran several times in one forward): a `CnnlensWarning`, or, in
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import warnings
@@ -14,7 +15,7 @@ from pathlib import Path
 from cnnlens.errors import CnnlensWarning
 
 _local = threading.local()
-_PACKAGE = str(Path(__file__).resolve().parents[1])
+_PACKAGE = str(Path(__file__).resolve().parents[1]) + os.sep  # no sibling "cnnlens_x/"
 
 
 def _caller_level() -> int:
