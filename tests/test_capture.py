@@ -142,12 +142,14 @@ def test_a_module_run_twice_is_read_at_its_last_call_by_every_method():
     with torch.no_grad():
         _, second = net.calls(x)
     said = "layer 'block' runs 2 times in one forward; cnnlens reads its last call"
-    with pytest.warns(cnnlens.CnnlensWarning, match=said):
+    with pytest.warns(cnnlens.CnnlensWarning, match=said) as caught:
         for truncate in (True, False):
             got = cnnlens.capture(net, x, "block", truncate=truncate)["block"]
             assert torch.allclose(got, second, atol=1e-6)
         ours = input_gradient(net, x, unit("block", 2))
         cams = grad_cam(net, x, 1, "block")
+    # said at the user's line, not inside cnnlens or torch's module-call code
+    assert {w.filename for w in caught if said in str(w.message)} == {__file__}
     leaf = x.clone().requires_grad_(True)
     (reference,) = torch.autograd.grad(net.calls(leaf)[1][:, 2].mean(dim=(1, 2)).sum(), leaf)
     assert torch.allclose(ours, reference, atol=1e-6)

@@ -12,16 +12,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import torch
+
 from cnnlens.errors import CnnlensWarning
 
 _local = threading.local()
-_PACKAGE = str(Path(__file__).resolve().parents[1]) + os.sep  # no sibling "cnnlens_x/"
+# Frames skipped when locating the user's line: cnnlens itself, and torch, whose module-call
+# machinery sits between a forward hook that notes something and cnnlens's call that ran it.
+_SKIPPED = tuple(
+    str(folder) + os.sep
+    for folder in (Path(__file__).resolve().parents[1], Path(torch.__file__).resolve().parent)
+)
 
 
 def _caller_level() -> int:
-    """`stacklevel` of the first frame outside cnnlens: the user's line that made the call."""
+    """`stacklevel` of the first frame outside cnnlens and torch: the user's line that made the
+    call."""
     frame, level = sys._getframe(2), 2  # the frame that called note()
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+    while frame is not None and frame.f_code.co_filename.startswith(_SKIPPED):
         frame, level = frame.f_back, level + 1
     return level
 
