@@ -112,3 +112,25 @@ def test_a_map_of_fixed_size_after_adaptive_pooling_has_no_field(zoo, name, size
     with pytest.raises(CnnlensError, match=message) as err:
         receptive_field(zoo[name], "avgpool", input_size=size)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "padding, dilation, kernel", [("same", 1, 3), ("same", 2, 3), ("same", 1, 4), ("valid", 1, 3)]
+)
+def test_string_padding_is_the_padding_it_names(padding, dilation, kernel):
+    # Conv2d(padding="same") pads (dilation × (kernel − 1)) // 2 before the image (the rest after
+    # it), "valid" none: the computed field equals the measured one, not a "non-square" error.
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, kernel, padding=padding, dilation=dilation),
+        torch.nn.ReLU(),
+        torch.nn.Conv2d(4, 4, 3, padding=padding),
+    )
+    computed = receptive_field(net, "2")
+    measured = _measured(net, "2")
+    assert not computed.measured
+    assert (computed.size, computed.stride, computed.start) == (
+        measured.size,
+        measured.stride,
+        measured.start,
+    )

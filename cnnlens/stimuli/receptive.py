@@ -96,6 +96,17 @@ def _pair(value: int | tuple[int, ...]) -> int:
     return value[0]
 
 
+def _padding_before(padding: str | int | tuple[int, ...], span: int) -> int:
+    """Pixels of padding before the image: a number, or a Conv2d's "valid" (none) or "same"
+    (`span` − 1 in all, the smaller half before the image, as torch pads)."""
+    if padding == "valid":
+        return 0
+    if padding == "same":
+        return (span - 1) // 2
+    assert not isinstance(padding, str)  # torch accepts no other string
+    return _pair(padding)
+
+
 def _from_geometry(path: str, chain: list[nn.Module]) -> ReceptiveField:
     size, stride, start = 1, 1, 0
     for module in chain:
@@ -103,7 +114,7 @@ def _from_geometry(path: str, chain: list[nn.Module]) -> ReceptiveField:
             kernel = _pair(module.kernel_size)
             dilation = _pair(getattr(module, "dilation", 1))
             span = dilation * (kernel - 1) + 1
-            start -= _pair(module.padding) * stride
+            start -= _padding_before(module.padding, span) * stride
             size += (span - 1) * stride
             stride *= _pair(module.stride if module.stride is not None else kernel)
     return ReceptiveField(layer=path, size=size, stride=stride, start=start)
