@@ -3,7 +3,7 @@ SHELL := /bin/bash
 BIN := .venv/bin
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: course present test test-isa env browser-deps lint format notebooks handout train bench
+.PHONY: course present test test-isa env browser-deps lint format docs notebooks handout train bench
 
 # JupyterLab refuses to run as root unless told; machines of this kind log in as root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
@@ -48,6 +48,11 @@ lint: env  ## what CI checks for style
 format: env
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# The reference site in site/ (open site/index.html): the API from the docstrings, the lectures
+# with their stored outputs (never executed). Offline; a warning fails the build.
+docs: env  ## build the reference site into site/
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 notebooks: env  ## re-execute every lecture and homework, store outputs, write the hand-out
 	for nb in notebooks/*.ipynb course/*_homework.ipynb; do \

@@ -41,8 +41,9 @@ def load(
             stage, `pretrained=False` its untrained init "epoch0"); any torchvision classifier
             name ("resnet50", "mobilenet_v2", ...: torchvision's pretrained weights, or random
             ones with `pretrained=False`); "timm:<name>" with timm installed; or an `nn.Module`.
-        mean, std: per-channel RGB normalization the network expects of [0, 1] images
+        mean: per-channel RGB mean the network's normalization subtracts from [0, 1] images
             (default for a module: none).
+        std: per-channel RGB standard deviation it divides by (default for a module: none).
         input_size: the side in pixels the network takes (default for a module: 224).
         class_names: a name per output (default for a module: "class i").
         output: where the logits are in the forward's output when it is not one tensor: a
