@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -51,7 +52,7 @@ def code_match(layer: str, code: torch.Tensor, field: int | None = None) -> Obje
     target = central(code, field)
     norm = target.flatten(1).pow(2).sum(dim=1).clamp_min(1e-12)
 
-    def score(values: Values, _model: object) -> torch.Tensor:
+    def score(values: Values, _model: ModelLike | None) -> torch.Tensor:
         difference = central(values[layer], field) - target.to(values[layer])
         return -difference.flatten(1).pow(2).sum(dim=1) / norm.to(difference)
 
@@ -113,7 +114,7 @@ def invert(
 
 
 def invert_layers(
-    model: ModelLike, images: torch.Tensor, layers: Sequence[str], **settings: object
+    model: ModelLike, images: torch.Tensor, layers: Sequence[str], **settings: Any
 ) -> dict[str, Inversion]:
     """`invert` from each of `layers` in turn, with the same settings."""
     return {layer: invert(model, images, layer, **settings) for layer in layers}

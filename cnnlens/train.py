@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -40,10 +41,11 @@ def head_spans() -> dict[str, slice]:
 
 def multi_head_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Sum of the heads' cross-entropies, so the net must learn shape, color AND texture."""
-    return sum(
+    losses = (
         F.cross_entropy(logits[:, span], labels[:, i])
         for i, span in enumerate(head_spans().values())
     )
+    return cast(torch.Tensor, sum(losses))  # typed `Tensor | int`: 0 only for no heads
 
 
 @torch.no_grad()
@@ -77,8 +79,10 @@ def start_first_layer_small(net: ShapeNet, scale: float = 0.01) -> None:
     after conv1 makes its scale irrelevant, so the random start never decays. At full size it
     dominates: trained filters kept cosine similarity 0.9 with their init and looked like noise.
     """
+    conv1 = net.get_submodule("conv1")
+    assert isinstance(conv1, torch.nn.Conv2d)
     with torch.no_grad():
-        net.conv1.weight.mul_(scale)
+        conv1.weight.mul_(scale)
 
 
 def _save(state: dict[str, torch.Tensor], path: Path, half: bool) -> str:
@@ -124,8 +128,8 @@ def train(
             checkpoint(f"epoch{seen // EPOCH_IMAGES}", seen, half=True)
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, steps, lr)
-        images = batch.images.contiguous(memory_format=torch.channels_last)
-        loss = multi_head_loss(net(images), batch.labels)
+        x = batch.images.contiguous(memory_format=torch.channels_last)
+        loss = multi_head_loss(net(x), batch.labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

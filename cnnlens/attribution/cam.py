@@ -98,4 +98,4 @@ def guided_grad_cam(
     """Guided backprop weighted by the upsampled Grad-CAM map: (N, 3, H, W)."""
     coarse = grad_cam(model, images, target, layer)
     guided = guided_backprop(model, images, target)
-    return guided * upsample(coarse, guided.shape[-2:])[:, None]
+    return guided * upsample(coarse, (guided.shape[-2], guided.shape[-1]))[:, None]

@@ -13,6 +13,7 @@ guided rule: they keep their own gradient, and the call says how many it left so
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import TracebackType
 from typing import Any, Literal
 
 import torch
@@ -75,7 +76,12 @@ class relu_rule(ReLUCalls):
             return x.copy_(_RuleReLU.apply(x, self.rule, upper))
         return _RuleReLU.apply(x, self.rule, upper)
 
-    def __exit__(self, exc_type, exc_value, traceback) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
         super().__exit__(exc_type, exc_value, traceback)
         text = unruled_note(self.rule, self.others)
         if exc_type is None and text:

@@ -28,10 +28,11 @@ def reinitialized(model: ModelLike, layers: Sequence[str], seed: int = 0) -> Mod
         torch.manual_seed(seed)
         for path in resolve_layers(net, layers):
             module = net.get_submodule(path)
-            if not hasattr(module, "reset_parameters"):
+            reset = getattr(module, "reset_parameters", None)
+            if reset is None:
                 raise CnnlensError(f"layer {path!r} has no parameters to re-initialize")
             owning(module)
-            module.reset_parameters()
+            reset()
     return dataclasses.replace(model, net=net) if isinstance(model, LoadedModel) else net
 
 

@@ -10,9 +10,10 @@ forward is read at its last call (`recording`), and the call says so.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 from weakref import WeakKeyDictionary
 
 import torch
@@ -79,8 +80,8 @@ def call_counts(net: nn.Module, x: torch.Tensor) -> Counter[str]:
     view = probing_view(net)
     counts: Counter[str] = Counter()
 
-    def count(path: str):
-        def hook(_module, _inputs, _output):
+    def count(path: str) -> Callable[[nn.Module, tuple[Any, ...], object], None]:
+        def hook(_module: nn.Module, _inputs: tuple[Any, ...], _output: object) -> None:
             counts[path] += 1
 
         return hook
@@ -151,8 +152,10 @@ def recording(
     calls = _Calls(guard, list(paths))
     outputs: dict[str, torch.Tensor] = {}
 
-    def record(path: str):
-        def hook(_module, _inputs, output):
+    def record(path: str) -> Callable[[nn.Module, tuple[Any, ...], object], torch.Tensor | None]:
+        def hook(
+            _module: nn.Module, _inputs: tuple[Any, ...], output: object
+        ) -> torch.Tensor | None:
             if not calls.arrive(path):  # another call: it runs as it is
                 return None
             if not isinstance(output, torch.Tensor):
@@ -187,7 +190,7 @@ def recording_input(guard: Guard, path: str) -> Iterator[dict[str, torch.Tensor]
     calls = _Calls(guard, [path])
     inputs: dict[str, torch.Tensor] = {}
 
-    def hook(_module, args):
+    def hook(_module: nn.Module, args: tuple[Any, ...]) -> None:
         if calls.arrive(path):
             inputs[path] = args[0]
             raise _StopForward

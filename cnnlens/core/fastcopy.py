@@ -22,13 +22,15 @@ one is never folded away or subset.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 from weakref import WeakKeyDictionary
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.autograd.graph import Node
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from cnnlens.core.view import probing_view, working_view
@@ -103,10 +105,11 @@ def _conv_norm_pairs(view: nn.Module, x: torch.Tensor) -> tuple[tuple[str, str],
         if isinstance(module, (nn.Conv2d, nn.BatchNorm2d))
     }
     calls: Counter[str] = Counter()
-    produced, consumed = {}, {}
+    produced: dict[str, Node | None] = {}
+    consumed: dict[str, Node | None] = {}
 
-    def watch(path: str):
-        def hook(module, args, output):
+    def watch(path: str) -> Callable[[nn.Module, tuple[Any, ...], Any], None]:
+        def hook(module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
             calls[path] += 1
             if isinstance(module, nn.Conv2d):
                 produced[path] = getattr(output, "grad_fn", None)
@@ -126,13 +129,15 @@ def _conv_norm_pairs(view: nn.Module, x: torch.Tensor) -> tuple[tuple[str, str],
     by_node = {node: conv for conv, node in produced.items() if node is not None}
     pairs = []
     for norm, node in consumed.items():
+        if node is None:  # the BatchNorm's input has no graph
+            continue
         conv = by_node.get(node)
         if conv is not None and readers[node] == 1 and calls[conv] == calls[norm] == 1:
             pairs.append((conv, norm))
     return tuple(pairs)
 
 
-def _grad_fns(output: object) -> Iterator[object]:
+def _grad_fns(output: object) -> Iterator[Node]:
     """The autograd nodes of every tensor in a model's output (a tensor, tuple, list or dict)."""
     if isinstance(output, torch.Tensor):
         if output.grad_fn is not None:
@@ -145,9 +150,9 @@ def _grad_fns(output: object) -> Iterator[object]:
             yield from _grad_fns(value)
 
 
-def _readers(roots: Iterator[object]) -> Counter:
+def _readers(roots: Iterator[Node]) -> Counter[Node]:
     """How many graph edges lead into each autograd node reachable from `roots`."""
-    readers: Counter = Counter()
+    readers: Counter[Node] = Counter()
     stack = list(roots)
     seen = set(stack)
     while stack:
@@ -178,6 +183,9 @@ def _foldable(net: nn.Module, conv: str, norm: str, keep: Collection[str]) -> bo
     )
 
 
+_Pair = tuple[int, int]  # a Conv2d's sizes (torch types them as tuples of any length)
+
+
 class ChannelSubset(nn.Module):
     """A convolution computing only some of its output channels, zeros in the others."""
 
@@ -189,10 +197,10 @@ class ChannelSubset(nn.Module):
         self.part = nn.Conv2d(
             conv.in_channels,
             len(index),
-            conv.kernel_size,
-            conv.stride,
-            conv.padding,
-            conv.dilation,
+            cast(_Pair, conv.kernel_size),
+            cast(_Pair, conv.stride),
+            cast("str | _Pair", conv.padding),
+            cast(_Pair, conv.dilation),
             bias=conv.bias is not None,
             padding_mode=conv.padding_mode,
             device=conv.weight.device,
@@ -244,7 +252,8 @@ def fast_copy(
     if facts is None:
         return working, torch.contiguous_format
     for conv, norm in [pair for pair in facts.pairs if _foldable(working, *pair, keep)]:
-        fused = fuse_conv_bn_eval(working.get_submodule(conv), working.get_submodule(norm))
+        conv_module = cast(nn.Conv2d, working.get_submodule(conv))  # the pairs' own classes
+        fused = fuse_conv_bn_eval(conv_module, cast(nn.BatchNorm2d, working.get_submodule(norm)))
         _replace(working, norm, fused)
         _replace(working, conv, nn.Identity())
     for path, channels in (only or {}).items():

@@ -139,8 +139,9 @@ def _logits(output: object, which: int | str | None) -> torch.Tensor:
         return output
     if isinstance(output, Mapping) and isinstance(output.get("logits"), torch.Tensor):
         return output["logits"]
-    if isinstance(getattr(output, "logits", None), torch.Tensor):
-        return output.logits  # type: ignore[union-attr]
+    logits = getattr(output, "logits", None)
+    if isinstance(logits, torch.Tensor):
+        return logits
     if isinstance(output, (tuple, list)) and output and isinstance(output[0], torch.Tensor):
         return output[0]
     found = _tensors(output)

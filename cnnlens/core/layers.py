@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -61,10 +62,10 @@ def resolve_layer(model: ModelLike, name: str) -> str:
 def resolve_layers(model: ModelLike, names: str | Iterable[str]) -> list[str]:
     """Resolve one name or several, keeping order and dropping repeats."""
     single = isinstance(names, str) or not isinstance(names, Iterable)
-    names = [names] if single else list(names)  # a non-name gets resolve_layer's one line
-    if not names:
+    listed = [names] if single else list(names)  # a non-name gets resolve_layer's one line
+    if not listed:
         raise CnnlensError("no layer given")
-    return list(dict.fromkeys(resolve_layer(model, n) for n in names))
+    return list(dict.fromkeys(resolve_layer(model, cast(str, n)) for n in listed))
 
 
 @dataclass(frozen=True)
@@ -89,8 +90,8 @@ def list_layers(model: ModelLike, input_size: int | None = None) -> list[LayerIn
     size = input_size or as_handle(model).input_size
     shapes: dict[str, tuple[int, ...]] = {}
 
-    def recorder(path: str):
-        def hook(_module, _inputs, output):
+    def recorder(path: str) -> Callable[[nn.Module, tuple[Any, ...], object], None]:
+        def hook(_module: nn.Module, _inputs: tuple[Any, ...], output: object) -> None:
             if isinstance(output, torch.Tensor):
                 shapes[path] = tuple(output.shape[1:])
 

@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 import torch
 
@@ -28,7 +29,8 @@ _SKIPPED = tuple(
 def _caller_level() -> int:
     """`stacklevel` of the first frame outside cnnlens and torch: the user's line that made the
     call."""
-    frame, level = sys._getframe(2), 2  # the frame that called note()
+    frame: FrameType | None = sys._getframe(2)  # the frame that called note()
+    level = 2
     while frame is not None and frame.f_code.co_filename.startswith(_SKIPPED):
         frame, level = frame.f_back, level + 1
     return level

@@ -12,6 +12,8 @@ Nothing in the model is touched; modes are thread-local and popped on exit.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Collection
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -38,7 +40,9 @@ OTHERS = {
 }
 
 
-def _argument(args: tuple, kwargs: dict, index: int, name: str, default: object) -> object:
+def _argument(
+    args: tuple[Any, ...], kwargs: dict[str, Any], index: int, name: str, default: Any
+) -> Any:
     """Argument `name` of a call, given by keyword or at position `index`."""
     return kwargs.get(name, args[index] if len(args) > index else default)
 
@@ -56,7 +60,13 @@ class ReLUCalls(TorchFunctionMode):
         instead (in place: `x` itself must hold the result)."""
         raise NotImplementedError
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):
+    def __torch_function__(
+        self,
+        func: Callable[..., Any],
+        types: Collection[type],
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
         kwargs = kwargs or {}
         if func is F.relu or func is F.relu6:
             inplace = bool(_argument(args, kwargs, 1, "inplace", False))

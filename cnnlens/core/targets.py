@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TypeGuard
 
 import numpy as np
 import torch
 
-from cnnlens.core.handle import as_handle
+from cnnlens.core.handle import ModelLike, as_handle
 from cnnlens.core.inputs import as_index, check_unit
 from cnnlens.errors import CnnlensError
 
@@ -17,7 +18,7 @@ Classes = int | Sequence[int] | torch.Tensor | np.ndarray
 tensor (`batch.labels[:, 0]`), or a 0-d tensor / NumPy integer."""
 
 
-def per_image(spec: Classes) -> bool:
+def per_image(spec: Classes) -> TypeGuard[Sequence[int] | torch.Tensor | np.ndarray]:
     """Whether `spec` lists one index per image (a list, tuple, 1-d array or tensor) rather than
     one index for all (a Python, NumPy or 0-d tensor integer)."""
     return getattr(spec, "ndim", 1) > 0 and hasattr(spec, "__len__")
@@ -84,8 +85,10 @@ def target_indices(
     return torch.tensor([check_unit(index, units, where, what) for index in indices])
 
 
-def _softmax_in_head(model: object, logits: torch.Tensor) -> torch.Tensor:
+def _softmax_in_head(model: ModelLike | None, logits: torch.Tensor) -> torch.Tensor:
     """Probabilities over the head each class belongs to (all outputs for single-head models)."""
+    if model is None:  # an objective called without its model
+        raise CnnlensError("a class probability needs the model, for its heads")
     heads = as_handle(model).heads
     if not heads:
         return logits.softmax(dim=1)
@@ -95,7 +98,7 @@ def _softmax_in_head(model: object, logits: torch.Tensor) -> torch.Tensor:
     return probs
 
 
-def select(model: object, values: torch.Tensor, target: Target) -> torch.Tensor:
+def select(model: ModelLike | None, values: torch.Tensor, target: Target) -> torch.Tensor:
     """The target's scalar for each image from the layer's (or output's) values: shape (N,)."""
     where = target.layer or "the output"
     what = "class" if target.layer is None else "unit"
@@ -117,7 +120,7 @@ def select(model: object, values: torch.Tensor, target: Target) -> torch.Tensor:
     return picked[:, target.y, target.x]
 
 
-def predicted(model: object, logits: torch.Tensor) -> list[int]:
+def predicted(model: ModelLike, logits: torch.Tensor) -> list[int]:
     """Each image's top class: within the first head for multi-head models (ShapeNet: shape)."""
     heads = as_handle(model).heads
     if heads:

@@ -15,6 +15,7 @@ they fire during cnnlens calls as they would in the user's forward.
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import cast
 
 import torch
 from torch import nn
@@ -34,17 +35,21 @@ def working_view(net: nn.Module) -> nn.Module:
     return _view(net, {})
 
 
-def _frozen(param: torch.Tensor | None, memo: dict[int, object]) -> torch.Tensor | None:
+# Memo of a view: id of the user's module or parameter -> its view's module or frozen alias.
+Memo = dict[int, nn.Module | nn.Parameter]
+
+
+def _frozen(param: torch.Tensor | None, memo: Memo) -> torch.Tensor | None:
     if param is None:
         return None
     if id(param) not in memo:
         memo[id(param)] = nn.Parameter(param.detach(), requires_grad=False)
-    return memo[id(param)]
+    return cast(nn.Parameter, memo[id(param)])
 
 
-def _view(module: nn.Module, memo: dict[int, object]) -> nn.Module:
+def _view(module: nn.Module, memo: Memo) -> nn.Module:
     if id(module) in memo:
-        return memo[id(module)]
+        return cast(nn.Module, memo[id(module)])
     clone = object.__new__(type(module))  # no __init__: the state comes from the original
     memo[id(module)] = clone
     state = dict(module.__dict__)

@@ -6,8 +6,9 @@ batches of [0, 1] images with their labels, images by index, a length, and a sta
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Sized
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import cast
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
@@ -27,7 +28,7 @@ def prefetched(
     starts = range(0, count, batch_size)
     with ThreadPoolExecutor(max_workers=1) as pool:
 
-        def submit(start: int):
+        def submit(start: int) -> Future[Batch]:
             return pool.submit(world.batch, start, min(batch_size, count - start), masks)
 
         upcoming = submit(0)
@@ -69,6 +70,11 @@ def images_at(images: Images, indices: list[int]) -> torch.Tensor:
     return torch.stack([item[0] if isinstance(item, (list, tuple)) else item for item in items])
 
 
+def image_count(images: Images) -> int:
+    """How many images there are (a Dataset given as images must define `__len__`)."""
+    return len(cast(Sized, images))
+
+
 def first_images(images: Images, count: int) -> Images:
     """The first `count` images as the same kind of collection: a ShapeWorld stays a ShapeWorld
     (its fast path and cache key remain), a tensor is sliced, a Dataset becomes a Subset."""
@@ -76,7 +82,7 @@ def first_images(images: Images, count: int) -> Images:
         return ShapeWorld(min(count, len(images)), images.seed, images.size)
     if isinstance(images, torch.Tensor):
         return images[:count]
-    return Subset(images, range(min(count, len(images))))
+    return Subset(images, range(min(count, image_count(images))))
 
 
 def dataset_key(images: Images) -> str | None:

@@ -126,7 +126,7 @@ def load_image(source: ImageSource, size: int | None = None) -> torch.Tensor:
         image = pixels if size is None else _center_square(pixels, size)
         array = np.asarray(image, dtype=np.float32) / 255.0
     else:  # deeper: each channel resampled as floats (Pillow mode F)
-        channels = np.moveaxis(pixels, -1, 0)
+        channels = list(np.moveaxis(pixels, -1, 0))
         if size is not None:
             channels = [np.asarray(_center_square(Image.fromarray(c), size)) for c in channels]
         array = np.clip(np.stack(channels, axis=-1), 0, 1)

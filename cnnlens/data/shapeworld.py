@@ -143,7 +143,8 @@ def _smaller_object(
     rng: np.random.Generator, main: ShapeObject, side: float, size: int
 ) -> ShapeObject:
     """A random smaller object, centred outside the main object's circumcircle when possible."""
-    obj = _random_object(rng, side, rng.integers(len(SHAPES)), rng.integers(len(COLORS)), size)
+    shape, color = int(rng.integers(len(SHAPES))), int(rng.integers(len(COLORS)))
+    obj = _random_object(rng, side, shape, color, size)
     for _ in range(PLACEMENT_TRIES):
         if np.hypot(obj.center[0] - main.center[0], obj.center[1] - main.center[1]) >= main.radius:
             break
@@ -299,7 +300,7 @@ class ShapeWorld(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         for j in range(n):
             scene, instances = self._render(start + j, images[j])
             labels[j] = scene.labels
-            if masks:
+            if concept_masks is not None and object_masks is not None:
                 _concept_masks(scene, instances, concept_masks[j])
                 np.equal(instances, len(scene.objects) - 1, out=object_masks[j])
         return Batch(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -89,10 +89,13 @@ class _LayerPass:
 
     def score(self, maps: torch.Tensor, batch: ProbeBatch) -> None:
         """Pass 2: threshold the upsampled maps, add their IoU terms, keep the top images' masks."""
-        active = active_masks(maps, self.thresholds, batch.masks.shape[-2:])
-        self.tally.add(active, batch.masks, batch.concepts, batch.annotated)
+        masks, concepts, annotated = batch.masks, batch.concepts, batch.annotated
+        if masks is None or concepts is None or annotated is None:
+            raise CnnlensError(f"{self.probe.name} gave a batch without the masks asked for")
+        size = (masks.shape[-2], masks.shape[-1])
+        active = active_masks(maps, self.thresholds, size)
+        self.tally.add(active, masks, concepts, annotated)
         if self.top_masks is None:
-            size = batch.masks.shape[-2:]
             self.top_masks = torch.zeros(*self.top_indices.shape, *size, dtype=torch.bool)
         pair = torch.full((len(maps), len(self.thresholds)), -1, dtype=torch.int64)
         pair[active.images.cpu(), active.units.cpu()] = torch.arange(len(active.units))
@@ -173,7 +176,7 @@ def dissect_layers(
             iou=state.tally.iou(),
             top_indices=state.top_indices,
             top_values=state.top_values,
-            top_masks=state.top_masks,
+            top_masks=cast(torch.Tensor, state.top_masks),  # set by pass 2: the set is not empty
             iou_threshold=iou_threshold,
         )
         for path, state in passes.items()

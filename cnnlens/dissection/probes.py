@@ -94,6 +94,7 @@ class ShapeWorldProbe(ProbeSet):
     def _probe_batch(self, start: int, drawn: Batch, masks: bool) -> ProbeBatch:
         if not masks:
             return ProbeBatch(start, drawn.images)
+        assert drawn.masks is not None  # drawn with masks
         plain_image = drawn.labels[:, HEADS.index("texture")] == 0
         objects = drawn.masks[:, : len(SHAPES)].any(dim=1)
         plain = plain_image[:, None, None] & ~objects

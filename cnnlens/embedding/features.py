@@ -18,7 +18,7 @@ from cnnlens.core.capture import (
 from cnnlens.core.guard import preserved
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
 from cnnlens.core.progress import Progress, steps
-from cnnlens.data.batches import Images, dataset_key, image_batches
+from cnnlens.data.batches import Images, dataset_key, image_batches, image_count
 from cnnlens.errors import CnnlensError
 
 POOLS = ("flatten", "mean")
@@ -93,7 +93,7 @@ def _features(
     with preserved(net) as guard, torch.no_grad():
         record = recording_input(guard, path) if at_input else recording(guard, [path])
         with record as out:
-            for x, y in steps(batches, -(-len(images) // batch_size), progress):
+            for x, y in steps(batches, -(-image_count(images) // batch_size), progress):
                 forward_until_done(guard.model, normalize_for(model, images_for(model, x)))
                 value = out[path].float()
                 if value.dim() == 4 and pool == "mean":

@@ -9,18 +9,20 @@ may be one index for the whole batch or one per image ("many units in one batch"
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
+from cnnlens.core.handle import ModelLike
 from cnnlens.core.targets import Classes, Target, per_image, select
 from cnnlens.errors import CnnlensError
 
 OUTPUT = "<output>"  # the key under which an objective reads the model's output (logits)
 
 Values = Mapping[str, torch.Tensor]
-Score = Callable[[Values, object], torch.Tensor]
+Score = Callable[[Values, ModelLike | None], torch.Tensor]  # the model: None if not given
 
 
 def _batch_of(units: Classes) -> int | None:
@@ -37,7 +39,7 @@ def _unit_set(layer: str, units: Classes) -> tuple[tuple[str, frozenset[int]], .
     """((layer, units),) for a score that reads only those units; () when they are not integers
     (the score reports that in one line when it runs)."""
     try:
-        listed = units if per_image(units) else [units]
+        listed: Iterable[Any] = units if per_image(units) else [units]  # integers or not
         return ((layer, frozenset(operator.index(u) for u in listed)),)
     except TypeError:
         return ()
@@ -48,8 +50,9 @@ def _merge_channels(a: Objective, b: Objective) -> tuple[tuple[str, frozenset[in
     merged = []
     for layer in sorted(a.layers | b.layers):
         reads = [o.channels_read(layer) for o in (a, b) if layer in o.layers]
-        if None not in reads:
-            merged.append((layer, frozenset().union(*reads)))
+        subsets = [read for read in reads if read is not None]
+        if len(subsets) == len(reads):
+            merged.append((layer, frozenset[int]().union(*subsets)))
     return tuple(merged)
 
 
@@ -72,7 +75,7 @@ class Objective:
         """The only channels of `layer` the score reads, or None for all of them."""
         return dict(self.channels).get(layer)
 
-    def __call__(self, values: Values, model: object = None) -> torch.Tensor:
+    def __call__(self, values: Values, model: ModelLike | None = None) -> torch.Tensor:
         return self.score(values, model)
 
     def __add__(self, other: Objective | float) -> Objective:
@@ -130,7 +133,7 @@ def channel(layer: str, unit: Classes) -> Objective:
 def neuron(layer: str, unit: Classes, y: int | None = None, x: int | None = None) -> Objective:
     """One unit at one position, the map's centre by default: shows its receptive field."""
 
-    def score(values: Values, model: object) -> torch.Tensor:
+    def score(values: Values, model: ModelLike | None) -> torch.Tensor:
         height, width = values[layer].shape[-2:]
         at = (height // 2 if y is None else y, width // 2 if x is None else x)
         return select(model, values[layer], Target(unit, layer, *at))
@@ -173,7 +176,7 @@ def direction(layer: str, vector: torch.Tensor) -> Objective:
     `vector` is (C,) for the whole batch or (N, C), one direction per image.
     """
 
-    def score(values: Values, _model: object) -> torch.Tensor:
+    def score(values: Values, _model: ModelLike | None) -> torch.Tensor:
         z = values[layer]
         v = vector.to(z).reshape(-1, z.shape[1])
         v = v / v.norm(dim=1, keepdim=True).clamp_min(1e-12)
@@ -189,7 +192,7 @@ def channel_interpolation(layer: str, first: int, second: int) -> Objective:
     """Across the batch, weight moves from `first` to `second`: image i maximizes
     (1 − t) · first + t · second with t = i / (N − 1)."""
 
-    def score(values: Values, model: object) -> torch.Tensor:
+    def score(values: Values, model: ModelLike | None) -> torch.Tensor:
         z = values[layer]
         t = torch.linspace(0.0, 1.0, len(z), device=z.device, dtype=z.dtype)  # [0.] for one image
         a = select(model, z, Target(channel=first, layer=layer))
@@ -203,7 +206,7 @@ def diversity(layer: str) -> Objective:
     """Minus each image's mean cosine similarity of its Gram matrix with the others' (style
     difference): added to an objective, it pushes the batch to show different facets."""
 
-    def score(values: Values, _model: object) -> torch.Tensor:
+    def score(values: Values, _model: ModelLike | None) -> torch.Tensor:
         z = values[layer]
         if len(z) < 2:
             raise CnnlensError("a diversity objective needs a batch of at least 2 images")

@@ -81,7 +81,8 @@ def last_channels(
     if not truncate or len(inner) != 1:
         return {}
     reads = [objective.channels_read(name) for name in paths]
-    return {} if None in reads else {inner.pop(): frozenset().union(*reads)}
+    subsets = [read for read in reads if read is not None]
+    return {} if len(subsets) < len(reads) else {inner.pop(): frozenset[int]().union(*subsets)}
 
 
 def chain(

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from cnnlens.errors import CnnlensError
 
 Transform = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+Drawn = tuple[torch.Tensor, tuple[int, int]]  # a geometric transform's affine map and output size
 
 
 MID_GRAY = 0.5  # what geometric transforms show outside the image unless a pad says otherwise
@@ -33,7 +34,7 @@ class Geometric:
     `compose` are resampled once: one bilinear pass however many there are, and no blur from
     resampling the image over and over."""
 
-    draw: Callable[[torch.Generator, tuple[int, int]], tuple[torch.Tensor, tuple[int, int]]]
+    draw: Callable[[torch.Generator, tuple[int, int]], Drawn]
     fill: float | None = None
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -53,9 +54,7 @@ def _affine(a: float, b: float, c: float, d: float, e: float, f: float) -> torch
     return torch.tensor([[a, b, c], [d, e, f], [0.0, 0.0, 1.0]], dtype=torch.float64)
 
 
-def _resize_map(
-    size: tuple[int, int], out: tuple[int, int]
-) -> tuple[torch.Tensor, tuple[int, int]]:
+def _resize_map(size: tuple[int, int], out: tuple[int, int]) -> Drawn:
     """Bilinear resizing from `size` to `out` (F.interpolate's align_corners=False geometry)."""
     sy, sx = size[0] / out[0], size[1] / out[1]
     return _affine(sx, 0.0, 0.5 * sx - 0.5, 0.0, sy, 0.5 * sy - 0.5), out
@@ -71,7 +70,7 @@ def _resample(
     x: torch.Tensor, transforms: Sequence[Geometric], generator: torch.Generator
 ) -> torch.Tensor:
     """Apply geometric `transforms` in order with one bilinear sampling of `x`."""
-    size = tuple(x.shape[-2:])
+    size = (x.shape[-2], x.shape[-1])
     source, mapping = size, torch.eye(3, dtype=torch.float64)
     for transform in transforms:
         step, size = transform.draw(generator, size)
@@ -87,7 +86,7 @@ def jitter(pixels: int) -> Geometric:
     """Shift the images by a whole number of pixels, up to `pixels` in each direction."""
     _check("jitter", pixels)
 
-    def draw(generator: torch.Generator, size: tuple[int, int]):
+    def draw(generator: torch.Generator, size: tuple[int, int]) -> Drawn:
         dy, dx = torch.randint(-pixels, pixels + 1, (2,), generator=generator).tolist()
         return _affine(1.0, 0.0, -dx, 0.0, 1.0, -dy), size
 
@@ -98,7 +97,7 @@ def pad(pixels: int, value: float = MID_GRAY) -> Geometric:
     """Surround the images with a constant border (mid-gray by default)."""
     _check("pad", pixels)
 
-    def draw(_generator: torch.Generator, size: tuple[int, int]):
+    def draw(_generator: torch.Generator, size: tuple[int, int]) -> Drawn:
         return _affine(1.0, 0.0, -pixels, 0.0, 1.0, -pixels), (
             size[0] + 2 * pixels,
             size[1] + 2 * pixels,
@@ -111,7 +110,7 @@ def scale(spread: float) -> Geometric:
     """Resize the images by a random factor in [1 − spread, 1 + spread] (bilinear)."""
     _check("scale spread", spread)
 
-    def draw(generator: torch.Generator, size: tuple[int, int]):
+    def draw(generator: torch.Generator, size: tuple[int, int]) -> Drawn:
         factor = _uniform(generator, 1 - spread, 1 + spread)
         return _resize_map(size, (max(1, round(size[0] * factor)), max(1, round(size[1] * factor))))
 
@@ -129,7 +128,7 @@ def center(side: int) -> Geometric:
     render ends its chain with it for a network that takes only its own input size."""
     _check("center crop", side, 1)
 
-    def draw(_generator: torch.Generator, size: tuple[int, int]):
+    def draw(_generator: torch.Generator, size: tuple[int, int]) -> Drawn:
         top, left = (size[0] - side) // 2, (size[1] - side) // 2
         return _affine(1.0, 0.0, left, 0.0, 1.0, top), (side, side)
 
@@ -140,7 +139,7 @@ def rotate(degrees: float) -> Geometric:
     """Rotate the images about their centre by a random angle in [−degrees, degrees]."""
     _check("rotation", degrees)
 
-    def draw(generator: torch.Generator, size: tuple[int, int]):
+    def draw(generator: torch.Generator, size: tuple[int, int]) -> Drawn:
         angle = math.radians(_uniform(generator, -degrees, degrees))
         cos, sin = math.cos(angle), math.sin(angle)
         cy, cx = (size[0] - 1) / 2, (size[1] - 1) / 2
@@ -163,12 +162,12 @@ def _runs(transforms: Sequence[Transform]) -> list[Transform]:
                 run.append(transform)
                 continue
         grouped.append([transform] if isinstance(transform, Geometric) else transform)
-    return [
-        (lambda x, generator, run=item: _resample(x, run, generator))
-        if isinstance(item, list)
-        else item
-        for item in grouped
-    ]
+    return [_resampling(item) if isinstance(item, list) else item for item in grouped]
+
+
+def _resampling(run: list[Geometric]) -> Transform:
+    """One transform that applies the geometric `run` with a single resampling."""
+    return lambda x, generator: _resample(x, run, generator)
 
 
 def compose(transforms: Sequence[Transform]) -> Transform:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 from collections.abc import Sequence
+from typing import Any
 
 from torch import nn
 
@@ -91,7 +92,7 @@ def _triple(name: str, values: Sequence[float] | None) -> Triple | None:
         raise CnnlensError(f"{name} needs 3 values (R, G, B), got {len(values)}")
     if name == "std" and min(values) <= 0:
         raise CnnlensError(f"std values must be positive, got {values}")
-    return values  # type: ignore[return-value]
+    return values
 
 
 def _declared(
@@ -105,7 +106,7 @@ def _declared(
     """`handle` with what the caller declared put over what the name brought."""
     if input_size is not None and (isinstance(input_size, bool) or int(input_size) < 1):
         raise CnnlensError(f"input_size must be a positive number of pixels, got {input_size}")
-    given = {
+    given: dict[str, Any] = {  # LoadedModel fields
         "mean": _triple("mean", mean),
         "std": _triple("std", std),
         "input_size": None if input_size is None else int(input_size),

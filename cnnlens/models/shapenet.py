@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import overload
 
 from torch import nn
 
@@ -39,6 +40,10 @@ class ShapeNet(nn.Sequential):
         layers["fc"] = nn.Linear(ARCHITECTURE[-1][2], num_outputs)
         super().__init__(layers)
 
+    @overload
+    def __getitem__(self, index: slice) -> nn.Sequential: ...
+    @overload
+    def __getitem__(self, index: int) -> nn.Module: ...
     def __getitem__(self, index: int | slice) -> nn.Module:
         """Layers by position; a slice (e.g. `net[:5]`, the first layers) is a plain Sequential."""
         if isinstance(index, slice):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
@@ -22,7 +23,7 @@ def contribution_figure(graph: ContributionGraph, title: str = "") -> Figure:
     return figure
 
 
-def draw_contributions(axes, graph: ContributionGraph, title: str = "") -> None:
+def draw_contributions(axes: Axes, graph: ContributionGraph, title: str = "") -> None:
     """Units as labelled circles (unit index over its mean activation, the text inside the
     circle) in one column per layer; each edge's width follows |contribution|, red for
     positive, blue for negative, as the legend under the graph says. Circles are NODE_POINTS

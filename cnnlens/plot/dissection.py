@@ -64,7 +64,7 @@ def category_bars(
 ) -> np.ndarray:
     """A bar chart of detectors per category as an RGB array (drawn off-screen)."""
     figure = Figure(figsize=size, dpi=80)
-    FigureCanvasAgg(figure)
+    canvas = FigureCanvasAgg(figure)
     axes = figure.add_subplot()
     names = list(counts)
     colors = [CATEGORY_COLORS[i % len(CATEGORY_COLORS)] for i in range(len(names))]
@@ -74,8 +74,8 @@ def category_bars(
     axes.set_ylabel(f"detectors (of {units})")
     axes.set_title(title, fontsize=9)
     figure.tight_layout()
-    figure.canvas.draw()
-    return np.asarray(figure.canvas.buffer_rgba())[..., :3].astype(np.float32) / 255
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].astype(np.float32) / 255
 
 
 def save_report(result: Dissection, path: str | Path, scale: int = 1) -> Path:

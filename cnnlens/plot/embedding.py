@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from cnnlens.plot.images import grid, to_numpy
@@ -31,7 +32,7 @@ def scatter(
 
 
 def draw_scatter(
-    axes, coords: torch.Tensor, labels: torch.Tensor, names: tuple[str, ...], title: str = ""
+    axes: Axes, coords: torch.Tensor, labels: torch.Tensor, names: tuple[str, ...], title: str = ""
 ) -> None:
     """Draw the labelled scatter into existing matplotlib axes: `coords` (N, 2), `labels` (N,)
     indices into `names`. Each class has its colour from `category_colours` (a shape-world

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from matplotlib import colormaps
 from matplotlib.colors import Colormap
+from matplotlib.figure import Figure
 from PIL import Image
 
 
@@ -82,7 +83,7 @@ def png_bytes(image: np.ndarray, scale: int = 1) -> bytes:
     return buffer.getvalue()
 
 
-def figure_png(figure, dpi: float | None = None) -> bytes:
+def figure_png(figure: Figure, dpi: float | None = None) -> bytes:
     """A matplotlib Figure as PNG bytes (for an ipywidgets.Image), at `dpi` (None: the
     figure's own), so the PNG is figsize × dpi pixels and can be shown at that size."""
     buffer = io.BytesIO()

@@ -16,6 +16,7 @@ of a compact colour bar (`stops`); `draw_map` draws a map with its colour bar on
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 from matplotlib import colormaps
@@ -23,6 +24,10 @@ from matplotlib.colors import Colormap, LinearSegmentedColormap, to_hex
 
 from cnnlens.data.shapeworld import COLOR_RGB
 from cnnlens.plot.images import colorize
+
+if TYPE_CHECKING:  # matplotlib's axes, only for the annotations
+    from matplotlib.axes import Axes
+    from matplotlib.image import AxesImage
 
 TINY = 1e-12  # the smallest bound a scale gets (an all-zero map still has a range)
 
@@ -44,6 +49,14 @@ HEAT_CMAP: Colormap = colormaps["inferno"]
 LEVEL_CMAP: Colormap = colormaps["viridis"]
 
 
+class ImshowKwargs(TypedDict):
+    """What a `Scale` gives matplotlib's `imshow`."""
+
+    cmap: Colormap
+    vmin: float
+    vmax: float
+
+
 @dataclass(frozen=True)
 class Scale:
     """Values `low` … `high` through `cmap` (clipped outside); `label` says what is measured."""
@@ -62,7 +75,7 @@ class Scale:
         """`values` (H, W) or (N, H, W) as RGB floats in [0, 1], (..., 3)."""
         return colorize(np.asarray(values, np.float32), self.cmap, self.low, self.high)
 
-    def imshow_kwargs(self) -> dict[str, object]:
+    def imshow_kwargs(self) -> ImshowKwargs:
         """`cmap`, `vmin` and `vmax` for matplotlib's `imshow`."""
         return {"cmap": self.cmap, "vmin": self.low, "vmax": self.high}
 
@@ -96,8 +109,12 @@ def level_scale(values: np.ndarray, label: str = "") -> Scale:
 
 
 def draw_map(
-    axes, values: np.ndarray, scale: Scale | None = None, colorbar: bool = True, bar_axes=None
-):
+    axes: Axes,
+    values: np.ndarray,
+    scale: Scale | None = None,
+    colorbar: bool = True,
+    bar_axes: Axes | list[Axes] | None = None,
+) -> AxesImage:
     """Draw a 2-D map (H, W) on matplotlib `axes` on `scale` (default: the signed convention
     for `values`), with a slim colour bar beside it unless `colorbar` is False; returns the
     image. Maps that share one `scale` (e.g. `signed_scale` of all of them) share one bar:
@@ -122,11 +139,12 @@ def category_colours(names: tuple[str, ...] | list[str]) -> list[tuple[float, fl
     (`COLOR_RGB`: "red" is drawn red, "yellow" yellow) where the name is one, otherwise the next
     colour of a qualitative palette (shapes, textures, numbered labels)."""
     others = iter(range(len(names)))
-    colours = []
+    colours: list[tuple[float, float, float]] = []
     for name in names:
         if name in COLOR_RGB:
-            colours.append(tuple(float(c) for c in COLOR_RGB[name]))
+            red, green, blue = (float(c) for c in COLOR_RGB[name])
         else:
             hex_code = PALETTE[next(others) % len(PALETTE)].lstrip("#")
-            colours.append(tuple(int(hex_code[i : i + 2], 16) / 255 for i in (0, 2, 4)))
+            red, green, blue = (int(hex_code[i : i + 2], 16) / 255 for i in (0, 2, 4))
+        colours.append((red, green, blue))
     return colours

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from cnnlens.plot.images import grid, to_numpy
 
@@ -13,13 +14,13 @@ BOX_OUTER_RGB = (1.0, 1.0, 1.0)
 BOX_INNER_RGB = (0.0, 0.0, 0.0)
 
 
-def crop_grid(crops, columns: int = 3) -> np.ndarray:
+def crop_grid(crops: torch.Tensor | np.ndarray, columns: int = 3) -> np.ndarray:
     """The classic k-crop grid (3 × 3 for k = 9), best example first, white gutters."""
     return grid(to_numpy(crops), columns=columns, pad=2)
 
 
 def boxed(
-    image,
+    image: torch.Tensor | np.ndarray,
     box: tuple[int, int, int, int],
     outer: tuple[float, float, float] = BOX_OUTER_RGB,
     inner: tuple[float, float, float] | None = BOX_INNER_RGB,
@@ -37,7 +38,9 @@ def boxed(
     return picture
 
 
-def _frame(picture: np.ndarray, top: int, left: int, bottom: int, right: int, rgb) -> None:
+def _frame(
+    picture: np.ndarray, top: int, left: int, bottom: int, right: int, rgb: tuple[float, ...]
+) -> None:
     """Draw a 1-pixel rectangle (inclusive corners) on `picture` in place."""
     picture[top, left : right + 1] = rgb
     picture[bottom, left : right + 1] = rgb

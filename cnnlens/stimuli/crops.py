@@ -9,7 +9,7 @@ from cnnlens.core.capture import capture
 from cnnlens.core.handle import as_handle
 from cnnlens.core.inputs import check_unit
 from cnnlens.core.layers import ModelLike
-from cnnlens.data.batches import Images, dataset_key, images_at
+from cnnlens.data.batches import Images, dataset_key, image_count, images_at
 from cnnlens.errors import CnnlensError
 from cnnlens.stimuli.receptive import ReceptiveField, receptive_field
 from cnnlens.stimuli.topk import TopExamples, default_probe_set
@@ -25,8 +25,9 @@ def source_images(model: ModelLike, top: TopExamples, images: Images | None) -> 
     key = dataset_key(images)
     if key is not None and key != top.source:
         raise CnnlensError(f"these top examples come from {top.source}, not {key}")
-    if len(images) < top.images:
-        raise CnnlensError(f"the scan saw {top.images} images; this dataset has {len(images)}")
+    count = image_count(images)
+    if count < top.images:
+        raise CnnlensError(f"the scan saw {top.images} images; this dataset has {count}")
     return images
 
 

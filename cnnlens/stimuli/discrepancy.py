@@ -86,8 +86,8 @@ def _drop_maps(
     count, _, height, width = examples.shape
     starts = window_starts(height, window, stride)
     jobs = []  # (image, top, left) for every patch that touches the image's unit field
-    for i, (y, x) in enumerate(positions):
-        t, l_, b, r = field.box(y, x, height)
+    for i, (y, x_) in enumerate(positions):
+        t, l_, b, r = field.box(y, x_, height)
         near = [s for s in starts if s < b and s + window > t]
         jobs += [
             (i, top, left) for top in near for left in starts if left < r and left + window > l_

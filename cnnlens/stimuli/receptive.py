@@ -125,7 +125,7 @@ def _leaf_chain(net: nn.Module, path: str, input_size: int) -> list[nn.Module] |
     windowed or pointwise modules, each run once); None for branches, joins or unknown modules."""
     order: list[tuple[nn.Module, torch.Tensor | None, torch.Tensor]] = []
 
-    def hook(module, inputs, output):
+    def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
         order.append((module, inputs[0] if inputs else None, output))
 
     with preserved(net) as guard, torch.no_grad():
@@ -210,6 +210,7 @@ def _support_rows(net: nn.Module, path: str, size: int) -> tuple[torch.Tensor, i
             raise CnnlensError(f"layer {path!r} has no spatial map; it has no receptive field")
         h, w = value.shape[-2:]
         value[:, :, h // 2, w // 2].sum().backward()
+    assert x.grad is not None  # x requires grad and reaches the unit
     rows = torch.nonzero(x.grad.abs().sum(dim=(0, 1, 3)) > 0).flatten()
     if rows.numel() == 0:
         raise CnnlensError(f"no input pixel reaches the units of {path!r}")

@@ -18,7 +18,7 @@ from cnnlens.core.handle import as_handle
 from cnnlens.core.inputs import check_unit
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
 from cnnlens.core.progress import Progress, steps
-from cnnlens.data.batches import Images, dataset_key, image_batches
+from cnnlens.data.batches import Images, dataset_key, image_batches, image_count
 from cnnlens.data.shapeworld import ShapeWorld
 from cnnlens.errors import CnnlensError
 
@@ -127,11 +127,14 @@ def _scan(
     progress: Progress | None,
     key: str | None,
 ) -> TopExamples:
-    best = best_index = best_pos = None
-    total, count, seen, width = None, 0, 0, 1
+    best: torch.Tensor | None = None  # best_index, best_pos and total are set with it
+    best_index: torch.Tensor | None = None
+    best_pos: torch.Tensor | None = None
+    total: torch.Tensor | None = None
+    count, seen, width = 0, 0, 1
     batches = image_batches(images, batch_size)
     with preserved(net) as guard, torch.no_grad(), recording(guard, [path]) as out:
-        for x, _ in steps(batches, -(-len(images) // batch_size), progress):
+        for x, _ in steps(batches, -(-image_count(images) // batch_size), progress):
             forward_until_done(guard.model, normalize_for(model, images_for(model, x)))
             act = out[path].float()
             n = act.shape[0]
@@ -143,6 +146,7 @@ def _scan(
                 best, best_index, best_pos = values.T, index, where.T
                 total = flat.sum(dim=(0, 2))
             else:
+                assert best_index is not None and best_pos is not None and total is not None
                 best = torch.cat([best, values.T], dim=1)
                 best_index = torch.cat([best_index, index], dim=1)
                 best_pos = torch.cat([best_pos, where.T], dim=1)
@@ -156,6 +160,7 @@ def _scan(
             seen += n
     if best is None:
         raise CnnlensError("the dataset is empty")
+    assert best_index is not None and best_pos is not None and total is not None
     if best.shape[1] < k:
         raise CnnlensError(f"k={k} is more than the {best.shape[1]} images in the dataset")
     spatial = out[path].dim() == 4

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
@@ -56,20 +58,20 @@ from cnnlens.widgets.filters import show_png
 from cnnlens.widgets.picker import ImagePicker
 from cnnlens.widgets.runner import Runner
 
-Options = dict[str, object]
+Options = dict[str, Any]
 
 
 @dataclass(frozen=True)
 class Method:
     """How to compute one image's map, how to draw it, and which controls it reads."""
 
-    compute: Callable[[ModelLike, torch.Tensor, int, Options, Progress], torch.Tensor]
+    compute: Callable[[ModelLike, torch.Tensor, int, Options, Progress | None], torch.Tensor]
     kind: str  # "heat" (>= 0), "signed", or "rgb" (an input gradient, (3, H, W))
     uses: tuple[str, ...] = ()
 
 
 def _resized(maps: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    return upsample(maps, x.shape[-2:])[0]
+    return upsample(maps, (x.shape[-2], x.shape[-1]))[0]
 
 
 METHODS: dict[str, Method] = {
@@ -152,7 +154,9 @@ class AttributionExplorer(Exportable, widgets.VBox):
         spatial = [  # maps with real extent: a 1×1 layer (after global pooling) gives a flat map
             i.name
             for i in list_layers(model, size)
-            if len(i.output_shape or ()) == 3 and min(i.output_shape[1:]) > 1
+            if i.output_shape is not None
+            and len(i.output_shape) == 3
+            and min(i.output_shape[1:]) > 1
         ]
         slider = {"continuous_update": False, "style": {"description_width": "initial"}}
         self._longest_stride = size // 4
@@ -252,12 +256,9 @@ class AttributionExplorer(Exportable, widgets.VBox):
         names = list(keys)
         x = self.picker.image[None]
 
-        def work(progress) -> dict[str, tuple[torch.Tensor, tuple[str, ...]]]:
+        def work(progress: Progress | None) -> dict[str, tuple[torch.Tensor, tuple[str, ...]]]:
             return {
-                name: self._maps.get(
-                    key,
-                    lambda name=name, key=key: self._compute(name, x, cls, key, progress),
-                )
+                name: self._maps.get(key, partial(self._compute, name, x, cls, key, progress))
                 for name, key in keys.items()
             }
 
@@ -276,6 +277,7 @@ class AttributionExplorer(Exportable, widgets.VBox):
             )
             notes = dict.fromkeys(line for _, lines in results.values() for line in lines)
             self.status.show(" · ".join([heading, *notes]))
+            assert self.runner.stale is not None  # set in __init__
             self.runner.stale.showing(keys)
 
         if self.runner.running:  # a newer setting wins: stop the old work at its next step
@@ -309,17 +311,17 @@ class AttributionExplorer(Exportable, widgets.VBox):
     ) -> tuple[np.ndarray, np.ndarray, Scale | str]:
         """(the map as a picture, its strength as a picture for overlays, the key: the Scale
         of both, or a line for an RGB gradient whose overlay is |gradient| on a heat scale)."""
-        values = values.detach().cpu().numpy()
+        array = values.detach().cpu().numpy()
         kind = METHODS[name].kind
         if kind == "rgb":
-            strength = np.abs(values).max(0)
+            strength = np.abs(array).max(0)
             return (
-                gradient_picture(np.moveaxis(values, 0, -1)),
+                gradient_picture(np.moveaxis(array, 0, -1)),
                 heat_scale(strength).rgb(strength),
                 RGB_KEY,
             )
-        scale = heat_scale(values) if kind == "heat" else signed_scale(values)
-        picture = scale.rgb(values)
+        scale = heat_scale(array) if kind == "heat" else signed_scale(array)
+        picture = scale.rgb(array)
         return picture, picture, scale
 
     def _render_comparison(self) -> None:

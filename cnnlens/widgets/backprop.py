@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import ipywidgets as widgets
 import numpy as np
 import torch
@@ -68,7 +70,7 @@ class BackpropExplorer(Exportable, widgets.VBox):
         self.status = StatusLine()
         self.picker = ImagePicker(size, self.status)
         spatial = [i for i in list_layers(model, size) if len(i.output_shape or ()) == 3]
-        self.channels = {i.name: i.output_shape[0] for i in spatial}
+        self.channels = {i.name: i.output_shape[0] for i in spatial if i.output_shape}
         names = [i.name for i in spatial]
         layer = chosen_layer(model, layer, names, names[-1])
         self.layer = widgets.Dropdown(options=names, value=layer, description="layer")
@@ -82,7 +84,7 @@ class BackpropExplorer(Exportable, widgets.VBox):
         )
         self.unit_box = unit_box(self.unit, self.status, lambda: self.layer.value)
         self.views = {rule: widgets.Image(format="png") for rule in RULES}
-        self.current: dict[str, object] = {}
+        self.current: dict[str, Any] = {}
         self._results = ResultCache()
         self.picker.observe_choice(self._refresh)
         unit_slider_follows(self.layer, self.unit, self.channels.__getitem__, self._refresh)

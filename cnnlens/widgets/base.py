@@ -23,7 +23,7 @@ from PIL import Image, ImageDraw, ImageFont
 from cnnlens.core.handle import as_handle
 from cnnlens.core.inputs import as_index, check_images
 from cnnlens.core.layers import ModelLike, resolve_layer
-from cnnlens.data.batches import Images
+from cnnlens.data.batches import Images, image_count
 from cnnlens.errors import CnnlensError
 from cnnlens.plot.scales import Scale
 from cnnlens.stimuli import default_probe_set
@@ -183,7 +183,7 @@ def guarded(method: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a widget callback so any exception lands in `self.status` instead of a traceback."""
 
     @functools.wraps(method)
-    def wrapper(self, *args: Any, **kwargs: Any) -> Any:
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
         except Exception as exc:
@@ -201,7 +201,7 @@ def busy(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         safe = guarded(method)
 
         @functools.wraps(method)
-        def wrapper(self, *args: Any, **kwargs: Any) -> Any:
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
             self.status.running(what)
             return safe(self, *args, **kwargs)
 
@@ -310,7 +310,7 @@ class Exportable:
     """`export(path)` on a widget: each picture it shows as PNG (the bytes on screen), and its
     data (`exported_data()`: arrays as .npy, tables of rows as .csv), for slides and handouts."""
 
-    def exported_data(self) -> dict[str, np.ndarray | torch.Tensor | Table]:
+    def exported_data(self) -> Mapping[str, np.ndarray | torch.Tensor | Table]:
         """The data behind the pictures, by name (none by default)."""
         return {}
 
@@ -402,7 +402,7 @@ def dataset_or_default(model: ModelLike, images: Images | None) -> Images:
         return default_probe_set(as_handle(model).input_size)
     if isinstance(images, torch.Tensor):
         images = check_images(images)
-    if len(images) == 0:
+    if image_count(images) == 0:
         raise CnnlensError("no images given: pass at least one, or None for the default set")
     return images
 

@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Mapping
 
 import ipywidgets as widgets
+import numpy as np
 
 from cnnlens.dissection.result import Dissection, UnitLabel
 from cnnlens.errors import CnnlensError
@@ -155,7 +156,7 @@ class DissectionBrowser(Exportable, widgets.VBox):
         )
         self.status.show(result.summary(self.threshold.value))
 
-    def _strip(self, result: Dissection, unit: int):
+    def _strip(self, result: Dissection, unit: int) -> np.ndarray:
         """A unit's top images with their masks, each about `size` / 1.5 px (crisp, integer)."""
         images, masks = result.top_images(unit)
         scale = fit_scale(images.shape[-1], round(self.px / 1.5))

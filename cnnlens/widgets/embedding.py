@@ -7,9 +7,11 @@ import torch
 
 from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, list_layers
-from cnnlens.data.batches import Images, first_images, image_batches, images_at
+from cnnlens.core.progress import Progress
+from cnnlens.data.batches import Images, first_images, image_batches, image_count, images_at
 from cnnlens.data.shapeworld import HEAD_CLASSES, HEADS, ShapeWorld
 from cnnlens.embedding import dataset_features, last_feature_layer, nearest, tsne
+from cnnlens.embedding.features import Features
 from cnnlens.errors import CnnlensError
 from cnnlens.plot import fit_scale
 from cnnlens.plot.embedding import SCATTER_DPI, neighbour_row, scatter, thumbnail_map
@@ -61,7 +63,7 @@ class NeighboursExplorer(Exportable, widgets.VBox):
         self.model = model
         self.row_px = scaled(view_size(size), ROW_RATIO)
         self.images = dataset_or_default(model, images)
-        others = len(self.images) - 1  # the most neighbours a query can have
+        others = image_count(self.images) - 1  # the most neighbours a query can have
         if others < 1:
             raise CnnlensError("nearest neighbours need at least 2 images, got 1")
         self.status = StatusLine()
@@ -71,7 +73,7 @@ class NeighboursExplorer(Exportable, widgets.VBox):
         self.labels = features.labels if isinstance(self.images, ShapeWorld) else None
         self.pixels = torch.cat([x for x, _ in image_batches(self.images, 256)]).flatten(1)
         self.query = widgets.IntSlider(
-            0, 0, len(self.images) - 1, description="query", continuous_update=False
+            0, 0, image_count(self.images) - 1, description="query", continuous_update=False
         )
         self.k = widgets.IntSlider(
             min(8, others), 1, min(16, others), description="k", continuous_update=False
@@ -146,7 +148,7 @@ class EmbeddingExplorer(Exportable, widgets.VBox):
         last = last_feature_layer(model)
         self.status = StatusLine()
         self.layer = widgets.Dropdown(options=[last, *spatial], value=last, description="layer")
-        self.samples = _samples_slider(len(self.images))
+        self.samples = _samples_slider(image_count(self.images))
         # t-SNE needs 3 × perplexity neighbours per point: start within reach of the sample
         perplexity = min(30, max(5, (self.samples.value - 1) // 3))
         self.perplexity = widgets.IntSlider(perplexity, 5, 100, description="perplexity")
@@ -205,17 +207,18 @@ class EmbeddingExplorer(Exportable, widgets.VBox):
         subset = first_images(self.images, key[2])
         pool = "mean" if key[0] != last_feature_layer(self.model) else "flatten"
 
-        def work(progress):
-            def compute():
+        def work(progress: Progress) -> tuple[Features, torch.Tensor]:
+            def compute() -> tuple[Features, torch.Tensor]:
                 features = dataset_features(self.model, subset, key[0], pool, progress=progress)
                 return features, tsne(features.values, perplexity=key[1], progress=progress)
 
             return self._results.get(key, compute)
 
-        def done(result) -> None:
+        def done(result: tuple[Features, torch.Tensor]) -> None:
             features, self.coords = result
             self._shown = (key, features.labels, subset)
             self._draw()
+            assert self.runner.stale is not None  # set in __init__
             self.runner.stale.showing(key)
 
         self.runner.start(work, done, f"features and t-SNE of {key[2]} images at {key[0]}")
@@ -230,6 +233,7 @@ class EmbeddingExplorer(Exportable, widgets.VBox):
                 images = torch.cat([x for x, _ in image_batches(subset, 256)])
                 self._thumbnails = images[..., ::2, ::2]  # half size
                 self._thumbnails_of = subset
+            assert self._thumbnails is not None  # made with _thumbnails_of
             picture = thumbnail_map(self.coords, self._thumbnails, cells=THUMBNAIL_CELLS)
             show_png(self.view, picture, max(1, self.map_px // picture.shape[1]))
         else:

@@ -4,6 +4,7 @@ rate, regularizers, transforms and parameterization — a Run button, a live pre
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import ipywidgets as widgets
 import torch
@@ -48,7 +49,7 @@ from cnnlens.widgets.base import (
 from cnnlens.widgets.filters import show_png
 from cnnlens.widgets.runner import Runner
 
-Settings = dict[str, object]
+Settings = dict[str, Any]
 
 OBJECTIVES: dict[str, Callable[[Settings], Objective]] = {
     "channel": lambda s: channel(s["layer"], s["unit"]),
@@ -97,7 +98,7 @@ class FeatureVisualizer(Exportable, widgets.VBox):
         self.status = StatusLine()
         self.runner = Runner(self.status, "Render", background=background)
         spatial = [i for i in list_layers(model, self.size) if len(i.output_shape or ()) == 3]
-        self.channels = {i.name: i.output_shape[0] for i in spatial}
+        self.channels = {i.name: i.output_shape[0] for i in spatial if i.output_shape}
         names = [i.name for i in spatial]
         layer = chosen_layer(model, layer, names, names[-1])
         classes = output_names(model)
@@ -218,6 +219,7 @@ class FeatureVisualizer(Exportable, widgets.VBox):
         read = ", ".join(f"{name} read at {path}" for name, path in result.layers.items())
         values = " ".join(f"{v:.2f}" for v in result.values.tolist())
         self.status.show(f"{settings['objective']} · {read} · objective {values}")
+        assert self.runner.stale is not None  # set in __init__
         self.runner.stale.showing(key)
 
     def _hidden(self) -> set[str]:

@@ -87,10 +87,11 @@ class FeatureExplorer(Exportable, widgets.VBox):
             for info in list_layers(model, size)
             if info.output_shape and len(info.output_shape) == 3
         ]
-        self.shapes = {info.name: info.output_shape for info in spatial}
+        self.shapes = {info.name: info.output_shape for info in spatial if info.output_shape}
         labels = [
             (
-                f"{info.alias or info.name} ({info.type}, {'×'.join(map(str, info.output_shape))})",
+                f"{info.alias or info.name} ({info.type}, "
+                f"{'×'.join(map(str, self.shapes[info.name]))})",
                 info.name,
             )
             for info in spatial

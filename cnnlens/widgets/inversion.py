@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import ipywidgets as widgets
 import torch
@@ -101,7 +102,7 @@ class InversionExplorer(Exportable, widgets.VBox):
         )
         self._show_original()
 
-    def settings(self) -> dict[str, object]:
+    def settings(self) -> dict[str, Any]:
         """The chosen image's name and every control's value: the cache key of an inversion."""
         return {"image": self.picker.choice.value, **{n: c.value for n, c in self.controls.items()}}
 
@@ -128,7 +129,7 @@ class InversionExplorer(Exportable, widgets.VBox):
         )
 
     def _invert(
-        self, image: torch.Tensor, s: dict[str, object], progress: Callable[[int, int], None]
+        self, image: torch.Tensor, s: dict[str, Any], progress: Callable[[int, int], None]
     ) -> Inversion:
         return invert(
             self.model,
@@ -157,4 +158,5 @@ class InversionExplorer(Exportable, widgets.VBox):
             f"{result.layer}{field} · relative code error ‖Φ(x) − Φ0‖ / ‖Φ0‖ = "
             f"{result.error[0]:.3f}"
         )
+        assert self.runner.stale is not None  # set in __init__
         self.runner.stale.showing(key)

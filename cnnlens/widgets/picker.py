@@ -70,7 +70,7 @@ class ImagePicker(widgets.VBox):
         self.images[name] = fitted
         self.choice.options = list(self.images)
         self.choice.value = name
-        note = fitting_note(tuple(whole.shape[-2:]), self.size)
+        note = fitting_note((whole.shape[-2], whole.shape[-1]), self.size)
         if note and not self.status.is_error:
             self.status.show(f"{self.status.text} · {name}: {note}")
 

@@ -39,8 +39,8 @@ class Runner(widgets.HBox):
             description="Cancel", icon="stop", disabled=True, layout=fit
         )
         self.bar = widgets.IntProgress(value=0, min=0, max=1, layout={"width": "220px"})
-        self.cancel_button.on_click(lambda _: self._cancel.set())
         self._cancel = threading.Event()
+        self.cancel_button.on_click(lambda _: self._cancel.set())
         self._thread: threading.Thread | None = None
         super().__init__(
             [self.run_button, self.cancel_button, self.bar], layout={"flex_flow": WRAP}

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from cnnlens.core.layers import ModelLike
-from cnnlens.data.batches import Images
+from cnnlens.core.progress import Progress
+from cnnlens.data.batches import Images, image_count
 from cnnlens.stimuli import TopExamples, top_examples
 from cnnlens.widgets.runner import Runner
 
@@ -22,7 +23,7 @@ class LayerScans:
         on_done: Callable[[], None],
         k: int,
     ) -> None:
-        self.model, self.images, self.k = model, images, min(k, len(images))
+        self.model, self.images, self.k = model, images, min(k, image_count(images))
         self.runner, self.on_done = runner, on_done
         self._done: dict[str, TopExamples] = {}
 
@@ -33,11 +34,11 @@ class LayerScans:
     def start(self, layer: str) -> None:
         """Scan for `layer` (in the runner's thread unless it runs in the foreground)."""
 
-        def work(progress):
+        def work(progress: Progress) -> TopExamples:
             return top_examples(self.model, layer, self.images, k=self.k, progress=progress)
 
         def done(result: TopExamples) -> None:
             self._done[layer] = result
             self.on_done()
 
-        self.runner.start(work, done, f"scanning {len(self.images)} images for {layer}")
+        self.runner.start(work, done, f"scanning {image_count(self.images)} images for {layer}")

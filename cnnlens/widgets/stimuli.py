@@ -8,7 +8,7 @@ import torch
 
 from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, list_layers
-from cnnlens.data.batches import Images, images_at
+from cnnlens.data.batches import Images, image_count, images_at
 from cnnlens.plot import fit_scale
 from cnnlens.plot.images import grid
 from cnnlens.plot.stimuli import boxed, crop_grid
@@ -58,7 +58,7 @@ class StimuliExplorer(Exportable, widgets.VBox):
         self.images = dataset_or_default(model, images)
         size = as_handle(model).input_size
         spatial = [i for i in list_layers(model, size) if len(i.output_shape or ()) == 3]
-        self.channels = {i.name: i.output_shape[0] for i in spatial}
+        self.channels = {i.name: i.output_shape[0] for i in spatial if i.output_shape}
         names = list(self.channels)
         self.status = StatusLine()
         layer = chosen_layer(model, layer, names, names[-1])
@@ -67,7 +67,7 @@ class StimuliExplorer(Exportable, widgets.VBox):
             0, 0, self.channels[self.layer.value] - 1, description="unit", continuous_update=False
         )
         self.unit_box = unit_box(self.unit, self.status, lambda: self.layer.value)
-        most = min(MAX_K, len(self.images))
+        most = min(MAX_K, image_count(self.images))
         self.k = widgets.IntSlider(min(9, most), 1, most, description="k", continuous_update=False)
         self.overlay = widgets.Checkbox(False, description="light by activation")
         self.runner = Runner(self.status, label="Scan", background=background)
@@ -76,7 +76,7 @@ class StimuliExplorer(Exportable, widgets.VBox):
         self.sources_view = widgets.Image(format="png")
         self.key = ColourKey()
         self.scans = LayerScans(model, self.images, self.runner, self._refresh, MAX_K)
-        self.current = None
+        self.current: torch.Tensor | None = None
         unit_slider_follows(self.layer, self.unit, self.channels.__getitem__, self._refresh)
         for control in (self.unit, self.k, self.overlay):
             control.observe(self._refresh, "value")
