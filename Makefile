@@ -41,7 +41,7 @@ env:
 browser-deps:
 	@scripts/ensure-chromium
 
-lint: env  ## what CI checks for style
+lint: env  ## what CI checks for style and types (mypy: the package, settings in pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
@@ -50,6 +50,7 @@ format: env
 	$(BIN)/ruff format .
 
 # The reference site in site/ (open site/index.html): the API from the docstrings, the lectures
+	$(BIN)/mypy
 # with their stored outputs (never executed). Offline; a warning fails the build.
 docs: env  ## build the reference site into site/
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict

@@ -43,3 +43,14 @@ def test_pre_commit_runs_what_ci_lint_runs():
     config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
     hooks = {hook["entry"] for repo in config["repos"] for hook in repo["hooks"]}
     assert hooks == lint
+
+
+def test_the_package_ships_its_type_annotations():
+    # PEP 561: py.typed in the package, and in what setuptools installs (package-data).
+    from importlib.resources import files
+
+    assert files("cnnlens").joinpath("py.typed").is_file()
+    assert "py.typed" in PYPROJECT["tool"]["setuptools"]["package-data"]["cnnlens"]
+    assert any(
+        extra.startswith("mypy") for extra in PYPROJECT["project"]["optional-dependencies"]["dev"]
+    )
