@@ -21,19 +21,25 @@ present: env  ## show a lecture without its code, widgets live (Voilà, offline)
 	$(BIN)/python scripts/working_copies.py work
 	cd work && JUPYTER_PATH=$(CURDIR)/presentation ../$(BIN)/voila --template=cnnlens notebooks/$(LECTURE)_*.ipynb
 
+# One pytest worker per core (pytest-xdist; conftest.py orders the tests and keeps each notebook on
+# one worker), each with one torch thread: two threads per worker would oversubscribe the cores.
+PARALLEL := -n auto
+ONE_THREAD := OMP_NUM_THREADS=1
+
 # The hand-out is left out: its check cells fail until the student has solved the tasks.
 test: env browser-deps  ## unit tests, nbval over the notebooks and homework, the real-browser test
-	$(BIN)/python -m pytest tests notebooks course $(NBVAL) -p no:cacheprovider --durations=20 \
-	  --ignore=course/handout
+	$(ONE_THREAD) $(BIN)/python -m pytest tests notebooks course $(NBVAL) $(PARALLEL) \
+	  -p no:cacheprovider --durations=20 --ignore=course/handout
 
 # The lectures and homework once more with other CPU kernels than the machine's best (torch's
 # plain C++ kernels; oneDNN's convolutions capped at AVX2, below an AVX-512 machine's best) and a
-# fresh result cache: checked numbers must hold on any student's CPU. docs/portability.md has the
-# measured spreads behind the tolerances (also with oneDNN at SSE4.1, ~2-3x slower to run).
+# fresh result cache (conftest.py): checked numbers must hold on any student's CPU.
+# docs/portability.md has the measured spreads behind the tolerances (also with oneDNN at SSE4.1,
+# ~2-3x slower to run).
 test-isa: env  ## nbval over the notebooks and homework with other CPU kernels
-	cache=$$(mktemp -d) && trap 'rm -rf "$$cache"' EXIT && \
-	  CNNLENS_CACHE=$$cache ATEN_CPU_CAPABILITY=default ONEDNN_MAX_CPU_ISA=AVX2 \
-	  $(BIN)/python -m pytest notebooks course $(NBVAL) -p no:cacheprovider --ignore=course/handout
+	$(ONE_THREAD) ATEN_CPU_CAPABILITY=default ONEDNN_MAX_CPU_ISA=AVX2 \
+	  $(BIN)/python -m pytest notebooks course $(NBVAL) $(PARALLEL) -p no:cacheprovider \
+	  --ignore=course/handout
 
 env:
 	@scripts/ensure-env
@@ -44,13 +50,13 @@ browser-deps:
 lint: env  ## what CI checks for style and types (mypy: the package, settings in pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: env
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 # The reference site in site/ (open site/index.html): the API from the docstrings, the lectures
-	$(BIN)/mypy
 # with their stored outputs (never executed). Offline; a warning fails the build.
 docs: env  ## build the reference site into site/
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
