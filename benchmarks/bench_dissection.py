@@ -20,10 +20,11 @@ import cnnlens
 from cnnlens.dissection import ShapeWorldProbe, dissect
 from cnnlens.dissection.quantile import TailQuantile
 model = cnnlens.load("shapes")
-probe = ShapeWorldProbe({size}, seed=1)
-dissect(model, "relu4_2", ShapeWorldProbe(8, seed=9), progress=lambda d, t: None)  # warm-up
+probe = ShapeWorldProbe(length={size}, seed=1)
+quiet = lambda done, total: None  # noqa: E731  (no progress bar)
+dissect(model, "relu4_2", probe=ShapeWorldProbe(length=8, seed=9), progress=quiet)  # warm-up
 start = time.perf_counter()
-result = dissect(model, "relu4_2", probe, progress=lambda d, t: None)
+result = dissect(model, "relu4_2", probe=probe, progress=quiet)
 seconds = time.perf_counter() - start
 sketch = TailQuantile(128, 0.995, total={size} * 64)
 print(json.dumps({{

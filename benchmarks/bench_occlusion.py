@@ -29,7 +29,7 @@ def compare(model: cnnlens.LoadedModel, size: int, window: int, stride: int, rep
             return captum.attribute(x, baselines=0.5, target=1, **settings)[:, 0]
 
     def ours() -> torch.Tensor:
-        return occlusion(model, x, 1, window=window, stride=stride, fill=0.5)
+        return occlusion(model, x, 1, window=window, stride=stride, baselines=0.5)
 
     difference = (ours() - theirs()).abs().max().item()
     theirs_s, ours_s = best_of(theirs, repeats), best_of(ours, repeats)

@@ -130,7 +130,12 @@ def compare(
     model: cnnlens.LoadedModel, layer: str, size: int, batch: int, steps: int, repeats: int
 ) -> None:
     """Print images/s for both renders (same settings) and our step's cost vs. the bare pass."""
-    settings = {"steps": steps, "size": size, "batch": batch, "transforms": our_transforms(size)}
+    settings = {
+        "steps": steps,
+        "input_size": size,
+        "count": batch,
+        "transforms": our_transforms(size),
+    }
     calls = {
         "ours": lambda: render(model, channel(layer, 0), **settings),
         "bare": bare_call(model, layer, size, batch),

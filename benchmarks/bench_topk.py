@@ -30,7 +30,7 @@ def compare(model: cnnlens.LoadedModel, layer: str, images: int, batch: int, rep
                 chain(model.normalize(x[start : start + batch]))
 
     def scan() -> None:
-        top_examples(model, layer, x, k=9, batch_size=batch, cache=False)
+        top_examples(model, layer, images=x, k=9, batch_size=batch, cache=False)
 
     floor_s, scan_s = best_of(floor, repeats), best_of(scan, repeats)
     print(
@@ -41,7 +41,8 @@ def compare(model: cnnlens.LoadedModel, layer: str, images: int, batch: int, rep
     if model.name == "shapes":
         world = ShapeWorld(length=images, seed=1, size=size)
         live_s = best_of(
-            lambda: top_examples(model, layer, world, k=9, batch_size=batch, cache=False), repeats
+            lambda: top_examples(model, layer, images=world, k=9, batch_size=batch, cache=False),
+            repeats,
         )
         print(
             f"  same scan over the shape world generated on the fly: {images / live_s:7.1f} img/s"

@@ -1,6 +1,7 @@
 """cnnlens: see how convolutional networks see — probing methods, widgets and a course, offline."""
 
 from cnnlens.core import Activations, CnnlensError, LayerInfo, capture, list_layers, resolve_layer
+from cnnlens.core.progress import Cancelled
 from cnnlens.errors import CnnlensWarning
 from cnnlens.models import LoadedModel, load
 
@@ -8,6 +9,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Activations",
+    "Cancelled",
     "CnnlensError",
     "CnnlensWarning",
     "LayerInfo",

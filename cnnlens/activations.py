@@ -11,6 +11,8 @@ from cnnlens.core.inputs import check_unit
 from cnnlens.core.layers import ModelLike, resolve_layer
 from cnnlens.errors import CnnlensError
 
+__all__ = ["FeatureMaps", "feature_maps"]
+
 
 @dataclass(frozen=True)
 class FeatureMaps:

@@ -10,6 +10,8 @@ from cnnlens.core.inputs import check_unit
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
 from cnnlens.errors import CnnlensError
 
+__all__ = ["filter_slices", "filters_rgb", "layer_filters"]
+
 
 def layer_filters(model: ModelLike, layer: str) -> torch.Tensor:
     """A copy of a conv layer's weights, (out_channels, in_channels, kh, kw), on the CPU."""

@@ -16,12 +16,15 @@ import torch
 
 from cnnlens.core.capture import capture, images_for
 from cnnlens.core.layers import ModelLike, resolve_layer
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.progress import Progress
 from cnnlens.errors import CnnlensError
 from cnnlens.featurevis.objectives import Objective, Values
 from cnnlens.featurevis.params import Param
 from cnnlens.featurevis.regularizers import AlphaNorm, TotalVariation
 from cnnlens.featurevis.render import Preview, render
+
+__all__ = ["Inversion", "code_match", "invert", "invert_layers"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,8 @@ def central(values: torch.Tensor, field: int | None) -> torch.Tensor:
     return values[..., top : top + field, left : left + field]
 
 
-def code_match(layer: str, code: torch.Tensor, field: int | None = None) -> Objective:
+@legacy_calls(order=("layer", "code", "field"))
+def code_match(layer: str, code: torch.Tensor, *, field: int | None = None) -> Objective:
     """Minus the squared code distance to `code`, relative to ‖code‖² (per image, to maximize)."""
     target = central(code, field)
     norm = target.flatten(1).pow(2).sum(dim=1).clamp_min(1e-12)
@@ -92,10 +96,10 @@ def invert(
         raise CnnlensError(f"layer {path!r} outputs shape {tuple(code.shape)}, not (C, H, W) maps")
     result = render(
         model,
-        code_match(path, code.detach(), field),
+        code_match(path, code.detach(), field=field),
         steps=steps,
         lr=lr,
-        size=originals.shape[-1],
+        input_size=originals.shape[-1],
         param=param or Param(fourier=False, decorrelate=False),
         transforms=[],
         regularizers=[

@@ -49,17 +49,19 @@ def test_integrated_gradients_are_complete(shapes, images):
 def test_batching_does_not_change_integrated_gradients(shapes, images):
     one_pass = integrated_gradients(shapes, images, 4, steps=12, batch_size=64)
     assert torch.allclose(integrated_gradients(shapes, images, 4, steps=12, batch_size=5), one_pass)
-    gray = integrated_gradients(shapes, images, 4, baseline=torch.full((3, 64, 64), 0.5), steps=4)
-    assert torch.allclose(gray, integrated_gradients(shapes, images, 4, baseline=0.5, steps=4))
+    gray = integrated_gradients(shapes, images, 4, baselines=torch.full((3, 64, 64), 0.5), steps=4)
+    assert torch.allclose(gray, integrated_gradients(shapes, images, 4, baselines=0.5, steps=4))
 
 
 def test_integrated_gradients_baselines_of_every_form(shapes, images):
     """A number, a 0-d tensor, one image, or one per image: the same path starts."""
-    half = integrated_gradients(shapes, images, 4, baseline=0.5, steps=4)
-    assert torch.equal(integrated_gradients(shapes, images, 4, torch.tensor(0.5), steps=4), half)
+    half = integrated_gradients(shapes, images, 4, baselines=0.5, steps=4)
+    assert torch.equal(
+        integrated_gradients(shapes, images, 4, baselines=torch.tensor(0.5), steps=4), half
+    )
     per_image = torch.stack([torch.full((3, 64, 64), 0.5), torch.zeros(3, 64, 64)])
-    mixed = integrated_gradients(shapes, images, 4, baseline=per_image, steps=4)
-    black = integrated_gradients(shapes, images, 4, baseline=0.0, steps=4)
+    mixed = integrated_gradients(shapes, images, 4, baselines=per_image, steps=4)
+    black = integrated_gradients(shapes, images, 4, baselines=0.0, steps=4)
     assert torch.allclose(mixed[0], half[0]) and torch.allclose(mixed[1], black[1])
 
 
@@ -68,12 +70,12 @@ def test_integrated_gradients_baselines_of_every_form(shapes, images):
     [
         (torch.zeros(1, 3, 32, 32), "the baseline is 32×32 pixels, the images 64×64"),
         (torch.zeros(3, 3, 64, 64), "got 3 baseline images for 2 images"),
-        ("black", "baseline must be a value in \\[0, 1\\] or an image tensor"),
+        ("black", "baselines must be a value in \\[0, 1\\] or an image tensor"),
     ],
 )
 def test_integrated_gradients_baseline_errors(shapes, images, baseline, message):
     with pytest.raises(cnnlens.CnnlensError, match=message) as err:
-        integrated_gradients(shapes, images, 0, baseline=baseline, steps=2)
+        integrated_gradients(shapes, images, 0, baselines=baseline, steps=2)
     assert "\n" not in str(err.value)
 
 

@@ -137,7 +137,7 @@ def test_unit_and_channel_targets_match_autograd(shapes):
     net = shapes.net
     upto_bn3 = net[: list(net._modules).index("bn3") + 1]
     for target, score_of in [
-        (unit("bn3", 5, 4, 6), lambda v: v[:, 5, 4, 6]),
+        (unit("bn3", 5, y=4, x=6), lambda v: v[:, 5, 4, 6]),
         (unit("bn3", 5), lambda v: v[:, 5].mean(dim=(1, 2))),
         (unit("bn3", np.int64(5)), lambda v: v[:, 5].mean(dim=(1, 2))),  # e.g. from argmax
         (unit("bn3", np.array([5, 7])), lambda v: v[[0, 1], [5, 7]].mean(dim=(1, 2))),
@@ -187,7 +187,7 @@ def test_targets_as_tensors_and_arrays_are_the_same_targets_as_ints(shapes):
         ),
         (lambda m, x: saliency(m, x, unit("relu3", 2.0)), "unit must be an integer, got float"),
         (lambda m, x: saliency(m, x, [1, 2, 3]), "got 3 target indices for 2 images"),
-        (lambda m, x: saliency(m, x, unit("relu4_2", 0, 8, 0)), r"outside relu4_2's 8×8 map"),
+        (lambda m, x: saliency(m, x, unit("relu4_2", 0, y=8, x=0)), r"outside relu4_2's 8×8 map"),
         (lambda m, x: saliency(m, x, unit("relu9", 0)), "unknown layer 'relu9'"),
         (lambda m, x: saliency(m, x, unit(0, 3)), "layer names are strings like 'conv1', got int"),
     ],

@@ -22,10 +22,10 @@ def test_a_handle_and_its_bare_network_never_share_an_entry(zoo):
     world = ShapeWorld(length=6, seed=11, size=64)
     TOP.clear()
     FEATURES.clear()
-    handle_top = top_examples(model, "layer1", world, k=2)
-    bare_top = top_examples(model.net, "layer1", world, k=2)
+    handle_top = top_examples(model, "layer1", images=world, k=2)
+    bare_top = top_examples(model.net, "layer1", images=world, k=2)
     assert not torch.allclose(handle_top.values, bare_top.values)
-    fresh = top_examples(model.net, "layer1", world, k=2, cache=False)
+    fresh = top_examples(model.net, "layer1", images=world, k=2, cache=False)
     assert torch.equal(bare_top.values, fresh.values)
     handle_features = dataset_features(model, world).values
     bare_features = dataset_features(model.net, world).values

@@ -38,7 +38,7 @@ def test_grad_cam_at_the_pooled_layer_is_relu_of_cam(name, layer, shapes, zoo):
     model = shapes if name == "shapes" else zoo[name]
     x = _images(64)
     expected = cam(model, x, 4).clamp(min=0)
-    ours = grad_cam(model, x, 4, layer)
+    ours = grad_cam(model, x, layer, 4)
     positions = expected.shape[1] * expected.shape[2]
     assert torch.allclose(ours * positions, expected, rtol=1e-4, atol=1e-6 * expected.max())
 
@@ -66,7 +66,7 @@ def test_grad_cam_matches_hook_reference_on_vgg16(zoo, index):
     model = zoo["vgg16"]
     x = _images(96, n=1, seed=1)
     predicted = int(_logits(model, x).argmax())  # its Grad-CAM is rarely all zero
-    ours = grad_cam(model, x, predicted, f"features.{index}")
+    ours = grad_cam(model, x, f"features.{index}", predicted)
     reference = _grad_cam_reference(model, x, predicted, index)
     assert reference.abs().sum() > 0
     assert torch.allclose(ours, reference, rtol=1e-4, atol=1e-5 * reference.max())
@@ -77,7 +77,7 @@ def test_grad_cam_for_a_unit_target_stops_at_its_layer(shapes):
     later: list[int] = []
     handle = shapes.net.fc.register_forward_hook(lambda *_: later.append(1))
     try:
-        maps = grad_cam(shapes, x, unit("bn4_2", 9), "relu3")
+        maps = grad_cam(shapes, x, "relu3", unit("bn4_2", 9))
     finally:
         handle.remove()
     assert maps.shape == (2, 16, 16) and later == []
@@ -85,8 +85,8 @@ def test_grad_cam_for_a_unit_target_stops_at_its_layer(shapes):
 
 def test_guided_grad_cam_is_guided_backprop_times_upsampled_grad_cam(shapes):
     x = _images(64, seed=3)
-    ours = guided_grad_cam(shapes, x, 2, "relu3")
-    coarse = upsample(grad_cam(shapes, x, 2, "relu3"), 64)
+    ours = guided_grad_cam(shapes, x, "relu3", 2)
+    coarse = upsample(grad_cam(shapes, x, "relu3", 2), 64)
     assert ours.shape == (2, 3, 64, 64)
     assert torch.allclose(ours, guided_backprop(shapes, x, 2) * coarse[:, None])
 
@@ -95,7 +95,7 @@ def test_cam_errors(zoo, shapes):
     with pytest.raises(cnnlens.CnnlensError, match=r"CAM needs global average pooling.*VGG"):
         cam(zoo["vgg16"], _images(64), 0)
     with pytest.raises(cnnlens.CnnlensError, match="'fc' is not one"):
-        grad_cam(shapes, _images(64), 0, "fc")
+        grad_cam(shapes, _images(64), "fc", 0)
     with pytest.raises(
         cnnlens.CnnlensError, match=r"class 18 out of range: 'the output' has classes 0\.\.17"
     ):
@@ -105,7 +105,7 @@ def test_cam_errors(zoo, shapes):
 def test_grad_cam_of_a_target_before_its_layer_says_so(shapes):
     message = "the target at 'conv1' does not depend on 'conv3'"
     with pytest.raises(cnnlens.CnnlensError, match=message):
-        grad_cam(shapes, _images(64), unit("conv1", 0), "conv3")
+        grad_cam(shapes, _images(64), "conv3", unit("conv1", 0))
 
 
 @pytest.mark.parametrize(
@@ -114,9 +114,9 @@ def test_grad_cam_of_a_target_before_its_layer_says_so(shapes):
 def test_grad_cam_at_a_1x1_layer_says_the_map_is_flat(name, layer, size, shapes, zoo):
     model = shapes if name == "shapes" else zoo[name]
     with pytest.raises(cnnlens.CnnlensError, match=f"Grad-CAM at '{layer}' is a 1×1 map"):
-        grad_cam(model, _images(size), 0, layer)
+        grad_cam(model, _images(size), layer, 0)
     with pytest.raises(cnnlens.CnnlensError, match=f"Grad-CAM at '{layer}' is a 1×1 map"):
-        guided_grad_cam(model, _images(size), 0, layer)
+        guided_grad_cam(model, _images(size), layer, 0)
 
 
 def test_cam_at_a_small_input_says_the_map_is_flat(zoo):

@@ -74,7 +74,7 @@ def test_grad_cam_matches_captum(name, layer, zoo):
     theirs = LayerGradCam(forward, net.get_submodule(layer)).attribute(
         x, cls, relu_attributions=True
     )[:, 0]
-    assert _close(grad_cam(model, x, cls, layer), theirs)
+    assert _close(grad_cam(model, x, layer, cls), theirs)
 
 
 def test_occlusion_matches_captum(zoo):
@@ -84,7 +84,7 @@ def test_occlusion_matches_captum(zoo):
     theirs = Occlusion(forward).attribute(
         x, sliding_window_shapes=(3, 16, 16), strides=(3, 8, 8), baselines=0.5, target=2
     )
-    ours = occlusion(model, x, 2, window=16, stride=8, fill=0.5)
+    ours = occlusion(model, x, 2, window=16, stride=8, baselines=0.5)
     assert torch.allclose(ours, theirs[:, 0], rtol=1e-4, atol=1e-6)
     assert torch.equal(theirs[:, 0], theirs[:, 2]), "Captum's map is the same on every channel"
 
@@ -96,5 +96,5 @@ def test_integrated_gradients_match_captum(zoo):
     theirs = IntegratedGradients(forward).attribute(
         x, baselines=0.0, target=6, n_steps=16, method="riemann_middle"
     )
-    ours = integrated_gradients(model, x, 6, baseline=0.0, steps=16)
+    ours = integrated_gradients(model, x, 6, baselines=0.0, steps=16)
     assert _close(ours, theirs)

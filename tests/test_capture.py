@@ -117,7 +117,7 @@ def test_any_user_module_works():
     torch.manual_seed(0)
     net = UserCNN().eval()
     x = torch.rand(2, 3, 32, 32)
-    layers = {info.name: info.output_shape for info in cnnlens.list_layers(net, 32)}
+    layers = {info.name: info.output_shape for info in cnnlens.list_layers(net, input_size=32)}
     assert layers == {
         "conv_a": (8, 32, 32),
         "conv_b": (16, 16, 16),
@@ -147,7 +147,7 @@ def test_a_module_run_twice_is_read_at_its_last_call_by_every_method():
             got = cnnlens.capture(net, x, "block", truncate=truncate)["block"]
             assert torch.allclose(got, second, atol=1e-6)
         ours = input_gradient(net, x, unit("block", 2))
-        cams = grad_cam(net, x, 1, "block")
+        cams = grad_cam(net, x, "block", 1)
     # said at the user's line, not inside cnnlens or torch's module-call code
     assert {w.filename for w in caught if said in str(w.message)} == {__file__}
     leaf = x.clone().requires_grad_(True)

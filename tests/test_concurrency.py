@@ -40,15 +40,15 @@ FAMILIES: dict[str, Callable[[cnnlens.LoadedModel], object]] = {
     "capture": lambda m: cnnlens.capture(m, X, "relu4_2")["relu4_2"],
     "attribution": lambda m: (
         guided_backprop(m, X, [0, 1, 2]),
-        grad_cam(m, X, 1, "relu4_2"),
+        grad_cam(m, X, "relu4_2", 1),
         occlusion(m, X[:1], 2, window=32, stride=32),
     ),
     "scan": lambda m: (
-        top_examples(m, "relu2", X, k=2, cache=False).values,
+        top_examples(m, "relu2", images=X, k=2, cache=False).values,
         dataset_features(m, X).values,
     ),
     "render": lambda m: render(m, channel("relu3", [0, 1]), steps=3).images,
-    "dissection": lambda m: dissect(m, "relu3", ShapeWorldProbe(length=4)).iou,
+    "dissection": lambda m: dissect(m, "relu3", probe=ShapeWorldProbe(length=4)).iou,
     "widget": _widget_map,
 }
 

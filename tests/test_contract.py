@@ -73,30 +73,34 @@ def _public_calls(model) -> list:
     calls = [
         lambda: cnnlens.capture(model, x, [convs[0], convs[-1]]),
         lambda: cnnlens.capture(model, x, convs[1], truncate=False),
-        lambda: cnnlens.list_layers(model, size),
+        lambda: cnnlens.list_layers(model, input_size=size),
         lambda: feature_maps(model, x[0], convs[1]),
         lambda: layer_filters(model, convs[0]),
         lambda: guided_backprop(model, x, [1, 2]),
         lambda: deconvnet(model, x, class_score(0, probability=True)),
         lambda: input_gradient(model, x, unit(convs[1], 0)),
-        lambda: grad_cam(model, x, [0, 1], convs[-1]),
+        lambda: grad_cam(model, x, convs[-1], [0, 1]),
         lambda: occlusion(model, x[:1], 2, window=size // 2, stride=size // 2),
         lambda: smoothgrad(model, x[:1], 2, samples=2),
         lambda: integrated_gradients(model, x[:1], 2, steps=2),
         lambda: receptive_field(model, convs[1]),
-        lambda: top_examples(model, convs[1], x, k=1, cache=False),
-        lambda: unit_crops(model, top_examples(model, convs[0], x, k=1), 0, x, overlay=True),
+        lambda: top_examples(model, convs[1], images=x, k=1, cache=False),
+        lambda: unit_crops(
+            model, top_examples(model, convs[0], images=x, k=1), 0, images=x, overlay=True
+        ),
         lambda: dataset_features(model, x),
-        lambda: dissect(model, convs[-1], ShapeWorldProbe(length=4, size=size)),
-        lambda: gradient_patches(model, top_examples(model, convs[1], x, k=1), 0, x),
+        lambda: dissect(model, convs[-1], probe=ShapeWorldProbe(length=4, size=size)),
+        lambda: gradient_patches(model, top_examples(model, convs[1], images=x, k=1), 0, images=x),
         lambda: contribution_graph(model, x[:1], [convs[1], convs[2]], 0, fanout=1),
-        lambda: render(model, channel(convs[1], [0, 1]), steps=2, size=size),
+        lambda: render(model, channel(convs[1], [0, 1]), steps=2, input_size=size),
         lambda: invert(model, x[:1], convs[0], steps=2),
     ]
     if model.name in ("shapes", "resnet18", "googlenet"):  # global-average-pooling heads
         calls.append(lambda: cam(model, x, 3))
     if model.name == "shapes":  # occludes every patch of a unit's field: quick on 64 px only
-        calls.append(lambda: empirical_field(model, top_examples(model, "relu2", x, k=1), 0, x))
+        calls.append(
+            lambda: empirical_field(model, top_examples(model, "relu2", images=x, k=1), 0, images=x)
+        )
     return calls
 
 
@@ -162,7 +166,7 @@ def test_failed_calls_leave_the_model_unchanged(disturbed):
     with pytest.raises(cnnlens.CnnlensError):
         input_gradient(model, x, 0, rule="nonsense")
     with pytest.raises(cnnlens.CnnlensError):  # after the forward: the class is out of range
-        grad_cam(model, x, len(model.class_names), convs[-1])
+        grad_cam(model, x, convs[-1], len(model.class_names))
     assert_unchanged(before, model.net)
 
     def interrupt(*_):
@@ -176,7 +180,7 @@ def test_failed_calls_leave_the_model_unchanged(disturbed):
         with pytest.raises(Interrupted):
             guided_backprop(model, x, 0)
         with pytest.raises(Interrupted):
-            top_examples(model, convs[-1], x, k=1, cache=False)
+            top_examples(model, convs[-1], images=x, k=1, cache=False)
         with pytest.raises(Interrupted):
             dataset_features(model, x)
         assert_unchanged(with_bomb, model.net)

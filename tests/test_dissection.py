@@ -13,7 +13,7 @@ import cnnlens
 from cnnlens import CnnlensError
 from cnnlens.core.progress import Cancelled
 from cnnlens.data import COLOR_RGB, CONCEPT_NAMES
-from cnnlens.dissection import ShapeWorldProbe, TailQuantile, dissect, dissect_layers, to_csv
+from cnnlens.dissection import ShapeWorldProbe, TailQuantile, dissect, to_csv
 from cnnlens.dissection.masks import active_masks, upsample
 from cnnlens.dissection.report import to_html
 from cnnlens.widgets import DissectionBrowser
@@ -77,9 +77,9 @@ def test_unit_masks_are_bilinear_upsampling_thresholded_and_skip_only_empty_ones
 
 
 def test_a_unit_firing_exactly_on_a_concept_gets_iou_one_there_and_ground_truth_elsewhere():
-    probe = ShapeWorldProbe(120, seed=3)
+    probe = ShapeWorldProbe(length=120, seed=3)
     # Top 10%: far more than red or green cover, so T_k = 0 and the mask is the colour itself.
-    result = dissect(color_net("red", "green"), "0", probe, top_fraction=0.1, progress=None)
+    result = dissect(color_net("red", "green"), "0", probe=probe, top_fraction=0.1, progress=None)
     masks = probe.batch(0, 120, masks=True).masks.flatten(2).float()  # (N, C, P)
     red, green = CONCEPT_NAMES.index("color:red"), CONCEPT_NAMES.index("color:green")
     for unit, concept in ((0, red), (1, green)):
@@ -102,8 +102,8 @@ def test_a_unit_firing_exactly_on_a_concept_gets_iou_one_there_and_ground_truth_
 
 
 def test_top_images_have_the_highest_peaks_and_their_thresholded_masks(shapes):
-    probe = ShapeWorldProbe(40, seed=4)
-    result = dissect(shapes, "relu4_1", probe, top_images=3, batch_size=16, progress=None)
+    probe = ShapeWorldProbe(length=40, seed=4)
+    result = dissect(shapes, "relu4_1", probe=probe, k=3, batch_size=16, progress=None)
     images = probe.batch(0, 40, masks=False).images
     with torch.no_grad():
         maps = shapes.net[:15](images)  # conv1 ... relu4_1
@@ -123,7 +123,9 @@ def test_top_images_have_the_highest_peaks_and_their_thresholded_masks(shapes):
 
 
 def test_the_trained_model_has_detectors_of_all_three_families(shapes):
-    results = dissect_layers(shapes, ["relu4_1", "relu4_2"], ShapeWorldProbe(300), progress=None)
+    results = dissect(
+        shapes, ["relu4_1", "relu4_2"], probe=ShapeWorldProbe(length=300), progress=None
+    )
     counts = results["relu4_2"].detectors()
     assert all(counts[family] > 0 for family in ("shape", "color", "texture")), counts
     assert results["relu4_2"].note == "post-ReLU"
@@ -132,14 +134,16 @@ def test_the_trained_model_has_detectors_of_all_three_families(shapes):
 
 
 def test_csv_and_html_exports_hold_the_table(tmp_path):
-    result = dissect(color_net("red", "blue"), "0", ShapeWorldProbe(30), top_fraction=0.1)
+    result = dissect(
+        color_net("red", "blue"), "0", probe=ShapeWorldProbe(length=30), top_fraction=0.1
+    )
     with to_csv(result, tmp_path / "units.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert [(r["unit"], r["concept"], r["detector"]) for r in rows] == [
         ("0", "color:red", "1"),
         ("1", "color:blue", "1"),
     ]
-    page = to_html(result, tmp_path / "report.html", {0: b"png!"}).read_text()
+    page = to_html(result, tmp_path / "report.html", pictures={0: b"png!"}).read_text()
     assert "color:blue" in page and "texture:plain" in page and "base64,cG5nIQ==" in page
 
 
@@ -153,12 +157,15 @@ class EmptyProbe(ShapeWorldProbe):
 def test_bad_input_gives_one_line_errors(shapes):
     for call, message in (
         (lambda: dissect(shapes, "relu4_3"), "unknown layer 'relu4_3'"),
-        (lambda: dissect(shapes, "fc", ShapeWorldProbe(4)), "not (N, C, H, W) maps"),
+        (lambda: dissect(shapes, "fc", probe=ShapeWorldProbe(length=4)), "not (N, C, H, W) maps"),
         (lambda: dissect(shapes, "relu4_2", top_fraction=1.5), "top_fraction must be in"),
-        (lambda: dissect(shapes, "relu4_2", top_images=0), "at least 1"),
-        (lambda: ShapeWorldProbe(4).batches(0, masks=False).__next__(), "batch_size"),
-        (lambda: dissect(shapes, "relu4_2", ShapeWorldProbe(4), batch_size=0), "batch_size"),
-        (lambda: dissect(shapes, "relu4_2", EmptyProbe()), "probe set is empty"),
+        (lambda: dissect(shapes, "relu4_2", k=0), "at least 1"),
+        (lambda: ShapeWorldProbe(length=4).batches(0, masks=False).__next__(), "batch_size"),
+        (
+            lambda: dissect(shapes, "relu4_2", probe=ShapeWorldProbe(length=4), batch_size=0),
+            "batch_size",
+        ),
+        (lambda: dissect(shapes, "relu4_2", probe=EmptyProbe()), "probe set is empty"),
         (lambda: DissectionBrowser({}), "no dissection results"),
     ):
         with pytest.raises(CnnlensError) as info:
@@ -171,7 +178,7 @@ def test_the_model_is_unchanged_also_after_a_cancel_or_an_error(shapes):
     net.train()  # an unusual state the call must restore
     try:
         before = snapshot(net)
-        dissect(shapes, "relu4_2", ShapeWorldProbe(20), progress=None)
+        dissect(shapes, "relu4_2", probe=ShapeWorldProbe(length=20), progress=None)
         assert_unchanged(before, net)
 
         def cancel_midway(done, total):
@@ -179,10 +186,16 @@ def test_the_model_is_unchanged_also_after_a_cancel_or_an_error(shapes):
                 raise Cancelled("cancelled")
 
         with pytest.raises(Cancelled):
-            dissect(shapes, "relu4_2", ShapeWorldProbe(20), batch_size=8, progress=cancel_midway)
+            dissect(
+                shapes,
+                "relu4_2",
+                probe=ShapeWorldProbe(length=20),
+                batch_size=8,
+                progress=cancel_midway,
+            )
         assert_unchanged(before, net)
         with pytest.raises(CnnlensError):
-            dissect(shapes, "flatten", ShapeWorldProbe(4))
+            dissect(shapes, "flatten", probe=ShapeWorldProbe(length=4))
         assert_unchanged(before, net)
     finally:
         net.eval()
@@ -192,6 +205,8 @@ def test_a_view_flatten_model_with_a_shared_relu_is_dissected():
     torch.manual_seed(0)
     model = cnnlens.load(LeNet(), input_size=32)
     probe = ShapeWorldProbe(length=48, size=32)
-    result = dissect(model, "relu", probe, batch_size=16)  # no truncation: the whole forward runs
+    result = dissect(
+        model, "relu", probe=probe, batch_size=16
+    )  # no truncation: the whole forward runs
     maps = cnnlens.capture(model, probe.batch(0, 1, masks=False).images, "relu")["relu"]
     assert result.iou.shape[0] == maps.shape[1]

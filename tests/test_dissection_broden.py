@@ -124,7 +124,7 @@ def test_the_reader_gives_images_masks_and_annotation_flags(broden):
 
 def test_dissection_through_broden_finds_the_car_unit(broden):
     root, truth = broden
-    result = dissect(nn.Sequential(RedUnit()), "0", BrodenProbe(root), top_fraction=0.2)
+    result = dissect(nn.Sequential(RedUnit()), "0", probe=BrodenProbe(root), top_fraction=0.2)
     car = result.probe.concepts.index("car")
     # Image 3 shows a red square but has no object labels: it does not count against "car".
     assert result.iou[0, car] == pytest.approx(1.0)

@@ -27,10 +27,10 @@ def test_features_equal_the_pooled_maps_and_carry_labels(shapes, world):
     assert features.values.shape == (300, 128)
     assert torch.allclose(features.values, maps.mean(dim=(2, 3)), atol=1e-5)
     assert torch.equal(features.labels, world.batch(0, len(world)).labels)
-    mean = dataset_features(shapes, images[:10], "relu4_2", pool="mean")
+    mean = dataset_features(shapes, images[:10], layer="relu4_2", pool="mean")
     assert torch.allclose(mean.values, maps[:10].mean(dim=(2, 3)), atol=1e-5)
     assert mean.labels is None
-    flat = dataset_features(shapes, images[:10], "relu4_2")
+    flat = dataset_features(shapes, images[:10], layer="relu4_2")
     assert torch.allclose(flat.values, maps[:10].flatten(1), atol=1e-5)
 
 
@@ -87,7 +87,7 @@ def test_bad_requests_fail_in_one_line(shapes, world):
         (lambda: tsne(torch.rand(50, 5)), r"perplexity must be between 1 and 16\.3 for 50 points"),
         (lambda: tsne(torch.ones(40, 8), perplexity=5), "all 40 points are the same vector"),
         (lambda: tsne(torch.full((40, 8), float("nan")), perplexity=5), "NaN or infinite"),
-        (lambda: nearest(torch.full((5, 2), float("inf")), torch.zeros(1, 2), 2), "NaN or inf"),
+        (lambda: nearest(torch.full((5, 2), float("inf")), torch.zeros(1, 2), k=2), "NaN or inf"),
         (lambda: knn_agreement(torch.rand(5, 2), torch.zeros(5), k=5), "k must be between 1 and 4"),
     ],
 )

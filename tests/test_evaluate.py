@@ -47,12 +47,12 @@ def test_methods_find_the_object_far_better_than_baselines(shapes):
     batch = ShapeWorld(length=24, seed=21).batch(0, 24, masks=True)
     images, masks, shape = batch.images, batch.object_masks, batch.labels[:, 0].tolist()
     rate = {
-        "saliency ±2px": pointing_game(saliency(shapes, images, shape), masks, 2),
+        "saliency ±2px": pointing_game(saliency(shapes, images, shape), masks, tolerance=2),
         "guided ±2px": pointing_game(
-            guided_backprop(shapes, images, shape).abs().amax(1), masks, 2
+            guided_backprop(shapes, images, shape).abs().amax(1), masks, tolerance=2
         ),
         "grad_cam ±2px": pointing_game(
-            upsample(grad_cam(shapes, images, shape, "relu4_2"), 64), masks, 2
+            upsample(grad_cam(shapes, images, "relu4_2", shape), 64), masks, tolerance=2
         ),
         "occlusion": pointing_game(occlusion(shapes, images, shape), masks),
         "random": pointing_game(random_maps(masks.float()), masks),

@@ -116,16 +116,16 @@ def test_preview_and_progress_callbacks(shapes):
 
 
 def test_start_images(shapes, world):
-    mean = mean_image(2, 64, world)
+    mean = mean_image(2, 64, images=world)
     assert torch.allclose(mean[1], world.mean(dim=0))
     result = render(shapes, "bn3:0", steps=1, lr=1e-6, init=world[5], transforms=[])
     assert torch.allclose(result.images[0], world[5].clamp(1e-3, 1 - 1e-3), atol=1e-4)
     acts = cnnlens.capture(shapes, world, "bn4_2")["bn4_2"][:, 9].mean(dim=(1, 2))
     top = acts.topk(16).indices
-    assert set(strongest_images(shapes, "bn4_2", 9, world, 16).tolist()) == set(top.tolist())
-    facets = multifaceted(shapes, "bn4_2", 9, world, facets=1, top=16)
+    assert set(strongest_images(shapes, world, "bn4_2", 9, k=16).tolist()) == set(top.tolist())
+    facets = multifaceted(shapes, world, "bn4_2", 9, facets=1, k=16)
     assert torch.allclose(facets[0], world[top].mean(dim=0), atol=1e-6)
-    assert multifaceted(shapes, "bn4_2", 9, world, facets=3, top=16).shape == (3, 3, 64, 64)
+    assert multifaceted(shapes, world, "bn4_2", 9, facets=3, k=16).shape == (3, 3, 64, 64)
 
 
 @pytest.mark.parametrize(
@@ -145,7 +145,7 @@ def test_start_images(shapes, world):
             "NaN",
         ),
         (
-            lambda m: render(m, "bn3:1", steps=1, size=16, init=torch.rand(3, 24, 24)),
+            lambda m: render(m, "bn3:1", steps=1, input_size=16, init=torch.rand(3, 24, 24)),
             r"start images are \(24, 24\) px but the render is 16×16",
         ),
     ],
@@ -184,7 +184,7 @@ def test_renders_leave_the_model_unchanged_also_when_cancelled_or_failing(distur
     before = snapshot(model.net)
     render(model, class_probability(3) + 0.1 * channel("relu3", 2), steps=3)
     assert_unchanged(before, model.net)
-    multifaceted(model, "relu4_2", 1, world[:40], facets=2, top=8)
+    multifaceted(model, world[:40], "relu4_2", 1, facets=2, k=8)
     assert_unchanged(before, model.net)
     with pytest.raises(Cancelled):
         render(model, "relu4_2:1", steps=10, progress=_cancel_at(3))
@@ -199,7 +199,7 @@ def test_zoo_models_render_and_stay_unchanged(zoo, name):
     model = zoo[name]
     layer = "features.8" if name == "vgg16" else "inception3a.branch1.conv"
     before = snapshot(model.net)
-    result = render(model, channel(layer, [0, 1]), steps=2, size=48)
+    result = render(model, channel(layer, [0, 1]), steps=2, input_size=48)
     assert result.images.shape == (2, 3, 48, 48) and torch.isfinite(result.values).all()
     assert_unchanged(before, model.net)
 
@@ -216,7 +216,7 @@ def test_before_relu_finds_the_module_feeding_a_relu(shapes, zoo):
 def test_a_fixed_size_model_renders_with_the_standard_transforms():
     torch.manual_seed(0)
     net = fixed_size_net()
-    rendering = render(net, class_logit(1), size=32, steps=4)  # pad and scale: 36 px and more
+    rendering = render(net, class_logit(1), input_size=32, steps=4)  # pad and scale: 36 px and more
     assert rendering.images.shape == (1, 3, 32, 32)
     with torch.no_grad():
         assert torch.allclose(rendering.values, net(rendering.images)[:, 1], atol=1e-6)

@@ -161,10 +161,10 @@ def test_transforms_against_plain_tensor_operations():
 
 
 def test_standard_transforms_by_kind():
-    assert len(standard(128)) == 5 and len(standard(128, ["jitter"])) == 2
-    assert standard(64, []) == []
+    assert len(standard(128)) == 5 and len(standard(128, kinds=["jitter"])) == 2
+    assert standard(64, kinds=[]) == []
     with pytest.raises(CnnlensError, match=r"unknown transform\(s\) \['blur'\]"):
-        standard(64, ["pad", "blur"])
+        standard(64, kinds=["pad", "blur"])
 
 
 def smooth_images(size=32):

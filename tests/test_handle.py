@@ -143,12 +143,14 @@ def test_outputs_that_are_not_one_tensor_use_their_logits(kind):
     net = Outputs(kind).eval()
     x = torch.rand(2, 3, 16, 16)
     assert torch.allclose(saliency(net, x, 1), _by_hand(net, x, 1), atol=1e-6)
-    assert grad_cam(net, x, 1, "conv").shape == (2, 16, 16)
+    assert grad_cam(net, x, "conv", 1).shape == (2, 16, 16)
     assert occlusion(net, x, 1, window=8, stride=8).shape == (2, 16, 16)
     assert integrated_gradients(net, x, 1, steps=2).shape == (2, 3, 16, 16)
     rendering = render(cnnlens.load(net, input_size=16), class_logit(1), steps=2, transforms=[])
     assert rendering.images.shape == (1, 3, 16, 16)
-    widget = AttributionExplorer(cnnlens.load(net, input_size=16), "saliency", background=False)
+    widget = AttributionExplorer(
+        cnnlens.load(net, input_size=16), method="saliency", background=False
+    )
     assert not widget.status.is_error and len(widget.class_names) == 4
 
 
@@ -172,6 +174,6 @@ def test_a_model_without_class_names_gets_one_name_per_output_in_every_widget():
     assert output_names(model) == ("class 0", "class 1", "class 2", "class 3")
     visualizer = FeatureVisualizer(model, background=False)
     assert [label for label, _ in visualizer.controls["class"].options] == list(output_names(model))
-    explorer = AttributionExplorer(model, "saliency", background=False)
+    explorer = AttributionExplorer(model, method="saliency", background=False)
     assert explorer.class_names == output_names(model)
     assert output_names(cnnlens.load("shapes"))[0] == "shape:circle"

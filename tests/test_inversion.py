@@ -48,10 +48,10 @@ def test_a_central_field_matches_only_its_positions():
     code = torch.randn(2, 3, 9, 9, generator=torch.Generator().manual_seed(0))
     changed = code.clone()
     changed[..., 0, :] += 100.0  # outside the central 5×5
-    assert torch.allclose(code_match("a", code, 5)({"a": changed}), torch.zeros(2))
+    assert torch.allclose(code_match("a", code, field=5)({"a": changed}), torch.zeros(2))
     changed[..., 4, 4] += 1.0
     expected = -3.0 / code[..., 2:7, 2:7].flatten(1).pow(2).sum(dim=1)
-    assert torch.allclose(code_match("a", code, 5)({"a": changed}), expected)
+    assert torch.allclose(code_match("a", code, field=5)({"a": changed}), expected)
 
 
 def test_a_field_inversion_reports_the_error_on_its_field(shapes, originals):

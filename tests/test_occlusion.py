@@ -33,7 +33,9 @@ def _naive_occlusion(model, image, cls, window, stride, fill):
 @pytest.mark.parametrize(("window", "stride"), [(8, 4), (12, 10), (8, 6)])  # 10, 6: a last window
 def test_occlusion_matches_a_naive_loop(shapes, window, stride):
     images = ShapeWorld(length=2, seed=3).batch(0, 2).images
-    ours = occlusion(shapes, images, [1, 4], window=window, stride=stride, fill=0.5, batch_size=7)
+    ours = occlusion(
+        shapes, images, [1, 4], window=window, stride=stride, baselines=0.5, batch_size=7
+    )
     for n, cls in enumerate([1, 4]):
         reference = _naive_occlusion(shapes, images[n], cls, window, stride, 0.5)
         assert torch.allclose(ours[n], reference, atol=1e-4)
@@ -42,7 +44,7 @@ def test_occlusion_matches_a_naive_loop(shapes, window, stride):
 def test_occlusion_of_a_unit_matches_a_naive_loop(shapes):
     # Several windows per image run in separate forwards of one call: each must stop at the layer.
     image = ShapeWorld(length=1, seed=3).batch(0, 1).images
-    ours = occlusion(shapes, image, unit("relu3", 5, 4, 3), window=8, stride=8, batch_size=5)
+    ours = occlusion(shapes, image, unit("relu3", 5, y=4, x=3), window=8, stride=8, batch_size=5)
     base = cnnlens.capture(shapes, image, "relu3")["relu3"][0, 5, 4, 3]
     for top, left in [(0, 0), (16, 24), (56, 56)]:
         occluded = image.clone()

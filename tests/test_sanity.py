@@ -43,5 +43,5 @@ def test_guided_backprop_survives_randomization_and_grad_cam_does_not(shapes):
     guided = randomization_check(
         shapes, lambda m: guided_backprop(m, batch.images, classes).abs().amax(dim=1), TOP
     )
-    cam = randomization_check(shapes, lambda m: grad_cam(m, batch.images, classes, "relu3"), TOP)
+    cam = randomization_check(shapes, lambda m: grad_cam(m, batch.images, "relu3", classes), TOP)
     assert guided > 0.7 and cam < 0.3

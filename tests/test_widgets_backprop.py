@@ -21,7 +21,7 @@ from cnnlens.widgets.base import is_placeholder
 
 @pytest.fixture
 def explorer(shapes):
-    return BackpropExplorer(shapes, layer="relu4_2", unit_index=3)
+    return BackpropExplorer(shapes, layer="relu4_2", unit=3)
 
 
 def test_each_view_shows_its_rule_for_the_chosen_unit(explorer, shapes):
@@ -29,7 +29,7 @@ def test_each_view_shows_its_rule_for_the_chosen_unit(explorer, shapes):
     image = explorer.picker.image[None]
     for rule, view in explorer.views.items():
         expected = gradient_picture(
-            to_numpy(input_gradient(shapes, image, unit("relu4_2", 5), rule)[0])
+            to_numpy(input_gradient(shapes, image, unit("relu4_2", 5), rule=rule)[0])
         )
         shown = np.asarray(Image.open(io.BytesIO(view.value)).convert("RGB"), np.float32) / 255
         scale = shown.shape[0] // 64
@@ -59,7 +59,9 @@ def test_scan_adds_gradient_patches_for_the_chosen_unit(shapes):
     assert explorer.patches is None and is_placeholder(explorer.crops_view)
     explorer.runner.run_button.click()
     explorer.unit.value = 6
-    expected = gradient_patches(shapes, top_examples(shapes, "relu4_1", world, k=9), 6, world)
+    expected = gradient_patches(
+        shapes, top_examples(shapes, "relu4_1", images=world, k=9), 6, images=world
+    )
     assert explorer.patches.unit == 6
     assert torch.equal(explorer.patches.gradients, expected.gradients)
     assert explorer.crops_view.value and explorer.patches_view.value

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from cnnlens import CnnlensError
-from cnnlens.dissection import ShapeWorldProbe, dissect_layers
+from cnnlens.dissection import ShapeWorldProbe, dissect
 from cnnlens.widgets.base import is_placeholder
 from cnnlens.widgets.dissection import ALL, DissectionBrowser
 
@@ -20,8 +20,8 @@ def decode(png: bytes) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def results(shapes):
-    return dissect_layers(
-        shapes, ["relu4_1", "relu4_2"], ShapeWorldProbe(200), top_images=4, progress=None
+    return dissect(
+        shapes, ["relu4_1", "relu4_2"], probe=ShapeWorldProbe(length=200), k=4, progress=None
     )
 
 

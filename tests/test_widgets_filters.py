@@ -104,7 +104,7 @@ UNIT_WIDGETS = {
         m, layer="relu1", unit=unit, background=False
     ),
     "BackpropExplorer": lambda m, unit: BackpropExplorer(
-        m, layer="relu1", unit_index=unit, images=ShapeWorld(length=9, seed=3), background=False
+        m, layer="relu1", unit=unit, images=ShapeWorld(length=9, seed=3), background=False
     ),
 }
 

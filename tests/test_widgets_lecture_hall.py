@@ -93,8 +93,11 @@ def test_every_map_view_has_a_key(shapes, world):
     features = FeatureExplorer(shapes, layer="relu2")
     assert features.unit_key.scale is not None and features.maps_key.scale is not None
     assert "gray = 0" in features.filter_key.value
-    assert "gray = 0" in BackpropExplorer(shapes, "relu3", images=world, background=False).key.value
-    stimuli = StimuliExplorer(shapes, world, layer="relu3", background=False)
+    assert (
+        "gray = 0"
+        in BackpropExplorer(shapes, layer="relu3", images=world, background=False).key.value
+    )
+    stimuli = StimuliExplorer(shapes, images=world, layer="relu3", background=False)
     stimuli.scan()
     assert "receptive field" in stimuli.key.value
     assert "gray = 0" in FilterEvolution().key.value
@@ -117,7 +120,7 @@ def test_colour_classes_are_drawn_in_their_own_colours_with_a_legend():
 
 
 def test_the_embedding_map_shows_each_colour_class_in_its_colour(shapes, world):
-    explorer = EmbeddingExplorer(shapes, world, background=False)
+    explorer = EmbeddingExplorer(shapes, images=world, background=False)
     explorer.samples.value = 60
     explorer.perplexity.value = 5
     explorer.color_by.value = "color"
@@ -130,7 +133,7 @@ def test_the_embedding_map_shows_each_colour_class_in_its_colour(shapes, world):
 
 
 def test_the_embedding_map_is_rendered_at_the_size_it_is_shown(shapes, world):
-    explorer = EmbeddingExplorer(shapes, world, background=False, size=150)
+    explorer = EmbeddingExplorer(shapes, images=world, background=False, size=150)
     explorer.samples.value = 60
     explorer.perplexity.value = 5
     explorer.run()
@@ -168,9 +171,9 @@ def test_every_widget_row_wraps(shapes, world):
         AttributionExplorer(shapes, background=False),
         BackpropExplorer(shapes, images=world, background=False),
         InversionExplorer(shapes, background=False),
-        StimuliExplorer(shapes, world, background=False),
-        EmbeddingExplorer(shapes, world, background=False),
-        NeighboursExplorer(shapes, world),
+        StimuliExplorer(shapes, images=world, background=False),
+        EmbeddingExplorer(shapes, images=world, background=False),
+        NeighboursExplorer(shapes, images=world),
     ]
     for widget in widgets:
         rows = list(hboxes(widget))

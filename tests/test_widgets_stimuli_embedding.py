@@ -26,14 +26,14 @@ def world():
 
 
 def test_stimuli_explorer_scans_then_browses_units(shapes, world):
-    explorer = StimuliExplorer(shapes, world, layer="relu3", background=False)
+    explorer = StimuliExplorer(shapes, images=world, layer="relu3", background=False)
     assert "press Scan" in explorer.status.text and explorer.current is None
     explorer.runner.run_button.click()
-    expected = unit_crops(shapes, top_examples(shapes, "relu3", world, k=9), 0, world)
+    expected = unit_crops(shapes, top_examples(shapes, "relu3", images=world, k=9), 0, images=world)
     assert torch.equal(explorer.current, expected)
     explorer.unit.value = 7
     explorer.k.value = 4
-    expected = unit_crops(shapes, top_examples(shapes, "relu3", world, k=4), 7, world)
+    expected = unit_crops(shapes, top_examples(shapes, "relu3", images=world, k=4), 7, images=world)
     assert torch.equal(explorer.current, expected)
     assert explorer.crops_view.value and explorer.sources_view.value
     assert "relu3 unit 7: top 4 of 120 images" in explorer.status.text
@@ -42,7 +42,7 @@ def test_stimuli_explorer_scans_then_browses_units(shapes, world):
 
 
 def test_neighbours_explorer_shows_feature_and_pixel_neighbours(shapes, world, tmp_path):
-    explorer = NeighboursExplorer(shapes, world)
+    explorer = NeighboursExplorer(shapes, images=world)
     explorer.k.value = 3
     explorer.query.value = 5
     features = torch.nn.functional.normalize(dataset_features(shapes, world).values, dim=1)
@@ -66,7 +66,7 @@ def test_neighbours_explorer_shows_feature_and_pixel_neighbours(shapes, world, t
 
 
 def test_embedding_explorer_runs_tsne_and_redraws(shapes, world):
-    explorer = EmbeddingExplorer(shapes, world, background=False)
+    explorer = EmbeddingExplorer(shapes, images=world, background=False)
     explorer.samples.value = 100
     explorer.perplexity.value = 10
     explorer.runner.run_button.click()
@@ -82,7 +82,7 @@ def test_embedding_explorer_runs_tsne_and_redraws(shapes, world):
 
 
 def test_embedding_explorer_says_what_to_do_and_exports_its_map(shapes, world, tmp_path):
-    explorer = EmbeddingExplorer(shapes, world, background=False)
+    explorer = EmbeddingExplorer(shapes, images=world, background=False)
     assert is_placeholder(explorer.view) and explorer.export(tmp_path / "map") == []
     assert Image.open(io.BytesIO(explorer.view.value)).size == (300, 96)
     explorer.samples.value, explorer.perplexity.value = 100, 10
@@ -104,7 +104,8 @@ def test_tsne_stops_at_a_cancel_and_reports_progress(world):
     points = torch.randn(300, 8, generator=torch.Generator().manual_seed(0))
     seen = []
     assert torch.equal(
-        tsne(points, 10, progress=lambda d, t: seen.append((d, t))), tsne(points, 10)
+        tsne(points, perplexity=10, progress=lambda d, t: seen.append((d, t))),
+        tsne(points, perplexity=10),
     )
     assert seen[0] == (0, 750) and seen[-1] == (750, 750)
 
@@ -114,12 +115,12 @@ def test_tsne_stops_at_a_cancel_and_reports_progress(world):
 
     start = time.perf_counter()
     with pytest.raises(Cancelled):
-        tsne(points, 10, progress=cancel_after_the_first_report)
+        tsne(points, perplexity=10, progress=cancel_after_the_first_report)
     assert time.perf_counter() - start < 2
 
 
 def test_a_unit_typed_past_the_end_is_said(shapes, world):
-    explorer = StimuliExplorer(shapes, world, layer="relu3", background=False)
+    explorer = StimuliExplorer(shapes, images=world, layer="relu3", background=False)
     explorer.unit_box.value = 999
     assert explorer.unit.value == explorer.unit.max == explorer.unit_box.value
     assert explorer.status.is_error
@@ -134,15 +135,15 @@ def test_a_unit_typed_past_the_end_is_said(shapes, world):
 def test_widgets_take_a_tensor_of_images(shapes, world):
     """A tensor has no truth value: `images or default` raised; now it is used as given."""
     images = world.batch(0, 40).images
-    explorer = EmbeddingExplorer(shapes, images, background=False)
+    explorer = EmbeddingExplorer(shapes, images=images, background=False)
     assert explorer.samples.value == 40 and explorer.perplexity.value == 13
     explorer.run()
     assert not explorer.status.is_error, explorer.status.text
     expected = tsne(dataset_features(shapes, images).values, perplexity=13)
     assert torch.equal(explorer.coords, expected)
-    neighbours = NeighboursExplorer(shapes, images)
+    neighbours = NeighboursExplorer(shapes, images=images)
     assert neighbours.images is images and not neighbours.status.is_error
-    stimuli = StimuliExplorer(shapes, images, layer="relu3", background=False)
+    stimuli = StimuliExplorer(shapes, images=images, layer="relu3", background=False)
     stimuli.scan()
     assert "top 9 of 40 images" in stimuli.status.text
     assert BackpropExplorer(shapes, images=images, background=False).images is images
@@ -150,14 +151,14 @@ def test_widgets_take_a_tensor_of_images(shapes, world):
 
 def test_widgets_fit_their_sliders_to_a_small_dataset(shapes):
     small = ShapeWorld(length=50, seed=3)
-    explorer = EmbeddingExplorer(shapes, small, background=False)
+    explorer = EmbeddingExplorer(shapes, images=small, background=False)
     assert (explorer.samples.min, explorer.samples.value, explorer.samples.max) == (1, 50, 50)
     assert explorer.perplexity.value == 16  # (50 - 1) / 3: t-SNE's limit for 50 points
     explorer.run()
     assert explorer.coords.shape == (50, 2) and "t-SNE of 50 images" in explorer.status.text
     five = small.batch(0, 5).images
-    assert NeighboursExplorer(shapes, five).k.max == 4
-    stimuli = StimuliExplorer(shapes, five, layer="relu3", background=False)
+    assert NeighboursExplorer(shapes, images=five).k.max == 4
+    stimuli = StimuliExplorer(shapes, images=five, layer="relu3", background=False)
     assert stimuli.k.max == 5
     stimuli.scan()
     assert "top 5 of 5 images" in stimuli.status.text
@@ -165,8 +166,8 @@ def test_widgets_fit_their_sliders_to_a_small_dataset(shapes):
 
 def test_widgets_say_what_is_wrong_with_too_few_or_malformed_images(shapes):
     with pytest.raises(CnnlensError, match="no images given"):
-        EmbeddingExplorer(shapes, torch.zeros(0, 3, 64, 64))
+        EmbeddingExplorer(shapes, images=torch.zeros(0, 3, 64, 64))
     with pytest.raises(CnnlensError, match="at least 2 images"):
-        NeighboursExplorer(shapes, torch.zeros(1, 3, 64, 64))
+        NeighboursExplorer(shapes, images=torch.zeros(1, 3, 64, 64))
     with pytest.raises(CnnlensError, match="channels"):
-        StimuliExplorer(shapes, torch.zeros(4, 64, 64, 3))
+        StimuliExplorer(shapes, images=torch.zeros(4, 64, 64, 3))

@@ -53,7 +53,7 @@ NOT_GATES = (nn.SiLU, nn.Hardswish, nn.GELU, nn.Hardsigmoid, nn.Sigmoid)
 
 def _spatial_convs(model: cnnlens.LoadedModel, size: int) -> list[str]:
     """Convolution paths whose maps are larger than 1×1 at this input size, in forward order."""
-    layers = cnnlens.list_layers(model, size)
+    layers = cnnlens.list_layers(model, input_size=size)
     return [
         info.name
         for info in layers
@@ -84,7 +84,7 @@ def test_every_family_runs_on_the_architecture(name):
     check(saliency(model, x, 3))
     check(grad_cam(model, x, [3, 7], last))
     check(occlusion(model, x[:1], 3, window=size // 2, stride=size // 2))
-    check(render(model, channel(middle, [0]), steps=2, size=size).images)
+    check(render(model, channel(middle, [0]), steps=2, input_size=size).images)
     check(top_examples(model, middle, ShapeWorld(6, seed=3, size=size), k=2, cache=False).values)
     check(dissect(model, middle, ShapeWorldProbe(length=4, size=size)).iou)
     gates = sum(isinstance(m, GATES) for m in model.net.modules())

@@ -11,6 +11,7 @@ from cnnlens.attribution.engine import input_gradient
 from cnnlens.core.capture import images_for
 from cnnlens.core.inputs import batch_like
 from cnnlens.core.layers import ModelLike
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.progress import Progress, report
 from cnnlens.core.targets import Classes, Target, as_target, for_image
 from cnnlens.errors import CnnlensError
@@ -44,25 +45,29 @@ def _counter(progress: Progress | None, total: int) -> Callable[[int], None]:
     return tick
 
 
-def _baseline(baseline: float | torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+def _baseline(baselines: float | torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """The path's start for each image of x (N, 3, H, W): a number (or 0-d tensor) fills every
     pixel; an image or a batch of 1 or N is checked against x (`batch_like`)."""
-    if isinstance(baseline, torch.Tensor) and baseline.dim() > 0:
-        return batch_like(baseline, x, "baseline")
+    if isinstance(baselines, torch.Tensor) and baselines.dim() > 0:
+        return batch_like(baselines, x, "baseline")
     try:
-        value = float(baseline)
+        value = float(baselines)
     except (TypeError, ValueError):
         raise CnnlensError(
-            "baseline must be a value in [0, 1] or an image tensor (3, H, W) / (N, 3, H, W), "
-            f"got {type(baseline).__name__}"
+            "baselines must be a value in [0, 1] or an image tensor (3, H, W) / (N, 3, H, W), "
+            f"got {type(baselines).__name__}"
         ) from None
     return torch.full_like(x, value)
 
 
+@legacy_calls(
+    order=("model", "images", "target", "noise", "samples", "batch_size", "seed", "progress")
+)
 def smoothgrad(
     model: ModelLike,
     images: torch.Tensor,
     target: Target | Classes,
+    *,
     noise: float = 0.15,
     samples: int = 25,
     batch_size: int = 32,
@@ -91,11 +96,16 @@ def smoothgrad(
     return result / samples
 
 
+@legacy_calls(
+    order=("model", "images", "target", "baseline", "steps", "batch_size", "progress"),
+    renamed={"baseline": "baselines"},
+)
 def integrated_gradients(
     model: ModelLike,
     images: torch.Tensor,
     target: Target | Classes,
-    baseline: float | torch.Tensor = 0.0,
+    *,
+    baselines: float | torch.Tensor = 0.0,
     steps: int = 32,
     batch_size: int = 32,
     progress: Progress | None = None,
@@ -103,14 +113,14 @@ def integrated_gradients(
     """Sundararajan et al.: (x - x') times the mean gradient along the straight path x' -> x.
 
     Midpoint rule with `steps` points. Its sum approximates score(x) - score(x') (completeness).
-    `baseline` is a value in [0, 1] image space (0 = black) or a baseline image batch.
+    `baselines` is a value in [0, 1] image space (0 = black) or a baseline image batch.
     `progress(done, total)` counts path points and may raise `Cancelled`.
     """
     if steps < 1:
         raise CnnlensError(f"integrated gradients needs steps >= 1, got {steps}")
     x = images_for(model, images)
     target = as_target(target)
-    start = _baseline(baseline, x)
+    start = _baseline(baselines, x)
     alphas = ((torch.arange(steps, device=x.device) + 0.5) / steps).view(-1, 1, 1, 1)
     result = torch.empty_like(x)
     tick = _counter(progress, steps * len(x))

@@ -12,6 +12,7 @@ from cnnlens.attribution.maps import guided_backprop
 from cnnlens.core.capture import forward_until_done, images_for, normalize_for, recording_input
 from cnnlens.core.guard import preserved
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.targets import Classes, Target, as_target, target_indices
 from cnnlens.errors import CnnlensError
 
@@ -28,31 +29,48 @@ def gap_head(net: nn.Module) -> tuple[str, nn.Linear]:
     if not pools or not linears:
         raise CnnlensError(
             f"CAM needs global average pooling followed by a linear layer, which "
-            f"{type(net).__name__} lacks; use grad_cam(model, images, target, layer)"
+            f"{type(net).__name__} lacks; use grad_cam(model, images, layer, target)"
         )
     return pools[-1], linears[-1]
 
 
-def cam(model: ModelLike, images: torch.Tensor, target: Classes) -> torch.Tensor:
+def cam(model: ModelLike, images: torch.Tensor, target: Target | Classes) -> torch.Tensor:
     """Zhou et al.: the class's linear weights applied to the maps the global pooling averages.
 
     (N, h, w). Their mean plus the class's bias is exactly the class logit. The forward stops at
-    the pooling.
+    the pooling. `target` is a class (an index, one per image, or `class_score(...)`'s logit).
     """
+    target = as_target(target)
+    if target.layer is not None or target.probability:
+        raise CnnlensError("CAM explains a class logit: give a class index or class_score(index)")
     net = as_net(model)
     pool, fc = gap_head(net)
     x = normalize_for(model, images_for(model, images))
     with preserved(net) as guard, torch.no_grad(), recording_input(guard, pool) as inputs:
         forward_until_done(guard.model, x)
     maps = _with_extent(inputs[pool], f"CAM at the input of {pool!r}")
-    classes = target_indices(target, len(maps), fc.out_features, "the output").to(maps.device)
+    classes = target_indices(target.unit, len(maps), fc.out_features, "the output").to(maps.device)
     return torch.einsum("nk,nkhw->nhw", fc.weight.detach()[classes], maps)
 
 
+def _target_third(args: tuple) -> bool:
+    """0.x order (model, images, target, layer): a target where 1.0 takes the layer name."""
+    return len(args) > 2 and not isinstance(args[2], str)
+
+
+@legacy_calls(order=("model", "images", "target", "layer"), old_order=_target_third)
 def grad_cam(
-    model: ModelLike, images: torch.Tensor, target: Target | Classes, layer: str
+    model: ModelLike,
+    images: torch.Tensor,
+    layer: str,
+    target: Target | Classes,
+    *,
+    signed: bool = False,
 ) -> torch.Tensor:
-    """Selvaraju et al.: ReLU(sum_k mean(d score / d A_k) * A_k) at `layer`: (N, h, w)."""
+    """Selvaraju et al.: ReLU(sum_k mean(d score / d A_k) * A_k) at `layer`: (N, h, w).
+
+    With `signed`, the sum before the ReLU: negative where the layer's maps speak against the
+    target."""
     net = as_net(model)
     target = as_target(target)
     path = resolve_layer(net, layer)
@@ -70,7 +88,8 @@ def grad_cam(
         )
     _with_extent(activations, f"Grad-CAM at {path!r}")
     weights = gradients.mean(dim=(2, 3), keepdim=True)
-    return (weights * activations).sum(dim=1).clamp(min=0).detach()
+    maps = (weights * activations).sum(dim=1).detach()
+    return maps if signed else maps.clamp(min=0)
 
 
 def _with_extent(maps: torch.Tensor, what: str) -> torch.Tensor:
@@ -92,10 +111,11 @@ def upsample(maps: torch.Tensor, size: int | tuple[int, int]) -> torch.Tensor:
     return F.interpolate(maps[:, None], size=size, mode="bilinear", align_corners=False)[:, 0]
 
 
+@legacy_calls(order=("model", "images", "target", "layer"), old_order=_target_third)
 def guided_grad_cam(
-    model: ModelLike, images: torch.Tensor, target: Target | Classes, layer: str
+    model: ModelLike, images: torch.Tensor, layer: str, target: Target | Classes
 ) -> torch.Tensor:
     """Guided backprop weighted by the upsampled Grad-CAM map: (N, 3, H, W)."""
-    coarse = grad_cam(model, images, target, layer)
+    coarse = grad_cam(model, images, layer, target)
     guided = guided_backprop(model, images, target)
     return guided * upsample(coarse, (guided.shape[-2], guided.shape[-1]))[:, None]

@@ -17,6 +17,8 @@ from cnnlens.core.capture import forward_until_done, images_for, normalize_for, 
 from cnnlens.core.guard import preserved
 from cnnlens.core.inputs import check_unit
 from cnnlens.core.layers import ModelLike, as_net, resolve_layers
+from cnnlens.core.legacy import legacy_calls, warn_once
+from cnnlens.core.targets import Target
 from cnnlens.errors import CnnlensError
 
 
@@ -30,21 +32,34 @@ class ContributionGraph:
     edges: list[tuple[int, int, int, float]]
 
 
+def _target_third(args: tuple) -> bool:
+    """0.x order (model, image, (layer, unit), source): the target where 1.0 takes the source."""
+    return len(args) > 2 and not isinstance(args[2], str)
+
+
+@legacy_calls(order=("model", "image", "target", "source"), old_order=_target_third)
 def contributions(
-    model: ModelLike, image: torch.Tensor, target: tuple[str, int], source: str
+    model: ModelLike, image: torch.Tensor, source: str, target: Target | tuple[str, int]
 ) -> torch.Tensor:
-    """Contribution of every unit of `source` to unit `target` = (layer, channel) (its mean over
-    positions) for one image: (units of source,)."""
-    source_path, target_path = resolve_layers(model, [source, target[0]])
+    """Contribution of every unit of layer `source` to `target`, a unit of a later layer
+    (`unit(layer, u)`: its mean over positions), for one image: (units of source,)."""
+    if isinstance(target, tuple):
+        warn_once("contributions", "tuple", "contributions' target is now unit(layer, u)")
+        target = Target(unit=target[1], layer=target[0])
+    if target.layer is None or target.y is not None or not isinstance(target.unit, int):
+        raise CnnlensError("contributions explain one unit of a layer: give unit(layer, u)")
+    source_path, target_path = resolve_layers(model, [source, target.layer])
     values = _recorded(model, image, [source_path, target_path])
-    return _table(values, source_path, target_path, [target[1]])[0]
+    return _table(values, source_path, target_path, [target.unit])[0]
 
 
+@legacy_calls(order=("model", "image", "layers", "unit", "fanout"))
 def contribution_graph(
     model: ModelLike,
     image: torch.Tensor,
     layers: list[str],
     unit: int,
+    *,
     fanout: int = 3,
 ) -> ContributionGraph:
     """From `unit` of the last of `layers`, follow the `fanout` strongest contributors back through

@@ -12,6 +12,7 @@ from cnnlens.core.capture import forward_until_done, images_for, normalize_for, 
 from cnnlens.core.guard import Guard, preserved
 from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.targets import Classes, Target, as_target, select
 
 
@@ -31,8 +32,9 @@ def target_scores(
     return select(model, values, target), recorded
 
 
+@legacy_calls(order=("model", "images", "target", "rule"))
 def input_gradient(
-    model: ModelLike, images: torch.Tensor, target: Target | Classes, rule: str = "gradient"
+    model: ModelLike, images: torch.Tensor, target: Target | Classes, *, rule: str = "gradient"
 ) -> torch.Tensor:
     """d target / d image, (N, 3, H, W), with ReLUs backpropagating by `rule`.
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.errors import CnnlensError
 
 
@@ -28,7 +29,8 @@ def dilate(masks: torch.Tensor, pixels: int) -> torch.Tensor:
     return grown[:, 0] > 0
 
 
-def pointing_game(maps: torch.Tensor, masks: torch.Tensor, tolerance: int = 0) -> torch.Tensor:
+@legacy_calls(order=("maps", "masks", "tolerance"))
+def pointing_game(maps: torch.Tensor, masks: torch.Tensor, *, tolerance: int = 0) -> torch.Tensor:
     """Per image: does the map's maximum fall on the object (grown by `tolerance` px)? (N,) bool.
 
     Ties (flat maxima, as occlusion makes) count as a hit when most tied pixels are on target.
@@ -47,7 +49,8 @@ def mass_inside(maps: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     return (positive * masks.flatten(1)).sum(dim=1) / positive.sum(dim=1).clamp(min=1e-12)
 
 
-def random_maps(like: torch.Tensor, seed: int = 0) -> torch.Tensor:
+@legacy_calls(order=("like", "seed"))
+def random_maps(like: torch.Tensor, *, seed: int = 0) -> torch.Tensor:
     """The know-nothing baseline: uniform noise maps of the same shape (seeded)."""
     generator = torch.Generator().manual_seed(seed)
     return torch.rand(like.shape, generator=generator).to(like.device)

@@ -13,24 +13,30 @@ from cnnlens.core.capture import images_for, normalize_for
 from cnnlens.core.fastcopy import input_layout
 from cnnlens.core.guard import preserved
 from cnnlens.core.layers import ModelLike, as_net
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.progress import Progress, report
 from cnnlens.core.targets import Classes, Target, as_target, for_image
 from cnnlens.core.windows import window_starts
 
 
+@legacy_calls(
+    order=("model", "images", "target", "window", "stride", "fill", "batch_size", "progress"),
+    renamed={"fill": "baselines"},
+)
 def occlusion(
     model: ModelLike,
     images: torch.Tensor,
     target: Target | Classes,
+    *,
     window: int = 8,
     stride: int = 4,
-    fill: float = 0.5,
+    baselines: float = 0.5,
     batch_size: int = 64,
     progress: Progress | None = None,
 ) -> torch.Tensor:
     """Score drop per pixel, averaged over the windows covering it: (N, H, W).
 
-    Each window is filled with `fill` (0.5 = mid-gray in [0, 1] image space) across all colour
+    Each window is filled with `baselines` (0.5 = mid-gray in [0, 1] image space) across all colour
     channels; the windows cover every pixel (`window_starts`). Positive = the pixel supports
     the target.
     `progress(done, total)` hears of every batch of windows and may raise `Cancelled`.
@@ -58,7 +64,7 @@ def occlusion(
                 chunk = positions[start : start + batch_size]
                 occluded = x[n].expand(len(chunk), -1, -1, -1).clone(memory_format=layout)
                 for i, (top, left) in enumerate(chunk):
-                    occluded[i, :, top : top + window, left : left + window] = fill
+                    occluded[i, :, top : top + window, left : left + window] = baselines
                 scores, _ = target_scores(model, guard, occluded, per_image)
                 for drop, (top, left) in zip(base[n] - scores, chunk, strict=True):
                     totals[n, top : top + window, left : left + window] += drop

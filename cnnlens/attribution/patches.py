@@ -12,6 +12,7 @@ from cnnlens.core.capture import forward_until_done, images_for, normalize_for, 
 from cnnlens.core.guard import preserved
 from cnnlens.core.inputs import check_unit
 from cnnlens.core.layers import ModelLike, as_net
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.data.batches import Images, images_at
 from cnnlens.errors import CnnlensError
 from cnnlens.stimuli.crops import crop, source_images
@@ -31,10 +32,12 @@ class GradientPatches:
     gradients: torch.Tensor
 
 
+@legacy_calls(order=("model", "top", "unit", "images", "rule"))
 def gradient_patches(
     model: ModelLike,
     top: TopExamples,
     unit: int,
+    *,
     images: Images | None = None,
     rule: str = "guided",
 ) -> GradientPatches:

@@ -12,11 +12,13 @@ from scipy.stats import spearmanr
 
 from cnnlens.core.handle import LoadedModel
 from cnnlens.core.layers import ModelLike, as_net, resolve_layers
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.view import owning, working_view
 from cnnlens.errors import CnnlensError
 
 
-def reinitialized(model: ModelLike, layers: Sequence[str], seed: int = 0) -> ModelLike:
+@legacy_calls(order=("model", "layers", "seed"))
+def reinitialized(model: ModelLike, layers: Sequence[str], *, seed: int = 0) -> ModelLike:
     """A copy of the model (in eval mode) whose `layers` have fresh random parameters, in order,
     from `seed`; the model itself is untouched.
 
@@ -44,12 +46,14 @@ def rank_correlation(before: torch.Tensor, after: torch.Tensor) -> float:
     return float(sum(spearmanr(b.flatten(), a.flatten())[0] for b, a in pairs) / len(before))
 
 
+@legacy_calls(order=("model", "maps", "layers", "seed"))
 def randomization_check(
     model: ModelLike,
     maps: Callable[[ModelLike], torch.Tensor],
     layers: Sequence[str],
+    *,
     seed: int = 0,
 ) -> float:
     """Rank correlation between `maps(model)` and `maps` of the model with `layers` re-initialized:
     near 1 means the map ignores what those layers learned."""
-    return rank_correlation(maps(model), maps(reinitialized(model, layers, seed)))
+    return rank_correlation(maps(model), maps(reinitialized(model, layers, seed=seed)))

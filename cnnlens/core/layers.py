@@ -12,6 +12,7 @@ from torch import nn
 
 from cnnlens.core.guard import preserved
 from cnnlens.core.handle import ModelLike, as_handle
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.errors import CnnlensError
 
 
@@ -84,7 +85,8 @@ class LayerInfo:
         return f"{self.name}{alias}: {self.type} -> {shape}"
 
 
-def list_layers(model: ModelLike, input_size: int | None = None) -> list[LayerInfo]:
+@legacy_calls(order=("model", "input_size"))
+def list_layers(model: ModelLike, *, input_size: int | None = None) -> list[LayerInfo]:
     """Every submodule with its output shape (per image), from one dummy forward pass."""
     net = as_net(model)
     size = input_size or as_handle(model).input_size

@@ -46,6 +46,12 @@ def note(text: str) -> None:
         sink.append(text)
 
 
+def deprecated(text: str) -> None:
+    """Say `text` about a 0.x call form as a FutureWarning (shown to notebook users, unlike a
+    DeprecationWarning) located at the user's line."""
+    warnings.warn(text, FutureWarning, stacklevel=_caller_level())
+
+
 @contextmanager
 def collecting_notes() -> Iterator[list[str]]:
     """Collect this thread's notes in the yielded list (each once) instead of warning."""

@@ -11,6 +11,7 @@ import torch
 
 from cnnlens.core.handle import ModelLike, as_handle
 from cnnlens.core.inputs import as_index, check_unit
+from cnnlens.core.legacy import legacy_calls, warn_once
 from cnnlens.errors import CnnlensError
 
 Classes = int | Sequence[int] | torch.Tensor | np.ndarray
@@ -28,13 +29,13 @@ def per_image(spec: Classes) -> TypeGuard[Sequence[int] | torch.Tensor | np.ndar
 class Target:
     """A scalar per image to differentiate.
 
-    `layer=None` means the model's output: `channel` is then a class index (one for all images,
-    or one per image) and `probability` picks the softmax probability (within the class's head)
-    over the raw logit. With a layer, `channel` is a unit; `y`, `x` pick one position, otherwise
-    the channel's mean over positions is used.
+    `unit` is a unit (channel) of `layer`, one for all images or one per image. `layer=None`
+    means the model's output, whose units are the classes; `probability` then picks the softmax
+    probability (within the class's head) over the raw logit. `y`, `x` pick one position of a
+    layer's map, otherwise the unit's mean over positions is used.
     """
 
-    channel: Classes
+    unit: Classes
     layer: str | None = None
     y: int | None = None
     x: int | None = None
@@ -47,15 +48,27 @@ class Target:
                 f"layer names are strings like 'conv1', got {type(self.layer).__name__}"
             )
 
+    @property
+    def channel(self) -> Classes:
+        """0.x name of `unit`."""
+        warn_once("Target.channel", "name", "Target.channel is now Target.unit")
+        return self.unit
 
-def class_score(index: Classes, probability: bool = False) -> Target:
+
+# 0.x built targets as Target(channel=...)
+Target.__init__ = legacy_calls(renamed={"channel": "unit"})(Target.__init__)  # type: ignore[method-assign]
+
+
+@legacy_calls(order=("index", "probability"))
+def class_score(index: Classes, *, probability: bool = False) -> Target:
     """The logit (pre-softmax, the default) or the probability of a class."""
-    return Target(channel=index, probability=probability)
+    return Target(unit=index, probability=probability)
 
 
-def unit(layer: str, channel: int, y: int | None = None, x: int | None = None) -> Target:
-    """A channel of a layer (mean over positions), or one unit at (y, x)."""
-    return Target(channel=channel, layer=layer, y=y, x=x)
+@legacy_calls(order=("layer", "unit", "y", "x"), renamed={"channel": "unit"})
+def unit(layer: str, unit: Classes, *, y: int | None = None, x: int | None = None) -> Target:
+    """A unit (channel) of a layer: its mean over positions, or its value at (y, x)."""
+    return Target(unit=unit, layer=layer, y=y, x=x)
 
 
 def as_target(target: Target | Classes) -> Target:
@@ -65,13 +78,13 @@ def as_target(target: Target | Classes) -> Target:
 
 def for_image(target: Target, n: int, count: int) -> Target:
     """The target for image n of `count` alone: a per-image list of indices picks image n's."""
-    if not per_image(target.channel):
+    if not per_image(target.unit):
         return target
-    indices = list(target.channel)
+    indices = list(target.unit)
     if len(indices) != count:
         raise CnnlensError(f"got {len(indices)} target indices for {count} images")
     what = "class" if target.layer is None else "unit"
-    return replace(target, channel=as_index(indices[n], what))
+    return replace(target, unit=as_index(indices[n], what))
 
 
 def target_indices(
@@ -102,7 +115,7 @@ def select(model: ModelLike | None, values: torch.Tensor, target: Target) -> tor
     """The target's scalar for each image from the layer's (or output's) values: shape (N,)."""
     where = target.layer or "the output"
     what = "class" if target.layer is None else "unit"
-    classes = target_indices(target.channel, len(values), values.shape[1], where, what)
+    classes = target_indices(target.unit, len(values), values.shape[1], where, what)
     classes = classes.to(values.device)
     if target.layer is None and target.probability:
         values = _softmax_in_head(model, values)

@@ -79,7 +79,7 @@ def first_images(images: Images, count: int) -> Images:
     """The first `count` images as the same kind of collection: a ShapeWorld stays a ShapeWorld
     (its fast path and cache key remain), a tensor is sliced, a Dataset becomes a Subset."""
     if isinstance(images, ShapeWorld):
-        return ShapeWorld(min(count, len(images)), images.seed, images.size)
+        return ShapeWorld(length=min(count, len(images)), seed=images.seed, size=images.size)
     if isinstance(images, torch.Tensor):
         return images[:count]
     return Subset(images, range(min(count, image_count(images))))

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.errors import CnnlensError
 
 ImageSource = str | Path | bytes | Image.Image | np.ndarray | torch.Tensor
@@ -113,7 +114,8 @@ def _center_square(image: Image.Image, size: int) -> Image.Image:
     return image.crop((left, top, left + size, top + size))
 
 
-def load_image(source: ImageSource, size: int | None = None) -> torch.Tensor:
+@legacy_calls(order=("source", "size"))
+def load_image(source: ImageSource, *, size: int | None = None) -> torch.Tensor:
     """Read an image as a (3, H, W) float32 tensor in [0, 1]: RGB, grayscale repeated, alpha
     dropped; with `size`, center-cropped to `size` × `size` (see `_center_square`).
 

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.data.draw import circumradius, footprint, texture_pattern
 
 SHAPES = ("circle", "square", "triangle", "cross", "star", "ring")
@@ -231,7 +232,8 @@ class ShapeWorld(Dataset[tuple[torch.Tensor, torch.Tensor]]):
     `world.sample(i)` adds names and ground-truth masks; `world.batch(start, n)` is the fast path.
     """
 
-    def __init__(self, length: int = 10_000, seed: int = 0, size: int = 64) -> None:
+    @legacy_calls(order=("self", "length", "seed", "size"))
+    def __init__(self, *, length: int = 10_000, seed: int = 0, size: int = 64) -> None:
         """A world of `length` images of size×size pixels; `seed` selects the world."""
         if length < 1:
             raise ValueError(f"ShapeWorld length must be at least 1, got {length}")

@@ -1,7 +1,7 @@
 """Lecture 8, Network Dissection: count the units of a layer that detect a probe-set concept."""
 
 from cnnlens.dissection.broden import BrodenProbe
-from cnnlens.dissection.dissect import dissect, dissect_layers
+from cnnlens.dissection.dissect import dissect, dissect_layers  # noqa: F401  (0.x name)
 from cnnlens.dissection.probes import ProbeBatch, ProbeSet, ShapeWorldProbe
 from cnnlens.dissection.quantile import TailQuantile
 from cnnlens.dissection.report import to_csv, to_html
@@ -16,7 +16,6 @@ __all__ = [
     "TailQuantile",
     "UnitLabel",
     "dissect",
-    "dissect_layers",
     "to_csv",
     "to_html",
 ]

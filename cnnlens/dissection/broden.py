@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.dissection.probes import ProbeBatch, ProbeSet
 from cnnlens.errors import CnnlensError
 
@@ -78,9 +79,11 @@ def decode_mask(path: Path) -> np.ndarray:
 class BrodenProbe(ProbeSet):
     """A Broden-format directory as a probe set (optionally one split, the first `limit` images)."""
 
+    @legacy_calls(order=("self", "directory", "split", "size", "limit"))
     def __init__(
         self,
         directory: str | Path,
+        *,
         split: str | None = None,
         size: int | None = None,
         limit: int | None = None,

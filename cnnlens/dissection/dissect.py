@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, cast, overload
 
 import torch
 
@@ -24,6 +24,7 @@ from cnnlens.core.capture import (
 from cnnlens.core.fastcopy import input_layout
 from cnnlens.core.guard import preserved
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer, resolve_layers
+from cnnlens.core.legacy import legacy_calls, warn_once
 from cnnlens.core.progress import Progress, steps
 from cnnlens.dissection.iou import IoUTally
 from cnnlens.dissection.masks import active_masks
@@ -39,7 +40,7 @@ class _Settings:
 
     top_fraction: float
     iou_threshold: float
-    top_images: int
+    k: int
     exact: int
     batch_size: int
 
@@ -50,10 +51,8 @@ class _Settings:
             raise CnnlensError(f"iou_threshold must be non-negative, got {self.iou_threshold}")
         if self.batch_size < 1:
             raise CnnlensError(f"batch_size must be at least 1, got {self.batch_size}")
-        if self.top_images < 1 or self.exact < 1:
-            raise CnnlensError(
-                f"top_images and exact must be at least 1, got {self.top_images} and {self.exact}"
-            )
+        if self.k < 1 or self.exact < 1:
+            raise CnnlensError(f"k and exact must be at least 1, got {self.k} and {self.exact}")
 
 
 class _LayerPass:
@@ -61,9 +60,9 @@ class _LayerPass:
 
     def __init__(self, maps: torch.Tensor, probe: ProbeSet, settings: _Settings) -> None:
         units, positions = maps.shape[1], maps.shape[2] * maps.shape[3]
-        self.probe, self.top = probe, settings.top_images
+        self.probe, self.top = probe, settings.k
         self.sketch = TailQuantile(
-            units, 1 - settings.top_fraction, len(probe) * positions, settings.exact
+            units, 1 - settings.top_fraction, total=len(probe) * positions, exact=settings.exact
         )
         self.top_values = torch.empty(units, 0)
         self.top_indices = torch.empty(units, 0, dtype=torch.int64)
@@ -117,25 +116,71 @@ def _maps(outputs: dict[str, torch.Tensor], path: str) -> torch.Tensor:
     return maps
 
 
-def dissect_layers(
+@overload
+def dissect(
     model: ModelLike,
-    layers: Sequence[str],
-    probe: ProbeSet | None = None,
+    layers: str,
     *,
+    probe: ProbeSet | None = ...,
+    top_fraction: float = ...,
+    iou_threshold: float = ...,
+    k: int = ...,
+    batch_size: int = ...,
+    exact: int = ...,
+    progress: Progress | None = ...,
+) -> Dissection: ...
+
+
+@overload
+def dissect(
+    model: ModelLike,
+    layers: list[str] | tuple[str, ...],
+    *,
+    probe: ProbeSet | None = ...,
+    top_fraction: float = ...,
+    iou_threshold: float = ...,
+    k: int = ...,
+    batch_size: int = ...,
+    exact: int = ...,
+    progress: Progress | None = ...,
+) -> dict[str, Dissection]: ...
+
+
+@legacy_calls(order=("model", "layers", "probe"), renamed={"layer": "layers", "top_images": "k"})
+def dissect(
+    model: ModelLike,
+    layers: str | Sequence[str],
+    *,
+    probe: ProbeSet | None = None,
     top_fraction: float = 0.005,
     iou_threshold: float = 0.04,
-    top_images: int = 8,
+    k: int = 8,
     batch_size: int = 128,
     exact: int = 4096,
     progress: Progress | None = None,
-) -> dict[str, Dissection]:
-    """Dissect several layers in the same two passes over `probe` (the shape world by default).
+) -> Dissection | dict[str, Dissection]:
+    """Dissect a layer, or several in the same two passes over `probe` (the shape world by
+    default): a Dissection for one layer name, a dict by layer path for a list of them.
 
     A unit's mask is where its bilinearly upsampled map exceeds its top-`top_fraction` level; it
-    detects its best concept when their IoU over the whole set is ≥ `iou_threshold`. `exact`:
-    size of each unit's exact top buffer in the quantile sketch (see dissection.quantile).
+    detects its best concept when their IoU over the whole set is ≥ `iou_threshold`. `k`: top
+    images kept per unit. `exact`: size of each unit's exact top buffer in the quantile sketch
+    (see dissection.quantile).
     """
-    settings = _Settings(top_fraction, iou_threshold, top_images, exact, batch_size)
+    if isinstance(layers, str):
+        results = dissect(
+            model,
+            [layers],
+            probe=probe,
+            top_fraction=top_fraction,
+            iou_threshold=iou_threshold,
+            k=k,
+            batch_size=batch_size,
+            exact=exact,
+            progress=progress,
+        )
+        return results[resolve_layer(model, layers)]
+    settings = _Settings(top_fraction, iou_threshold, k, exact, batch_size)
     settings.check()
     net = as_net(model)
     paths = resolve_layers(net, layers)
@@ -183,8 +228,12 @@ def dissect_layers(
     }
 
 
-def dissect(
-    model: ModelLike, layer: str, probe: ProbeSet | None = None, **options: Any
-) -> Dissection:
-    """Dissect one layer; `options` as for `dissect_layers` (top_fraction, iou_threshold, ...)."""
-    return dissect_layers(model, [layer], probe, **options)[resolve_layer(model, layer)]
+@legacy_calls(order=("model", "layers", "probe"), renamed={"top_images": "k"})
+def dissect_layers(
+    model: ModelLike, layers: Sequence[str], **options: Any
+) -> dict[str, Dissection]:
+    """0.x name of `dissect` with a list of layers."""
+    warn_once(
+        "dissect_layers", "name", "dissect_layers(model, layers) is now dissect(model, layers)"
+    )
+    return dissect(model, list(layers), **options)

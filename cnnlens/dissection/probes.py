@@ -13,6 +13,7 @@ from types import MappingProxyType
 
 import torch
 
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.data import CONCEPT_NAMES, CONCEPTS, HEADS, SHAPES, Batch, ShapeWorld
 from cnnlens.data.batches import prefetched
 from cnnlens.errors import CnnlensError
@@ -70,8 +71,9 @@ class ShapeWorldProbe(ProbeSet):
     mask near 0.035, below detection by construction.
     """
 
-    def __init__(self, length: int = 2000, seed: int = 1, size: int = 64) -> None:
-        self.world = ShapeWorld(length, seed=seed, size=size)
+    @legacy_calls(order=("self", "length", "seed", "size"))
+    def __init__(self, *, length: int = 2000, seed: int = 1, size: int = 64) -> None:
+        self.world = ShapeWorld(length=length, seed=seed, size=size)
         self.name = f"shape world (seed {seed}, {length} images)"
         self.concepts = (*CONCEPT_NAMES, "texture:plain")
         self.concept_categories = (*(family for family, _ in CONCEPTS), "texture")

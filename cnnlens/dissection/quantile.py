@@ -21,6 +21,7 @@ import math
 
 import torch
 
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.errors import CnnlensError
 
 MIN_ABS, MAX_ABS = 1e-6, 1e6
@@ -37,10 +38,12 @@ class TailQuantile:
     `total`: the number of values per unit the stream will bring, if known.
     """
 
+    @legacy_calls(order=("self", "units", "q", "total", "exact", "alpha"))
     def __init__(
         self,
         units: int,
         q: float,
+        *,
         total: int | None = None,
         exact: int = 4096,
         alpha: float = 0.005,

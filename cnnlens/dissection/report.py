@@ -13,6 +13,7 @@ import html
 from collections.abc import Mapping
 from pathlib import Path
 
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.dissection.result import Dissection
 
 CSV_FIELDS = ("unit", "concept", "category", "iou", "detector")
@@ -36,9 +37,11 @@ def _image_tag(png: bytes, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
+@legacy_calls(order=("result", "path", "pictures", "summary_png"))
 def to_html(
     result: Dissection,
     path: str | Path,
+    *,
     pictures: Mapping[int, bytes] | None = None,
     summary_png: bytes | None = None,
 ) -> Path:

@@ -17,6 +17,7 @@ from cnnlens.core.capture import (
 )
 from cnnlens.core.guard import preserved
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.progress import Progress, steps
 from cnnlens.data.batches import Images, dataset_key, image_batches, image_count
 from cnnlens.errors import CnnlensError
@@ -43,9 +44,11 @@ def last_feature_layer(model: ModelLike) -> str:
     return f"{linears[-1]}:input"
 
 
+@legacy_calls(order=("model", "images", "layer", "pool", "batch_size", "progress"))
 def dataset_features(
     model: ModelLike,
     images: Images,
+    *,
     layer: str | None = None,
     pool: str = "flatten",
     batch_size: int = 128,

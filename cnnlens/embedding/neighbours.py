@@ -5,11 +5,13 @@ from __future__ import annotations
 import torch
 from sklearn.neighbors import NearestNeighbors
 
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.errors import CnnlensError
 
 
+@legacy_calls(order=("points", "queries", "k", "normalize"))
 def nearest(
-    points: torch.Tensor, queries: torch.Tensor, k: int, normalize: bool = True
+    points: torch.Tensor, queries: torch.Tensor, *, k: int, normalize: bool = True
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(indices, L2 distances), each (Q, k), of the k nearest `points` to each query, nearest
     first. With `normalize`, vectors are scaled to unit length first (see `_flat`)."""
@@ -25,8 +27,9 @@ def nearest(
     return torch.from_numpy(indices), torch.from_numpy(distances).float()
 
 
+@legacy_calls(order=("points", "labels", "k", "normalize"))
 def knn_agreement(
-    points: torch.Tensor, labels: torch.Tensor, k: int = 5, normalize: bool = True
+    points: torch.Tensor, labels: torch.Tensor, *, k: int = 5, normalize: bool = True
 ) -> float:
     """Mean fraction of each point's k nearest other points that share its label."""
     points = _flat(points, normalize)

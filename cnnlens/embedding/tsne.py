@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from openTSNE import TSNE
 
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.progress import Progress
 from cnnlens.errors import CnnlensError
 
@@ -18,8 +19,10 @@ EXAGGERATION_ITERATIONS, ITERATIONS = 250, 500  # openTSNE's two phases, its def
 REPORT_EVERY = 25  # iterations between progress reports (each evaluates the KL divergence)
 
 
+@legacy_calls(order=("points", "perplexity", "seed", "progress"))
 def tsne(
     points: torch.Tensor,
+    *,
     perplexity: float = 30.0,
     seed: int = 0,
     progress: Progress | None = None,

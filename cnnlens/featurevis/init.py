@@ -12,6 +12,7 @@ from sklearn.cluster import KMeans
 from cnnlens.core.capture import capture
 from cnnlens.core.inputs import check_images, check_unit
 from cnnlens.core.layers import ModelLike, resolve_layer
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.data import ShapeWorld
 from cnnlens.errors import CnnlensError
 
@@ -26,7 +27,8 @@ def _shape_world_mean(size: int, count: int, seed: int) -> torch.Tensor:
     return ShapeWorld(length=count, seed=seed, size=size).batch(0, count).images.mean(dim=0)
 
 
-def mean_image(count: int, size: int, images: torch.Tensor | None = None) -> torch.Tensor:
+@legacy_calls(order=("count", "size", "images"))
+def mean_image(count: int, size: int, *, images: torch.Tensor | None = None) -> torch.Tensor:
     """`count` copies of the mean of `images` (default: 256 shape-world images of `size` px)."""
     mean = _shape_world_mean(size, 256, 0) if images is None else check_images(images).mean(dim=0)
     return mean.expand(count, -1, -1, -1).clone()
@@ -38,35 +40,49 @@ def _channel_means(model: ModelLike, layer: str, images: torch.Tensor) -> torch.
     return capture(model, images, path)[path].flatten(2).mean(dim=2)
 
 
-def _strongest(means: torch.Tensor, unit: int, top: int, layer: str) -> torch.Tensor:
+def _strongest(means: torch.Tensor, unit: int, k: int, layer: str) -> torch.Tensor:
     check_unit(unit, means.shape[1], layer)
-    return means[:, unit].topk(min(top, len(means))).indices.cpu()
+    return means[:, unit].topk(min(k, len(means))).indices.cpu()
 
 
+def _layer_second(args: tuple) -> bool:
+    """0.x order (model, layer, unit, images, ...): a layer name where 1.0 takes the images."""
+    return len(args) > 1 and isinstance(args[1], str)
+
+
+@legacy_calls(
+    order=("model", "layer", "unit", "images", "top"), renamed={"top": "k"}, old_order=_layer_second
+)
 def strongest_images(
-    model: ModelLike, layer: str, unit: int, images: torch.Tensor, top: int
+    model: ModelLike, images: torch.Tensor, layer: str, unit: int, *, k: int
 ) -> torch.Tensor:
-    """Indices of the `top` images on which a unit's mean activation is highest."""
-    return _strongest(_channel_means(model, layer, images), unit, top, layer)
+    """Indices of the `k` images on which a unit's mean activation is highest."""
+    return _strongest(_channel_means(model, layer, images), unit, k, layer)
 
 
+@legacy_calls(
+    order=("model", "layer", "unit", "images", "facets", "top", "seed"),
+    renamed={"top": "k"},
+    old_order=_layer_second,
+)
 def multifaceted(
     model: ModelLike,
+    images: torch.Tensor,
     layer: str,
     unit: int,
-    images: torch.Tensor,
+    *,
     facets: int,
-    top: int = 64,
+    k: int = 64,
     seed: int = 0,
 ) -> torch.Tensor:
     """One start image per facet: the mean of a cluster of the unit's top examples, clustered by
     their layer features (each channel's mean over positions) with k-means. (facets, 3, H, W).
     One forward pass gives both the ranking and the features."""
     means = _channel_means(model, layer, images)
-    chosen = _strongest(means, unit, top, layer)
+    chosen = _strongest(means, unit, k, layer)
     if facets < 1 or facets > len(chosen):
         raise CnnlensError(f"facets must be between 1 and the {len(chosen)} top examples")
     examples = check_images(images)[chosen]
     labels = KMeans(facets, n_init=4, random_state=seed).fit_predict(means[chosen].cpu().numpy())
     labels = torch.as_tensor(labels)
-    return torch.stack([examples[labels == k].mean(dim=0) for k in range(facets)])
+    return torch.stack([examples[labels == facet].mean(dim=0) for facet in range(facets)])

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from cnnlens.core.handle import ModelLike
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.targets import Classes, Target, per_image, select
 from cnnlens.errors import CnnlensError
 
@@ -122,7 +123,7 @@ def _mean_map(values: torch.Tensor) -> torch.Tensor:
 def channel(layer: str, unit: Classes) -> Objective:
     """A channel's mean over positions (one unit, or one unit per image)."""
     return Objective(
-        lambda v, m: select(m, v[layer], Target(channel=unit, layer=layer)),
+        lambda v, m: select(m, v[layer], Target(unit=unit, layer=layer)),
         frozenset({layer}),
         _batch_of(unit),
         f"channel {layer}:{unit}",
@@ -130,7 +131,8 @@ def channel(layer: str, unit: Classes) -> Objective:
     )
 
 
-def neuron(layer: str, unit: Classes, y: int | None = None, x: int | None = None) -> Objective:
+@legacy_calls(order=("layer", "unit", "y", "x"))
+def neuron(layer: str, unit: Classes, *, y: int | None = None, x: int | None = None) -> Objective:
     """One unit at one position, the map's centre by default: shows its receptive field."""
 
     def score(values: Values, model: ModelLike | None) -> torch.Tensor:
@@ -153,7 +155,7 @@ def layer_energy(layer: str) -> Objective:
 def class_logit(index: Classes) -> Objective:
     """A class's pre-softmax score (the logit)."""
     return Objective(
-        lambda v, m: select(m, v[OUTPUT], Target(channel=index)),
+        lambda v, m: select(m, v[OUTPUT], Target(unit=index)),
         frozenset({OUTPUT}),
         _batch_of(index),
         f"logit {index}",
@@ -163,7 +165,7 @@ def class_logit(index: Classes) -> Objective:
 def class_probability(index: Classes) -> Objective:
     """A class's softmax probability (within its head for multi-head models)."""
     return Objective(
-        lambda v, m: select(m, v[OUTPUT], Target(channel=index, probability=True)),
+        lambda v, m: select(m, v[OUTPUT], Target(unit=index, probability=True)),
         frozenset({OUTPUT}),
         _batch_of(index),
         f"probability {index}",
@@ -195,8 +197,8 @@ def channel_interpolation(layer: str, first: int, second: int) -> Objective:
     def score(values: Values, model: ModelLike | None) -> torch.Tensor:
         z = values[layer]
         t = torch.linspace(0.0, 1.0, len(z), device=z.device, dtype=z.dtype)  # [0.] for one image
-        a = select(model, z, Target(channel=first, layer=layer))
-        b = select(model, z, Target(channel=second, layer=layer))
+        a = select(model, z, Target(unit=first, layer=layer))
+        b = select(model, z, Target(unit=second, layer=layer))
         return (1 - t) * a + t * b
 
     return Objective(score, frozenset({layer}), None, f"interpolation {layer}:{first}→{second}")

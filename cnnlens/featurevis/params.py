@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.data import ShapeWorld
 from cnnlens.errors import CnnlensError
 
@@ -33,7 +34,8 @@ def color_sqrt(covariance: torch.Tensor) -> torch.Tensor:
 
 
 @functools.lru_cache(maxsize=2)
-def shape_world_covariance(count: int = 256, seed: int = 0) -> torch.Tensor:
+@legacy_calls(order=("count", "seed"))
+def shape_world_covariance(*, count: int = 256, seed: int = 0) -> torch.Tensor:
     """The RGB covariance of the pixels of `count` shape-world images (3×3)."""
     images = ShapeWorld(length=count, seed=seed).batch(0, count).images
     return torch.cov(images.permute(1, 0, 2, 3).reshape(3, -1).double()).float()

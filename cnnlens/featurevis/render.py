@@ -29,6 +29,7 @@ from cnnlens.core.guard import preserved
 from cnnlens.core.handle import as_handle
 from cnnlens.core.inputs import check_images
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.progress import Progress
 from cnnlens.core.progress import steps as tracked
 from cnnlens.errors import CnnlensError
@@ -136,14 +137,15 @@ def _check_settings(steps_: int, lr: float, size: int, count: int) -> None:
         raise CnnlensError(f"the batch must hold at least one image, got {count}")
 
 
+@legacy_calls(renamed={"size": "input_size", "batch": "count"})
 def render(
     model: ModelLike,
     objective: Objective | str,
     *,
     steps: int = 128,
     lr: float = 0.05,
-    size: int | None = None,
-    batch: int | None = None,
+    input_size: int | None = None,
+    count: int | None = None,
     param: Param | None = None,
     transforms: Sequence[Transform] | None = None,
     regularizers: Sequence[Regularizer] = (),
@@ -157,8 +159,8 @@ def render(
 ) -> Rendering:
     """Images that maximize `objective` (an Objective or "layer:unit") by `steps` Adam steps.
 
-    The batch size is `batch`, else the objective's (one image per listed unit), else the number
-    of start images. `transforms` defaults to the standard robustness set for the image size
+    The number of images is `count`, else the objective's (one image per listed unit), else the
+    number of start images. `transforms` defaults to the standard robustness set for the image size
     (pass [] for none); `leaky` is the ReLUs' negative slope during the render (None: plain
     ReLUs); `preview` gets (step, images) every `preview_every` steps; `progress` may raise
     `Cancelled` to stop.
@@ -166,11 +168,11 @@ def render(
     handle = as_handle(model)
     net = handle.net
     objective = as_objective(objective)
-    if isinstance(init, torch.Tensor) and size is None:
-        size = init.shape[-1]
-    size = size or handle.input_size
+    if isinstance(init, torch.Tensor) and input_size is None:
+        input_size = init.shape[-1]
+    size = input_size or handle.input_size
     given = len(init) if isinstance(init, torch.Tensor) and init.dim() == 4 else None
-    count = batch or objective.batch or given or 1
+    count = count or objective.batch or given or 1
     _check_settings(steps, lr, size, count)
     paths = layer_paths(model, objective, pre_relu)
     param = param or Param()

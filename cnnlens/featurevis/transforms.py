@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.errors import CnnlensError
 
 Transform = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
@@ -93,7 +94,8 @@ def jitter(pixels: int) -> Geometric:
     return Geometric(draw)
 
 
-def pad(pixels: int, value: float = MID_GRAY) -> Geometric:
+@legacy_calls(order=("pixels", "value"))
+def pad(pixels: int, *, value: float = MID_GRAY) -> Geometric:
     """Surround the images with a constant border (mid-gray by default)."""
     _check("pad", pixels)
 
@@ -185,7 +187,8 @@ def compose(transforms: Sequence[Transform]) -> Transform:
 STANDARD_KINDS = ("pad", "jitter", "scale", "rotate")
 
 
-def standard(size: int, kinds: Collection[str] = STANDARD_KINDS) -> list[Transform]:
+@legacy_calls(order=("size", "kinds"))
+def standard(size: int, *, kinds: Collection[str] = STANDARD_KINDS) -> list[Transform]:
     """Lucid's standard robustness transforms (those of `kinds`: the widget's toggles), their
     pixel amounts scaled from 128 px to `size`."""
     unknown = sorted(set(kinds) - set(STANDARD_KINDS))

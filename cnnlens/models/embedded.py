@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from cnnlens.core.handle import LoadedModel
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.errors import CnnlensError
 from cnnlens.models.shapenet import ShapeNet
 
@@ -28,7 +29,8 @@ def read_manifest(weights_dir: Path = WEIGHTS_DIR) -> dict:
     return json.loads(path.read_text())
 
 
-def checkpoint_names(weights_dir: Path = WEIGHTS_DIR) -> list[str]:
+@legacy_calls(order=("weights_dir",))
+def checkpoint_names(*, weights_dir: Path = WEIGHTS_DIR) -> list[str]:
     """Shipped checkpoints in training order ("epoch0" is the random init, "final" last)."""
     files = read_manifest(weights_dir)["files"]
     return sorted(files, key=lambda name: files[name]["images_seen"])
@@ -41,7 +43,7 @@ def load_shapes(checkpoint: str = "final", weights_dir: Path = WEIGHTS_DIR) -> L
     if checkpoint not in files:
         raise CnnlensError(
             f"unknown checkpoint {checkpoint!r}; "
-            f"shipped: {', '.join(checkpoint_names(weights_dir))}"
+            f"shipped: {', '.join(checkpoint_names(weights_dir=weights_dir))}"
         )
     entry = files[checkpoint]
     data = (weights_dir / entry["file"]).read_bytes()

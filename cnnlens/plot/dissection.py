@@ -85,4 +85,4 @@ def save_report(result: Dissection, path: str | Path, scale: int = 1) -> Path:
         for unit in range(result.units)
     }
     chart = category_bars(result.detectors(), result.units, result.layer)
-    return to_html(result, path, pictures, png_bytes(chart))
+    return to_html(result, path, pictures=pictures, summary_png=png_bytes(chart))

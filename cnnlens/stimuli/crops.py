@@ -9,6 +9,7 @@ from cnnlens.core.capture import capture
 from cnnlens.core.handle import as_handle
 from cnnlens.core.inputs import check_unit
 from cnnlens.core.layers import ModelLike
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.data.batches import Images, dataset_key, image_count, images_at
 from cnnlens.errors import CnnlensError
 from cnnlens.stimuli.receptive import ReceptiveField, receptive_field
@@ -20,21 +21,25 @@ OUTSIDE = 0.5  # gray where a field reaches past the image's edge (zero padding,
 def source_images(model: ModelLike, top: TopExamples, images: Images | None) -> Images:
     """The dataset `top` was scanned on (the default probe set unless given), checked to match."""
     images = (
-        default_probe_set(as_handle(model).input_size, top.images) if images is None else images
+        default_probe_set(size=as_handle(model).input_size, count=top.scanned)
+        if images is None
+        else images
     )
     key = dataset_key(images)
     if key is not None and key != top.source:
         raise CnnlensError(f"these top examples come from {top.source}, not {key}")
     count = image_count(images)
-    if count < top.images:
-        raise CnnlensError(f"the scan saw {top.images} images; this dataset has {count}")
+    if count < top.scanned:
+        raise CnnlensError(f"the scan saw {top.scanned} images; this dataset has {count}")
     return images
 
 
+@legacy_calls(order=("model", "top", "unit", "images", "overlay"))
 def unit_crops(
     model: ModelLike,
     top: TopExamples,
     unit: int,
+    *,
     images: Images | None = None,
     overlay: bool = False,
 ) -> torch.Tensor:
@@ -58,8 +63,9 @@ def unit_crops(
     )
 
 
+@legacy_calls(order=("image", "field", "y", "x", "outside"))
 def crop(
-    image: torch.Tensor, field: ReceptiveField, y: int, x: int, outside: float = OUTSIDE
+    image: torch.Tensor, field: ReceptiveField, y: int, x: int, *, outside: float = OUTSIDE
 ) -> torch.Tensor:
     """The (C, S, S) field of unit (y, x) cut from one image, `outside` where it leaves it."""
     size = image.shape[-1]

@@ -14,6 +14,7 @@ from cnnlens.core.capture import forward_until_done, images_for, normalize_for, 
 from cnnlens.core.guard import preserved
 from cnnlens.core.inputs import check_unit
 from cnnlens.core.layers import ModelLike, as_net
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.windows import window_starts
 from cnnlens.data.batches import Images, images_at
 from cnnlens.errors import CnnlensError
@@ -37,10 +38,12 @@ class EmpiricalField:
     theoretical: int
 
 
+@legacy_calls(order=("model", "top", "unit", "images", "window", "stride", "batch_size"))
 def empirical_field(
     model: ModelLike,
     top: TopExamples,
     unit: int,
+    *,
     images: Images | None = None,
     window: int | None = None,
     stride: int | None = None,

@@ -17,6 +17,7 @@ from cnnlens.core.capture import forward_until_done, recording
 from cnnlens.core.guard import preserved
 from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.errors import CnnlensError
 
 # Modules that treat every spatial position on its own: they leave the field unchanged.
@@ -70,7 +71,10 @@ class ReceptiveField:
         return self.start + self.stride * y + half, self.start + self.stride * x + half
 
 
-def receptive_field(model: ModelLike, layer: str, input_size: int | None = None) -> ReceptiveField:
+@legacy_calls(order=("model", "layer", "input_size"))
+def receptive_field(
+    model: ModelLike, layer: str, *, input_size: int | None = None
+) -> ReceptiveField:
     """Size, stride and start of the units of `layer`: computed for chains, measured otherwise.
 
     Remembered per network and architecture (its repr names every kernel, stride and padding), so

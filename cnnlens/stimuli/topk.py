@@ -17,6 +17,7 @@ from cnnlens.core.guard import preserved
 from cnnlens.core.handle import as_handle
 from cnnlens.core.inputs import check_unit
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
+from cnnlens.core.legacy import legacy_calls, warn_once
 from cnnlens.core.progress import Progress, steps
 from cnnlens.data.batches import Images, dataset_key, image_batches, image_count
 from cnnlens.data.shapeworld import ShapeWorld
@@ -41,8 +42,14 @@ class TopExamples:
     positions: torch.Tensor
     mean: torch.Tensor
     maximum: torch.Tensor
-    images: int
+    scanned: int
     source: str
+
+    @property
+    def images(self) -> int:
+        """0.x name of `scanned`."""
+        warn_once("TopExamples.images", "name", "TopExamples.images is now TopExamples.scanned")
+        return self.scanned
 
     @property
     def units(self) -> int:
@@ -73,7 +80,7 @@ class TopExamples:
             self.positions[:, :k],
             self.mean,
             self.maximum,
-            self.images,
+            self.scanned,
             self.source,
         )
 
@@ -81,14 +88,22 @@ class TopExamples:
 _STORE = ResultStore(TopExamples)
 
 
-def default_probe_set(size: int = 64, images: int = PROBE_IMAGES) -> ShapeWorld:
-    """Held-out shape-world images: the default dataset for scans."""
-    return ShapeWorld(length=images, seed=PROBE_SEED, size=size)
+@legacy_calls(order=("size", "images"), renamed={"images": "count"})
+def default_probe_set(*, size: int = 64, count: int = PROBE_IMAGES) -> ShapeWorld:
+    """Held-out shape-world images: the default dataset for scans.
+
+    Args:
+        size: image side in pixels.
+        count: number of images.
+    """
+    return ShapeWorld(length=count, seed=PROBE_SEED, size=size)
 
 
+@legacy_calls(order=("model", "layer", "images", "k", "batch_size", "progress", "cache"))
 def top_examples(
     model: ModelLike,
     layer: str,
+    *,
     images: Images | None = None,
     k: int = 9,
     batch_size: int = 128,
@@ -105,7 +120,7 @@ def top_examples(
     path = resolve_layer(model, layer)
     if k < 1:
         raise CnnlensError(f"k must be at least 1, got {k}")
-    images = default_probe_set(as_handle(model).input_size) if images is None else images
+    images = default_probe_set(size=as_handle(model).input_size) if images is None else images
     key = dataset_key(images)
     if not cache or key is None:
         return _scan(model, net, path, images, k, batch_size, progress, key)
@@ -176,6 +191,6 @@ def _scan(
         positions=positions.cpu(),
         mean=(total / count).cpu(),
         maximum=best[:, 0].cpu(),
-        images=seen,
+        scanned=seen,
         source=key or type(images).__name__,
     )

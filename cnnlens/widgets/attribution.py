@@ -28,6 +28,7 @@ from cnnlens.core.capture import forward_until_done, images_for, normalize_for, 
 from cnnlens.core.guard import preserved
 from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, as_net, list_layers
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.notes import collecting_notes
 from cnnlens.core.progress import Progress
 from cnnlens.core.targets import predicted
@@ -97,10 +98,10 @@ METHODS: dict[str, Method] = {
     ),
     "CAM": Method(lambda m, x, t, o, p: _resized(cam(m, x, t), x), "signed"),
     "Grad-CAM": Method(
-        lambda m, x, t, o, p: _resized(grad_cam(m, x, t, o["layer"]), x), "heat", ("layer",)
+        lambda m, x, t, o, p: _resized(grad_cam(m, x, o["layer"], t), x), "heat", ("layer",)
     ),
     "guided Grad-CAM": Method(
-        lambda m, x, t, o, p: guided_grad_cam(m, x, t, o["layer"])[0], "rgb", ("layer",)
+        lambda m, x, t, o, p: guided_grad_cam(m, x, o["layer"], t)[0], "rgb", ("layer",)
     ),
     "occlusion": Method(
         lambda m, x, t, o, p: occlusion(
@@ -127,9 +128,11 @@ class AttributionExplorer(Exportable, widgets.VBox):
     Each map has a key under it: signed maps on symmetric limits with white = 0, heat maps from
     0, RGB gradients with mid-gray = 0."""
 
+    @legacy_calls(order=("self", "model", "method", "layer", "background", "size"))
     def __init__(
         self,
         model: ModelLike,
+        *,
         method: str = "Grad-CAM",
         layer: str | None = None,
         background: bool = True,
@@ -153,7 +156,7 @@ class AttributionExplorer(Exportable, widgets.VBox):
         )
         spatial = [  # maps with real extent: a 1×1 layer (after global pooling) gives a flat map
             i.name
-            for i in list_layers(model, size)
+            for i in list_layers(model, input_size=size)
             if i.output_shape is not None
             and len(i.output_shape) == 3
             and min(i.output_shape[1:]) > 1

@@ -12,6 +12,7 @@ from cnnlens.attribution import RULES, input_gradient, unit
 from cnnlens.attribution.patches import GradientPatches, gradient_patches
 from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, list_layers
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.notes import collecting_notes
 from cnnlens.core.targets import Target
 from cnnlens.data.batches import Images
@@ -54,11 +55,16 @@ class BackpropExplorer(Exportable, widgets.VBox):
     GradientPatches shown. `size` is the display width of the input and gradient views in
     pixels (default: `set_default_size`'s)."""
 
+    @legacy_calls(
+        order=("self", "model", "layer", "unit_index", "images", "background", "size"),
+        renamed={"unit_index": "unit"},
+    )
     def __init__(
         self,
         model: ModelLike,
+        *,
         layer: str | None = None,
-        unit_index: int = 0,
+        unit: int = 0,
         images: Images | None = None,
         background: bool = True,
         size: int | None = None,
@@ -69,14 +75,14 @@ class BackpropExplorer(Exportable, widgets.VBox):
         size = as_handle(model).input_size
         self.status = StatusLine()
         self.picker = ImagePicker(size, self.status)
-        spatial = [i for i in list_layers(model, size) if len(i.output_shape or ()) == 3]
+        spatial = [i for i in list_layers(model, input_size=size) if len(i.output_shape or ()) == 3]
         self.channels = {i.name: i.output_shape[0] for i in spatial if i.output_shape}
         names = [i.name for i in spatial]
         layer = chosen_layer(model, layer, names, names[-1])
         self.layer = widgets.Dropdown(options=names, value=layer, description="layer")
-        unit_index, problem = first_unit(unit_index, self.channels[layer], layer)
+        unit, problem = first_unit(unit, self.channels[layer], layer)
         self.unit = widgets.IntSlider(
-            value=unit_index,
+            value=unit,
             min=0,
             max=self.channels[layer] - 1,
             description="unit",
@@ -153,7 +159,9 @@ class BackpropExplorer(Exportable, widgets.VBox):
     def _gradients(self, image: torch.Tensor, target: Target) -> tuple[dict, list[str]]:
         """Each rule's (3, H, W) gradient, and the rules' notes (activations left as they are)."""
         with collecting_notes() as notes:
-            gradients = {r: input_gradient(self.model, image[None], target, r)[0] for r in RULES}
+            gradients = {
+                r: input_gradient(self.model, image[None], target, rule=r)[0] for r in RULES
+            }
         return gradients, notes
 
     def _show_patches(self, layer: str, channel: int) -> None:
@@ -165,7 +173,7 @@ class BackpropExplorer(Exportable, widgets.VBox):
                 show_placeholder(view, press, self.patch_px)
             return
         with collecting_notes():  # the guided rule's note is in the status line already
-            self.patches = gradient_patches(self.model, top, channel, self.images)
+            self.patches = gradient_patches(self.model, top, channel, images=self.images)
         crops = crop_grid(self.patches.crops)
         guided = crop_grid(
             np.stack([gradient_picture(g) for g in to_numpy(self.patches.gradients)])

@@ -399,7 +399,7 @@ def dataset_or_default(model: ModelLike, images: Images | None) -> Images:
     Raises CnnlensError for an empty collection or a tensor that is not an (N, 3, H, W) batch.
     """
     if images is None:
-        return default_probe_set(as_handle(model).input_size)
+        return default_probe_set(size=as_handle(model).input_size)
     if isinstance(images, torch.Tensor):
         images = check_images(images)
     if image_count(images) == 0:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import ipywidgets as widgets
 import numpy as np
 
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.dissection.result import Dissection, UnitLabel
 from cnnlens.errors import CnnlensError
 from cnnlens.plot import fit_scale
@@ -41,8 +42,9 @@ class DissectionBrowser(Exportable, widgets.VBox):
     `size` is the display size of each top image in pixels / 1.5 (default: `set_default_size`'s
     192 px gives 128 px images); the chart is about 1.7 × `size` wide."""
 
+    @legacy_calls(order=("self", "results", "size"))
     def __init__(
-        self, results: Dissection | Mapping[str, Dissection], size: int | None = None
+        self, results: Dissection | Mapping[str, Dissection], *, size: int | None = None
     ) -> None:
         self.px = view_size(size)
         self.results = {results.layer: results} if isinstance(results, Dissection) else results

@@ -7,6 +7,7 @@ import torch
 
 from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, list_layers
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.progress import Progress
 from cnnlens.data.batches import Images, first_images, image_batches, image_count, images_at
 from cnnlens.data.shapeworld import HEAD_CLASSES, HEADS, ShapeWorld
@@ -53,9 +54,11 @@ class NeighboursExplorer(Exportable, widgets.VBox):
     shown space to the neighbours' indices. `size` sets the display size in pixels (a row is
     about 4.7 × `size` wide; default: `set_default_size`'s)."""
 
+    @legacy_calls(order=("self", "model", "images", "layer", "size"))
     def __init__(
         self,
         model: ModelLike,
+        *,
         images: Images | None = None,
         layer: str | None = None,
         size: int | None = None,
@@ -67,7 +70,7 @@ class NeighboursExplorer(Exportable, widgets.VBox):
         if others < 1:
             raise CnnlensError("nearest neighbours need at least 2 images, got 1")
         self.status = StatusLine()
-        features = dataset_features(model, self.images, layer)
+        features = dataset_features(model, self.images, layer=layer)
         self.features = features.values
         # shape-world labels come with the features: no image is drawn again to name it
         self.labels = features.labels if isinstance(self.images, ShapeWorld) else None
@@ -114,7 +117,7 @@ class NeighboursExplorer(Exportable, widgets.VBox):
     def _show(self, space: str) -> None:
         points = self.features if space == "features" else self.pixels
         q = self.query.value
-        indices, _ = nearest(points, points[q : q + 1], self.k.value + 1)
+        indices, _ = nearest(points, points[q : q + 1], k=self.k.value + 1)
         found = [i for i in indices[0].tolist() if i != q][: self.k.value]
         self.current[space] = found
         picture = neighbour_row(images_at(self.images, [q])[0], images_at(self.images, found))
@@ -133,9 +136,11 @@ class EmbeddingExplorer(Exportable, widgets.VBox):
     Dataset's points by its labels; a tensor's are one colour. `size` sets the display size in
     pixels: the map is rendered at about 2.9 × `size` wide (default: `set_default_size`'s)."""
 
+    @legacy_calls(order=("self", "model", "images", "background", "size"))
     def __init__(
         self,
         model: ModelLike,
+        *,
         images: Images | None = None,
         background: bool = True,
         size: int | None = None,
@@ -144,7 +149,11 @@ class EmbeddingExplorer(Exportable, widgets.VBox):
         self.map_px = scaled(view_size(size), MAP_RATIO)
         self.images = dataset_or_default(model, images)
         input_size = as_handle(model).input_size
-        spatial = [i.name for i in list_layers(model, input_size) if len(i.output_shape or ()) == 3]
+        spatial = [
+            i.name
+            for i in list_layers(model, input_size=input_size)
+            if len(i.output_shape or ()) == 3
+        ]
         last = last_feature_layer(model)
         self.status = StatusLine()
         self.layer = widgets.Dropdown(options=[last, *spatial], value=last, description="layer")
@@ -209,7 +218,9 @@ class EmbeddingExplorer(Exportable, widgets.VBox):
 
         def work(progress: Progress) -> tuple[Features, torch.Tensor]:
             def compute() -> tuple[Features, torch.Tensor]:
-                features = dataset_features(self.model, subset, key[0], pool, progress=progress)
+                features = dataset_features(
+                    self.model, subset, layer=key[0], pool=pool, progress=progress
+                )
                 return features, tsne(features.values, perplexity=key[1], progress=progress)
 
             return self._results.get(key, compute)

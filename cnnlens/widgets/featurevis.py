@@ -12,6 +12,7 @@ import torch
 from cnnlens.core.capture import output_names
 from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, list_layers
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.featurevis import (
     Blur,
     Objective,
@@ -72,7 +73,7 @@ def _toggle(description: str) -> widgets.Checkbox:
 
 def transforms_for(settings: Settings) -> list[Transform]:
     """The standard robustness transforms switched on, with amounts for the image size."""
-    return standard(settings["size"], [kind for kind in STANDARD_KINDS if settings[kind]])
+    return standard(settings["size"], kinds=[kind for kind in STANDARD_KINDS if settings[kind]])
 
 
 class FeatureVisualizer(Exportable, widgets.VBox):
@@ -82,9 +83,11 @@ class FeatureVisualizer(Exportable, widgets.VBox):
     and `run()`; `current` holds the displayed Rendering, `status` the summary or error. `size`
     is the display width of each rendered image in pixels (default: `set_default_size`'s)."""
 
+    @legacy_calls(order=("self", "model", "layer", "unit", "background", "preview_every", "size"))
     def __init__(
         self,
         model: ModelLike,
+        *,
         layer: str | None = None,
         unit: int = 0,
         background: bool = True,
@@ -97,7 +100,9 @@ class FeatureVisualizer(Exportable, widgets.VBox):
         self.preview_every = preview_every
         self.status = StatusLine()
         self.runner = Runner(self.status, "Render", background=background)
-        spatial = [i for i in list_layers(model, self.size) if len(i.output_shape or ()) == 3]
+        spatial = [
+            i for i in list_layers(model, input_size=self.size) if len(i.output_shape or ()) == 3
+        ]
         self.channels = {i.name: i.output_shape[0] for i in spatial if i.output_shape}
         names = [i.name for i in spatial]
         layer = chosen_layer(model, layer, names, names[-1])
@@ -199,7 +204,7 @@ class FeatureVisualizer(Exportable, widgets.VBox):
             OBJECTIVES[s["objective"]](s),
             steps=s["steps"],
             lr=s["lr"],
-            batch=s["batch"],
+            count=s["batch"],
             param=Param(fourier=s["fourier"], decorrelate=s["decorrelate"]),
             transforms=transforms_for(s),
             regularizers=regularizers,

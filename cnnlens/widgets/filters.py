@@ -10,6 +10,7 @@ from torch import nn
 from cnnlens.activations import FeatureMaps, feature_maps
 from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, as_net, list_layers
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.filters import filter_slices, filters_rgb, layer_filters
 from cnnlens.models import checkpoint_names, load
 from cnnlens.models.embedded import read_manifest
@@ -73,8 +74,14 @@ class FeatureExplorer(Exportable, widgets.VBox):
     is the display width of the single views in pixels (default: `set_default_size`'s).
     """
 
+    @legacy_calls(order=("self", "model", "layer", "unit", "size"))
     def __init__(
-        self, model: ModelLike, layer: str | None = None, unit: int = 0, size: int | None = None
+        self,
+        model: ModelLike,
+        *,
+        layer: str | None = None,
+        unit: int = 0,
+        size: int | None = None,
     ) -> None:
         self.model = model
         self.px = view_size(size)
@@ -84,7 +91,7 @@ class FeatureExplorer(Exportable, widgets.VBox):
         self.picker = ImagePicker(size, self.status)
         spatial = [
             info
-            for info in list_layers(model, size)
+            for info in list_layers(model, input_size=size)
             if info.output_shape and len(info.output_shape) == 3
         ]
         self.shapes = {info.name: info.output_shape for info in spatial if info.output_shape}
@@ -200,7 +207,13 @@ class FilterEvolution(Exportable, widgets.VBox):
     """First-layer filters of the embedded model at each shipped training checkpoint; `size` is
     the display width of the filter grid in pixels (default: twice `set_default_size`'s)."""
 
-    def __init__(self, layer: str = "conv1", size: int | None = None) -> None:
+    @legacy_calls(order=("self", "layer", "size"))
+    def __init__(
+        self,
+        *,
+        layer: str = "conv1",
+        size: int | None = None,
+    ) -> None:
         self.layer = layer
         self.px = 2 * view_size(None) if size is None else view_size(size)
         self.status = StatusLine()

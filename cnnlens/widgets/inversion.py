@@ -10,6 +10,7 @@ import torch
 
 from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, list_layers
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.inversion import Inversion, invert
 from cnnlens.plot import fit_scale, to_numpy
 from cnnlens.widgets.base import (
@@ -37,9 +38,11 @@ class InversionExplorer(Exportable, widgets.VBox):
     displayed Inversion, `status` its code error or an error message. `size` is the display
     width of the original and the reconstruction in pixels (default: `set_default_size`'s)."""
 
+    @legacy_calls(order=("self", "model", "layer", "background", "preview_every", "size"))
     def __init__(
         self,
         model: ModelLike,
+        *,
         layer: str | None = None,
         background: bool = True,
         preview_every: int = 10,
@@ -52,7 +55,9 @@ class InversionExplorer(Exportable, widgets.VBox):
         self.status = StatusLine()
         self.picker = ImagePicker(size, self.status)
         self.runner = Runner(self.status, "Invert", background=background)
-        names = [i.name for i in list_layers(model, size) if len(i.output_shape or ()) == 3]
+        names = [
+            i.name for i in list_layers(model, input_size=size) if len(i.output_shape or ()) == 3
+        ]
         slider = {"continuous_update": False, "style": {"description_width": "initial"}}
         self.controls: dict[str, widgets.ValueWidget] = {
             "layer": widgets.SelectionSlider(

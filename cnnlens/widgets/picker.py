@@ -63,7 +63,7 @@ class ImagePicker(widgets.VBox):
         it was fitted (centre-cropped, resized), or why it could not be read (a float image of
         0..255 values, say)."""
         try:
-            whole, fitted = load_image(image), load_image(image, self.size)
+            whole, fitted = load_image(image), load_image(image, size=self.size)
         except Exception as exc:
             self.status.error(exc)
             return

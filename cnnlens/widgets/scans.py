@@ -35,7 +35,7 @@ class LayerScans:
         """Scan for `layer` (in the runner's thread unless it runs in the foreground)."""
 
         def work(progress: Progress) -> TopExamples:
-            return top_examples(self.model, layer, self.images, k=self.k, progress=progress)
+            return top_examples(self.model, layer, images=self.images, k=self.k, progress=progress)
 
         def done(result: TopExamples) -> None:
             self._done[layer] = result

@@ -8,6 +8,7 @@ import torch
 
 from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, list_layers
+from cnnlens.core.legacy import legacy_calls
 from cnnlens.data.batches import Images, image_count, images_at
 from cnnlens.plot import fit_scale
 from cnnlens.plot.images import grid
@@ -45,9 +46,11 @@ class StimuliExplorer(Exportable, widgets.VBox):
     holds the last crops shown. `size` sets the display size in pixels (each grid is about 1.5
     × `size` wide; default: `set_default_size`'s)."""
 
+    @legacy_calls(order=("self", "model", "images", "layer", "background", "size"))
     def __init__(
         self,
         model: ModelLike,
+        *,
         images: Images | None = None,
         layer: str | None = None,
         background: bool = True,
@@ -57,7 +60,7 @@ class StimuliExplorer(Exportable, widgets.VBox):
         self.grid_px = scaled(view_size(size), GRID_RATIO)
         self.images = dataset_or_default(model, images)
         size = as_handle(model).input_size
-        spatial = [i for i in list_layers(model, size) if len(i.output_shape or ()) == 3]
+        spatial = [i for i in list_layers(model, input_size=size) if len(i.output_shape or ()) == 3]
         self.channels = {i.name: i.output_shape[0] for i in spatial if i.output_shape}
         names = list(self.channels)
         self.status = StatusLine()
@@ -117,7 +120,7 @@ class StimuliExplorer(Exportable, widgets.VBox):
             return
         top = top.first(self.k.value)
         unit = self.unit.value
-        crops = unit_crops(self.model, top, unit, self.images, overlay=self.overlay.value)
+        crops = unit_crops(self.model, top, unit, images=self.images, overlay=self.overlay.value)
         self.current = crops
         columns = 3 if self.k.value <= 9 else 4
         picture = crop_grid(crops, columns)
@@ -134,7 +137,7 @@ class StimuliExplorer(Exportable, widgets.VBox):
         self.key.line(FIELD_KEY, overview.shape[1] * scale)
         best = top.values[unit, 0].item()
         self.status.show(
-            f"{top.layer} unit {unit}: top {top.k} of {top.images} images "
+            f"{top.layer} unit {unit}: top {top.k} of {top.scanned} images "
             f"(best {best:.2f}, dataset mean {top.mean[unit].item():.2f}); "
             f"field {field.size}×{field.size} px"
         )

@@ -1,0 +1,210 @@
+"""cnnlens 1.0's call conventions hold for the whole public surface, and 0.x's call forms still
+work for one minor version, each with one FutureWarning located at the caller's line."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import inspect
+import warnings
+from collections.abc import Callable, Iterator
+
+import pytest
+import torch
+
+import cnnlens
+from cnnlens.attribution import Target, grad_cam, integrated_gradients, occlusion, unit
+from cnnlens.core import legacy
+from cnnlens.data import ShapeWorld
+from cnnlens.dissection import ShapeWorldProbe, dissect
+from cnnlens.embedding import dataset_features, nearest
+from cnnlens.featurevis import multifaceted, render, strongest_images
+from cnnlens.stimuli import receptive_field, top_examples
+
+PACKAGES = [
+    "cnnlens",
+    "cnnlens.core",
+    "cnnlens.data",
+    "cnnlens.models",
+    "cnnlens.activations",
+    "cnnlens.filters",
+    "cnnlens.stimuli",
+    "cnnlens.attribution",
+    "cnnlens.featurevis",
+    "cnnlens.inversion",
+    "cnnlens.embedding",
+    "cnnlens.dissection",
+    "cnnlens.widgets",
+]
+# The order of the inputs every function shares: model, then images, then where (layer), then
+# what (unit or target). Positional parameters never go against it.
+ORDER = {"model": 0, "images": 1, "image": 1, "layer": 2, "layers": 2, "unit": 3, "target": 3}
+
+
+def public() -> Iterator[tuple[str, Callable]]:
+    """Every public function and class (its constructor) of the probing packages, once each.
+    Records (dataclasses: results, settings) are built by keyword or by cnnlens itself."""
+    seen = set()
+    for package in PACKAGES:
+        module = importlib.import_module(package)
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if not callable(obj) or id(obj) in seen or dataclasses.is_dataclass(obj):
+                continue
+            seen.add(id(obj))
+            yield f"{package}.{name}", obj.__init__ if inspect.isclass(obj) else obj
+
+
+def positional(function: Callable) -> list[inspect.Parameter]:
+    parameters = inspect.signature(function).parameters.values()
+    return [p for p in parameters if p.kind is p.POSITIONAL_OR_KEYWORD and p.name != "self"]
+
+
+def test_the_public_surface_is_large_enough_to_mean_something():
+    assert len(list(public())) > 100
+
+
+def test_options_are_keyword_only():
+    """A parameter with a default is an option, and options are keyword-only: `occlusion(m, x,
+    0, 8, 4)` is not a call 1.0 accepts silently. (load's model name is its one input.)"""
+    loose = {
+        name: [p.name for p in positional(function)[1:] if p.default is not p.empty]
+        for name, function in public()
+    }
+    assert {name: options for name, options in loose.items() if options} == {}
+
+
+def test_positional_inputs_follow_one_order():
+    wrong = {}
+    for name, function in public():
+        ranks = [ORDER[p.name] for p in positional(function) if p.name in ORDER]
+        if ranks != sorted(ranks):
+            wrong[name] = [p.name for p in positional(function)]
+    assert wrong == {}
+
+
+@pytest.fixture
+def fresh_warnings() -> Iterator[None]:
+    """Each 0.x form warns once per process: forget which ones have been said."""
+    said = set(legacy._said)
+    legacy._said.clear()
+    yield
+    legacy._said.clear()
+    legacy._said.update(said)
+
+
+def said(call: Callable[[], object]) -> tuple[object, list[warnings.WarningMessage]]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = call()
+    return result, [w for w in caught if issubclass(w.category, FutureWarning)]
+
+
+def same(a: object, b: object) -> bool:
+    if isinstance(a, tuple):
+        return len(a) == len(b) and all(map(same, a, b))
+    if isinstance(a, torch.Tensor):
+        return torch.equal(a, b)
+    if dataclasses.is_dataclass(a):
+        return all(same(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))
+    return a == b
+
+
+def old_and_new(shapes, images) -> dict[str, tuple[Callable, Callable]]:
+    world = ShapeWorld(length=40, seed=3)
+    probe = ShapeWorldProbe(length=16, seed=2)
+    x = images[:2]
+    return {
+        "grad_cam: target before layer": (
+            lambda: grad_cam(shapes, x, 1, "relu3"),
+            lambda: grad_cam(shapes, x, "relu3", 1),
+        ),
+        "occlusion: positional options, fill": (
+            lambda: occlusion(shapes, x, 0, 16, 8, 0.25),
+            lambda: occlusion(shapes, x, 0, window=16, stride=8, baselines=0.25),
+        ),
+        "integrated_gradients: baseline": (
+            lambda: integrated_gradients(shapes, x, 0, baseline=0.5, steps=4),
+            lambda: integrated_gradients(shapes, x, 0, baselines=0.5, steps=4),
+        ),
+        "top_examples: images positional": (
+            lambda: top_examples(shapes, "relu2", world, 3, cache=False),
+            lambda: top_examples(shapes, "relu2", images=world, k=3, cache=False),
+        ),
+        "strongest_images: layer first, top": (
+            lambda: strongest_images(shapes, "relu3", 5, images, 2),
+            lambda: strongest_images(shapes, images, "relu3", 5, k=2),
+        ),
+        "multifaceted: layer first, top": (
+            lambda: multifaceted(shapes, "relu3", 5, images, 2, top=4),
+            lambda: multifaceted(shapes, images, "relu3", 5, facets=2, k=4),
+        ),
+        "render: size and batch": (
+            lambda: render(shapes, "relu2:3", steps=2, size=32, batch=2).images,
+            lambda: render(shapes, "relu2:3", steps=2, input_size=32, count=2).images,
+        ),
+        "receptive_field: input_size positional": (
+            lambda: receptive_field(shapes, "relu2", 64),
+            lambda: receptive_field(shapes, "relu2", input_size=64),
+        ),
+        "dataset_features: layer positional": (
+            lambda: dataset_features(shapes, world, "relu2", "mean").values,
+            lambda: dataset_features(shapes, world, layer="relu2", pool="mean").values,
+        ),
+        "nearest: k positional": (
+            lambda: nearest(images, images[:1], 2),
+            lambda: nearest(images, images[:1], k=2),
+        ),
+        "dissect: probe positional, top_images": (
+            lambda: dissect(shapes, "relu2", probe, top_images=2).iou,
+            lambda: dissect(shapes, "relu2", probe=probe, k=2).iou,
+        ),
+        "unit: channel": (
+            lambda: unit("relu2", channel=4, y=1, x=2),
+            lambda: unit("relu2", 4, y=1, x=2),
+        ),
+        "Target: channel": (lambda: Target(channel=4), lambda: Target(unit=4)),
+        "list_layers: input_size positional": (
+            lambda: [i.output_shape for i in cnnlens.list_layers(shapes, 32)],
+            lambda: [i.output_shape for i in cnnlens.list_layers(shapes, input_size=32)],
+        ),
+    }
+
+
+CASES = list(old_and_new(None, torch.zeros(4, 3, 64, 64)))
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_0x_call_gives_the_1_0_result_and_warns_once_at_the_callers_line(
+    case, shapes, shape_images, fresh_warnings
+):
+    old, new = old_and_new(shapes, shape_images)[case]
+    expected, quiet = said(new)
+    assert quiet == []
+    result, first = said(old)
+    assert same(result, expected)
+    assert len(first) >= 1 and {w.filename for w in first} == {__file__}
+    assert all("0.x" in str(w.message) or "is now" in str(w.message) for w in first)
+    _, second = said(old)
+    assert second == []
+
+
+def test_an_argument_under_both_names_is_a_type_error(shapes, shape_images):
+    with pytest.raises(TypeError, match="both 'fill' and 'baselines'"):
+        occlusion(shapes, shape_images[:1], 0, fill=0.5, baselines=0.5)
+    with pytest.raises(TypeError, match="takes 3 positional"):
+        occlusion(shapes, shape_images[:1], 0, 8, 4, 0.5, 64, None, "extra")
+
+
+def test_renamed_attributes_still_read(shapes, fresh_warnings):
+    top = top_examples(shapes, "relu2", images=ShapeWorld(length=20, seed=4), k=2)
+    images, warned = said(lambda: top.images)
+    assert images == top.scanned == 20 and len(warned) == 1
+    channel, warned = said(lambda: Target(unit=3).channel)
+    assert channel == 3 and len(warned) == 1
+
+
+def test_signed_grad_cam_keeps_what_the_relu_drops(shapes, shape_images):
+    signed = grad_cam(shapes, shape_images, "relu3", 2, signed=True)
+    assert (signed < 0).any()
+    assert torch.equal(signed.clamp(min=0), grad_cam(shapes, shape_images, "relu3", 2))
