@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import projector_checks, save_lecture_screenshot
 from playwright.sync_api import Locator, Page, expect
+
+from conftest import projector_checks, save_lecture_screenshot
 
 if TYPE_CHECKING:
     from conftest import LabServer

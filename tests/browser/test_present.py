@@ -19,8 +19,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from conftest import REPO_ROOT, _free_port, _tail
 from playwright.sync_api import Page, expect
+
+from conftest import REPO_ROOT, _free_port, _tail
 
 LECTURE = "notebooks/01_filters_and_feature_maps.ipynb"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}

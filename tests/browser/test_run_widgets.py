@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import projector_checks, run_cell, save_lecture_screenshot
 from playwright.sync_api import Locator, Page, expect
 from test_lecture_in_lab import (
     NOTEBOOK_PANEL,
@@ -29,6 +28,8 @@ from test_lecture_in_lab import (
     open_notebook,
     step,
 )
+
+from conftest import projector_checks, run_cell, save_lecture_screenshot
 
 if TYPE_CHECKING:
     from conftest import LabServer
