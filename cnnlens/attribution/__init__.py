@@ -1,5 +1,8 @@
-"""Attribution (lectures 3 and 5): one backprop engine with three ReLU rules and targets anywhere
-in the network; gradient maps, the CAM family and occlusion."""
+"""Attribution (lectures 3 and 5): which pixels and units a network's output depends on.
+
+One backprop engine with three ReLU rules and targets anywhere in the network; gradient maps, the
+CAM family and occlusion.
+"""
 
 from cnnlens.attribution.averaged import integrated_gradients, smoothgrad
 from cnnlens.attribution.cam import cam, grad_cam, guided_grad_cam, upsample

@@ -1,5 +1,8 @@
-"""Gradients averaged over many inputs: SmoothGrad (noisy copies) and integrated gradients (a
-path from a baseline). Copies are processed `batch_size` at a time, so memory stays bounded."""
+"""Gradients averaged over many inputs: SmoothGrad (noisy copies) and integrated gradients.
+
+Integrated gradients follow a path from a baseline. Copies are processed `batch_size` at a time, so
+memory stays bounded.
+"""
 
 from __future__ import annotations
 
@@ -24,8 +27,10 @@ def _summed_gradients(
     batch_size: int,
     tick: Callable[[int], None],
 ) -> torch.Tensor:
-    """Sum over a stack of inputs of d target / d input, `batch_size` inputs per pass; `tick`
-    hears how many inputs each pass finished."""
+    """Sum over a stack of inputs of d target / d input, `batch_size` inputs per pass.
+
+    `tick` hears how many inputs each pass finished.
+    """
     total = torch.zeros_like(inputs[0])
     for start in range(0, len(inputs), batch_size):
         chunk = inputs[start : start + batch_size]
@@ -46,8 +51,11 @@ def _counter(progress: Progress | None, total: int) -> Callable[[int], None]:
 
 
 def _baseline(baselines: float | torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """The path's start for each image of x (N, 3, H, W): a number (or 0-d tensor) fills every
-    pixel; an image or a batch of 1 or N is checked against x (`batch_like`)."""
+    """The path's start for each image of x (N, 3, H, W).
+
+    A number (or 0-d tensor) fills every pixel; an image or a batch of 1 or N is checked against x
+    (`batch_like`).
+    """
     if isinstance(baselines, torch.Tensor) and baselines.dim() > 0:
         return batch_like(baselines, x, "baseline")
     try:
@@ -74,11 +82,35 @@ def smoothgrad(
     seed: int = 0,
     progress: Progress | None = None,
 ) -> torch.Tensor:
-    """Smilkov et al.: the input gradient averaged over `samples` noisy copies of each image.
+    """The input gradient averaged over `samples` noisy copies of each image (SmoothGrad).
 
-    The noise is Gaussian with std = `noise` x the image's value range; seeded, so repeatable.
-    Returns (N, 3, H, W); take `.abs().amax(dim=1)` for a SmoothGrad saliency map.
-    `progress(done, total)` counts noisy copies and may raise `Cancelled`.
+    Smilkov et al., SmoothGrad: removing noise by adding noise, 2017,
+    https://arxiv.org/abs/1706.03825.
+
+    The noise is Gaussian and seeded, so the result is repeatable. Take `.abs().amax(dim=1)` of the
+    result for a SmoothGrad saliency map.
+
+    Args:
+        model: The network: a `LoadedModel` (its normalization is applied) or an `nn.Module`.
+        images: (N, 3, H, W) or (3, H, W) float tensor in [0, 1].
+        target: What to explain: a `Target` (`class_score`, `unit`), a class index, or one class
+            index per image.
+        noise: Standard deviation of the noise as a fraction of the image's value range (max - min);
+            >= 0.
+        samples: Number of noisy copies per image; >= 1.
+        batch_size: Noisy copies per forward and backward pass (bounds memory).
+        seed: Seed of the noise.
+        progress: Optional callback `progress(done, total)` counting noisy copies; may raise
+            `Cancelled`.
+
+    Returns:
+        (N, 3, H, W) float tensor: the mean gradient, signed, on the input's device.
+
+    Raises:
+        CnnlensError: `samples` < 1 or `noise` < 0; `images` is not a finite float (N, 3, H, W) or
+            (3, H, W) tensor; the target names an unknown layer, a unit or class out of range, or a
+            position outside the map.
+        Cancelled: `progress` cancelled the computation.
     """
     if samples < 1 or noise < 0:
         raise CnnlensError(f"SmoothGrad needs samples >= 1 and noise >= 0, got {samples}, {noise}")
@@ -110,11 +142,34 @@ def integrated_gradients(
     batch_size: int = 32,
     progress: Progress | None = None,
 ) -> torch.Tensor:
-    """Sundararajan et al.: (x - x') times the mean gradient along the straight path x' -> x.
+    """(x - x') times the mean gradient along the straight path from a baseline x' to x.
 
-    Midpoint rule with `steps` points. Its sum approximates score(x) - score(x') (completeness).
-    `baselines` is a value in [0, 1] image space (0 = black) or a baseline image batch.
-    `progress(done, total)` counts path points and may raise `Cancelled`.
+    Sundararajan et al., Axiomatic Attribution for Deep Networks (integrated gradients), ICML 2017,
+    https://arxiv.org/abs/1703.01365.
+
+    The path integral uses the midpoint rule with `steps` points. The sum of the result approximates
+    score(x) - score(x') (completeness).
+
+    Args:
+        model: The network: a `LoadedModel` (its normalization is applied) or an `nn.Module`.
+        images: (N, 3, H, W) or (3, H, W) float tensor in [0, 1].
+        target: What to explain: a `Target` (`class_score`, `unit`), a class index, or one class
+            index per image.
+        baselines: The path's start x': a value in [0, 1] image space filling every pixel (0 =
+            black), or a baseline image (3, H, W) or batch (1 or N, 3, H, W) in [0, 1].
+        steps: Number of points on the path; >= 1.
+        batch_size: Path points per forward and backward pass (bounds memory).
+        progress: Optional callback `progress(done, total)` counting path points; may raise
+            `Cancelled`.
+
+    Returns:
+        (N, 3, H, W) float tensor of signed attributions, in score units.
+
+    Raises:
+        CnnlensError: `steps` < 1; `baselines` is neither a number nor an image tensor, or its size
+            or count does not match `images`; `images` is not a finite float (N, 3, H, W) or (3, H,
+            W) tensor; the target is out of range.
+        Cancelled: `progress` cancelled the computation.
     """
     if steps < 1:
         raise CnnlensError(f"integrated gradients needs steps >= 1, got {steps}")

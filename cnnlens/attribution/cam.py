@@ -1,5 +1,7 @@
-"""Class activation maps: CAM for global-average-pooling nets, Grad-CAM at any layer, and guided
-Grad-CAM. Maps come at the layer's resolution; `upsample` brings them to the image's."""
+"""Class activation maps: CAM for global-average-pooling nets, Grad-CAM, guided Grad-CAM.
+
+Maps come at the layer's resolution; `upsample` brings them to the image's.
+"""
 
 from __future__ import annotations
 
@@ -35,10 +37,27 @@ def gap_head(net: nn.Module) -> tuple[str, nn.Linear]:
 
 
 def cam(model: ModelLike, images: torch.Tensor, target: Target | Classes) -> torch.Tensor:
-    """Zhou et al.: the class's linear weights applied to the maps the global pooling averages.
+    """Class activation map: the class's linear weights applied to the globally pooled maps.
 
-    (N, h, w). Their mean plus the class's bias is exactly the class logit. The forward stops at
-    the pooling. `target` is a class (an index, one per image, or `class_score(...)`'s logit).
+    Zhou et al., Learning Deep Features for Discriminative Localization (CAM), CVPR 2016,
+    https://arxiv.org/abs/1512.04150.
+
+    The mean of the map plus the class's bias is exactly the class logit. The forward stops at the
+    pooling.
+
+    Args:
+        model: A network whose head is global average pooling followed by a linear layer: a
+            `LoadedModel` or an `nn.Module`.
+        images: (N, 3, H, W) or (3, H, W) float tensor in [0, 1].
+        target: A class: an index, one index per image, or `class_score(...)` (its logit).
+
+    Returns:
+        (N, h, w) float tensor at the pooled layer's resolution, signed, in logit units.
+
+    Raises:
+        CnnlensError: The model has no global-average-pooling + linear head; `target` is not a class
+            (a unit of a layer or a probability); a class index is out of range; `images` is not a
+            finite float (N, 3, H, W) or (3, H, W) tensor.
     """
     target = as_target(target)
     if target.layer is not None or target.probability:
@@ -67,10 +86,28 @@ def grad_cam(
     *,
     signed: bool = False,
 ) -> torch.Tensor:
-    """Selvaraju et al.: ReLU(sum_k mean(d score / d A_k) * A_k) at `layer`: (N, h, w).
+    """ReLU(sum_k mean(d score / d A_k) * A_k) at `layer`: the Grad-CAM map.
 
-    With `signed`, the sum before the ReLU: negative where the layer's maps speak against the
-    target."""
+    Selvaraju et al., Grad-CAM: Visual Explanations from Deep Networks via Gradient-based
+    Localization, ICCV 2017, https://arxiv.org/abs/1610.02391.
+
+    Args:
+        model: The network: a `LoadedModel` (its normalization is applied) or an `nn.Module`.
+        images: (N, 3, H, W) or (3, H, W) float tensor in [0, 1].
+        layer: Name of a layer with (C, h, w) maps, e.g. "relu4_2".
+        target: What to explain: a `Target` (a class or a unit of a later layer), a class index, or
+            one class index per image.
+        signed: Return the sum before the ReLU: negative where the layer's maps speak against the
+            target.
+
+    Returns:
+        (N, h, w) float tensor at the layer's resolution; >= 0 unless `signed`.
+
+    Raises:
+        CnnlensError: `layer` is unknown or has no (C, H, W) maps, or is 1×1; the target does not
+            depend on `layer` (it comes before it or on another branch); the target is out of range;
+            `images` is not a finite float (N, 3, H, W) or (3, H, W) tensor.
+    """
     net = as_net(model)
     target = as_target(target)
     path = resolve_layer(net, layer)
@@ -93,10 +130,10 @@ def grad_cam(
 
 
 def _with_extent(maps: torch.Tensor, what: str) -> torch.Tensor:
-    """`maps` (N, C, h, w), if they have more than one position: a class activation map of a
-    1×1 layer (after global pooling, or a deep layer at a small input) is one flat value.
+    """`maps` (N, C, h, w), if they have more than one position.
 
-    Raises CnnlensError for 1×1 maps; `what` names the map ("Grad-CAM at 'gap'").
+    A class activation map of a 1×1 layer (after global pooling, or a deep layer at a small input)
+    is one flat value. Raises CnnlensError for 1×1 maps; `what` names the map ("Grad-CAM at 'gap'").
     """
     if maps.shape[-2:] == (1, 1):
         raise CnnlensError(
@@ -107,7 +144,15 @@ def _with_extent(maps: torch.Tensor, what: str) -> torch.Tensor:
 
 
 def upsample(maps: torch.Tensor, size: int | tuple[int, int]) -> torch.Tensor:
-    """(N, h, w) maps bilinearly resized to the image size."""
+    """Bilinearly resize (N, h, w) maps to the image size.
+
+    Args:
+        maps: (N, h, w) float tensor, e.g. from `cam` or `grad_cam`.
+        size: Target size in pixels: one side for square images, or (H, W).
+
+    Returns:
+        (N, H, W) float tensor.
+    """
     return F.interpolate(maps[:, None], size=size, mode="bilinear", align_corners=False)[:, 0]
 
 
@@ -115,7 +160,24 @@ def upsample(maps: torch.Tensor, size: int | tuple[int, int]) -> torch.Tensor:
 def guided_grad_cam(
     model: ModelLike, images: torch.Tensor, layer: str, target: Target | Classes
 ) -> torch.Tensor:
-    """Guided backprop weighted by the upsampled Grad-CAM map: (N, 3, H, W)."""
+    """Guided backprop weighted by the upsampled Grad-CAM map.
+
+    Selvaraju et al., Grad-CAM, ICCV 2017, https://arxiv.org/abs/1610.02391 (guided Grad-CAM);
+    guided backprop: Springenberg et al., ICLR 2015, https://arxiv.org/abs/1412.6806.
+
+    Args:
+        model: The network: a `LoadedModel` (its normalization is applied) or an `nn.Module`.
+        images: (N, 3, H, W) or (3, H, W) float tensor in [0, 1].
+        layer: Name of the Grad-CAM layer, one with (C, h, w) maps.
+        target: What to explain: a `Target`, a class index, or one class index per image.
+
+    Returns:
+        (N, 3, H, W) float tensor, signed.
+
+    Raises:
+        CnnlensError: As `grad_cam` and `guided_backprop`: unknown or unsuitable `layer`, a target
+            that does not depend on it or is out of range, or invalid `images`.
+    """
     coarse = grad_cam(model, images, layer, target)
     guided = guided_backprop(model, images, target)
     return guided * upsample(coarse, (guided.shape[-2], guided.shape[-1]))[:, None]

@@ -24,8 +24,14 @@ from cnnlens.errors import CnnlensError
 
 @dataclass(frozen=True)
 class ContributionGraph:
-    """Layers from the input side to the target; `nodes[i]` the units shown at `layers[i]` with
-    their (channel-mean) activation; `edges` (layer index, source unit, target unit, weight)."""
+    """A unit's evidence graph: layers from the input side to the target, units and edges.
+
+    Attributes:
+        layers: Layer names, input side first; the target unit's layer last.
+        nodes: `nodes[i]` maps each unit shown at `layers[i]` to its (channel-mean) activation.
+        edges: (layer index, source unit, target unit, weight) tuples; the weight is the source
+            unit's contribution (gradient × activation).
+    """
 
     layers: list[str]
     nodes: list[dict[int, float]]
@@ -41,8 +47,25 @@ def _target_third(args: tuple) -> bool:
 def contributions(
     model: ModelLike, image: torch.Tensor, source: str, target: Target | tuple[str, int]
 ) -> torch.Tensor:
-    """Contribution of every unit of layer `source` to `target`, a unit of a later layer
-    (`unit(layer, u)`: its mean over positions), for one image: (units of source,)."""
+    """Contribution of every unit of layer `source` to a unit of a later layer, for one image.
+
+    A contribution is gradient × activation summed over the source unit's positions; see the module
+    docstring for when they add up exactly to the target.
+
+    Args:
+        model: The network: a `LoadedModel` (its normalization is applied) or an `nn.Module`.
+        image: One image, (3, H, W) or (1, 3, H, W) float tensor in [0, 1].
+        source: Name of the earlier layer whose units contribute.
+        target: A unit of a later layer: `unit(layer, u)` (its mean over positions), or the 0.x
+            tuple (layer, u).
+
+    Returns:
+        (units of source,) float tensor, signed.
+
+    Raises:
+        CnnlensError: `target` is not a unit of a layer; it does not depend on `source`; a layer is
+            unknown or the unit out of range; `image` is invalid.
+    """
     if isinstance(target, tuple):
         warn_once("contributions", "tuple", "contributions' target is now unit(layer, u)")
         target = Target(unit=target[1], layer=target[0])
@@ -62,8 +85,25 @@ def contribution_graph(
     *,
     fanout: int = 3,
 ) -> ContributionGraph:
-    """From `unit` of the last of `layers`, follow the `fanout` strongest contributors back through
-    each earlier layer (ordered input side first): one forward pass, one backward per target."""
+    """Follow a unit's strongest contributors back through earlier layers, for one image.
+
+    From `unit` of the last of `layers`, the `fanout` strongest contributors in each earlier layer
+    become the next targets: one forward pass, one backward per target.
+
+    Args:
+        model: The network: a `LoadedModel` (its normalization is applied) or an `nn.Module`.
+        image: One image, (3, H, W) or (1, 3, H, W) float tensor in [0, 1].
+        layers: At least two layer names, input side first.
+        unit: The unit (channel) of the last layer to explain.
+        fanout: Contributors kept per target unit; >= 1.
+
+    Returns:
+        The `ContributionGraph`.
+
+    Raises:
+        CnnlensError: Fewer than two layers; `fanout` < 1; a layer does not depend on the one before
+            it; an unknown layer or a unit out of range; `image` is invalid.
+    """
     if len(layers) < 2:
         raise CnnlensError("name at least two layers, input side first")
     if fanout < 1:

@@ -1,5 +1,8 @@
-"""The backprop engine: scores of a target from a (possibly truncated) forward, and the gradient
-of a target with respect to the [0, 1] input image."""
+"""The backprop engine: scores of a target, and their gradient with respect to the input image.
+
+Scores come from a (possibly truncated) forward; the gradient is taken with respect to the [0, 1]
+input image.
+"""
 
 from __future__ import annotations
 
@@ -36,10 +39,25 @@ def target_scores(
 def input_gradient(
     model: ModelLike, images: torch.Tensor, target: Target | Classes, *, rule: str = "gradient"
 ) -> torch.Tensor:
-    """d target / d image, (N, 3, H, W), with ReLUs backpropagating by `rule`.
+    """The gradient d target / d image, with ReLUs backpropagating by `rule`.
 
-    Only the input gets a gradient (parameters' `.grad` is never touched), and a target inside
-    the network stops the forward pass at its layer.
+    Only the input gets a gradient (parameters' `.grad` is never touched), and a target inside the
+    network stops the forward pass at its layer.
+
+    Args:
+        model: The network: a `LoadedModel` (its normalization is applied) or an `nn.Module`.
+        images: (N, 3, H, W) or (3, H, W) float tensor in [0, 1].
+        target: What to differentiate: a `Target`, a class index, or one class index per image.
+        rule: How gradients pass back through ReLUs: "gradient", "deconvnet" or "guided" (see
+            `relu_rule`).
+
+    Returns:
+        (N, 3, H, W) float tensor, signed.
+
+    Raises:
+        CnnlensError: An unknown `rule`; the target names an unknown layer, a unit or class out of
+            range, or a position outside the map; `images` is not a finite float (N, 3, H, W) or (3,
+            H, W) tensor.
     """
     net = as_net(model)
     target = as_target(target)

@@ -34,12 +34,32 @@ def occlusion(
     batch_size: int = 64,
     progress: Progress | None = None,
 ) -> torch.Tensor:
-    """Score drop per pixel, averaged over the windows covering it: (N, H, W).
+    """Score drop per pixel when a window over it is greyed out, averaged over its windows.
 
-    Each window is filled with `baselines` (0.5 = mid-gray in [0, 1] image space) across all colour
-    channels; the windows cover every pixel (`window_starts`). Positive = the pixel supports
-    the target.
-    `progress(done, total)` hears of every batch of windows and may raise `Cancelled`.
+    Zeiler & Fergus, Visualizing and Understanding Convolutional Networks, ECCV 2014,
+    https://arxiv.org/abs/1311.2901.
+
+    The windows cover every pixel (`window_starts`). Positive = the pixel supports the target.
+
+    Args:
+        model: The network: a `LoadedModel` (its normalization is applied) or an `nn.Module`.
+        images: (N, 3, H, W) or (3, H, W) float tensor in [0, 1].
+        target: What to explain: a `Target`, a class index, or one class index per image.
+        window: Side of the square window, in pixels.
+        stride: Step between window positions, in pixels.
+        baselines: The fill of the window in [0, 1] image space, across all colour channels (0.5 =
+            mid-gray).
+        batch_size: Occluded copies per forward pass (bounds memory).
+        progress: Optional callback `progress(done, total)` that hears of every batch of windows;
+            may raise `Cancelled`.
+
+    Returns:
+        (N, H, W) float tensor in score units, signed.
+
+    Raises:
+        CnnlensError: The target is out of range or names an unknown layer; `images` is not a finite
+            float (N, 3, H, W) or (3, H, W) tensor.
+        Cancelled: `progress` cancelled the computation.
     """
     net = as_net(model)
     target = as_target(target)

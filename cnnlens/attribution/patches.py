@@ -1,5 +1,8 @@
-"""Gradient patches: a unit's top dataset crops beside what guided backprop (or another ReLU rule)
-finds in each of them — the part of the crop that drives the unit at its strongest position."""
+"""Gradient patches: a unit's top dataset crops beside what guided backprop finds in each of them.
+
+Guided backprop (or another ReLU rule) shows the part of the crop that drives the unit at its
+strongest position.
+"""
 
 from __future__ import annotations
 
@@ -22,8 +25,16 @@ from cnnlens.stimuli.topk import TopExamples
 
 @dataclass(frozen=True)
 class GradientPatches:
-    """(k, 3, S, S) crops of a unit's top examples and the matching crops of the input gradient
-    of the unit at each example's strongest position (rule: gradient, deconvnet or guided)."""
+    """Crops of a unit's top examples and the matching crops of the unit's input gradient.
+
+    Attributes:
+        layer: The unit's layer.
+        unit: The unit (channel).
+        rule: The ReLU rule of the gradients: "gradient", "deconvnet" or "guided".
+        crops: (k, 3, S, S) receptive-field crops of the top examples, in [0, 1].
+        gradients: (k, 3, S, S) crops of d unit(y, x) / d image at each example's strongest
+            position; signed, 0 outside the image.
+    """
 
     layer: str
     unit: int
@@ -41,8 +52,26 @@ def gradient_patches(
     images: Images | None = None,
     rule: str = "guided",
 ) -> GradientPatches:
-    """For each of the unit's top examples: its receptive-field crop, and the crop of d unit(y, x)
-    / d image under `rule`, all k images in one forward and backward pass."""
+    """For each of a unit's top examples: its receptive-field crop and its input-gradient crop.
+
+    The gradient is d unit(y, x) / d image under `rule` at the example's strongest position; all k
+    images go through one forward and backward pass. The method of Zeiler & Fergus (ECCV 2014,
+    https://arxiv.org/abs/1311.2901) and Springenberg et al. (ICLR 2015,
+    https://arxiv.org/abs/1412.6806).
+
+    Args:
+        model: The network: a `LoadedModel` (its normalization is applied) or an `nn.Module`.
+        top: The layer's `TopExamples` (from `cnnlens.stimuli.top_examples`).
+        unit: The unit (channel) of `top.layer`.
+        images: The images `top` was computed on, if it did not run on the default probe set.
+        rule: "gradient", "deconvnet" or "guided".
+
+    Returns:
+        The `GradientPatches`: k crops of S × S pixels, S the layer's receptive field.
+
+    Raises:
+        CnnlensError: `unit` is out of range; the layer has no spatial map; an unknown `rule`.
+    """
     u = check_unit(unit, top.units, top.layer)
     if top.positions[u, 0, 0] < 0:
         raise CnnlensError(f"layer {top.layer!r} has no spatial map; pick a conv layer")

@@ -27,8 +27,10 @@ RULES: tuple[str, ...] = ("gradient", "deconvnet", "guided")
 
 
 class _RuleReLU(torch.autograd.Function):
-    """clamp(x, 0, upper) forward; backward by the rule. Saves only where the input was inside
-    (0, upper), never the input."""
+    """clamp(x, 0, upper) forward; backward by the rule.
+
+    Saves only where the input was inside (0, upper), never the input.
+    """
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, rule: str, upper: float | None) -> torch.Tensor:
@@ -47,8 +49,10 @@ class _RuleReLU(torch.autograd.Function):
 
 
 def unruled_note(rule: str, others: Mapping[str, int]) -> str:
-    """One line saying how many non-ReLU activation calls a rule left as they are ("" if none,
-    or for the plain gradient, which is exact there)."""
+    """One line saying how many non-ReLU activation calls a rule left as they are.
+
+    "" if none, or for the plain gradient, which is exact there.
+    """
     if rule == "gradient" or not others:
         return ""
     kinds = ", ".join(f"{name} ×{count}" for name, count in sorted(others.items()))
@@ -59,9 +63,19 @@ def unruled_note(rule: str, others: Mapping[str, int]) -> str:
 
 
 class relu_rule(ReLUCalls):
-    """Within this context every ReLU call (ReLU6 and other clipped ReLUs too) backpropagates by
-    `rule`. Other nonlinearities keep their own gradient; on a clean exit, a rule other than the
-    plain gradient says how many there were (`core.notes`: one line)."""
+    """Context manager: within it every ReLU call backpropagates by `rule`.
+
+    ReLU6 and other clipped ReLUs follow the rule too. Other nonlinearities keep their own gradient;
+    on a clean exit, a rule other than the plain gradient says how many there were (`core.notes`:
+    one line). The rules: Zeiler & Fergus, ECCV 2014, https://arxiv.org/abs/1311.2901 (deconvnet);
+    Springenberg et al., ICLR 2015, https://arxiv.org/abs/1412.6806 (guided backprop).
+
+    Args:
+        rule: "gradient" (the plain gradient), "deconvnet" or "guided".
+
+    Raises:
+        CnnlensError: An unknown `rule`.
+    """
 
     def __init__(self, rule: str) -> None:
         if rule not in RULES:
@@ -70,6 +84,7 @@ class relu_rule(ReLUCalls):
         self.rule = rule
 
     def relu(self, x: torch.Tensor, inplace: bool, upper: float | None) -> torch.Tensor:
+        """ReLU (clipped at `upper` if given) forward whose backward follows the rule."""
         if inplace:
             # Keep in-place semantics (callers may use the argument, not the result) while the
             # gradient still flows through the rule: copy_ passes the gradient to `out`.

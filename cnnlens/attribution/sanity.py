@@ -1,6 +1,8 @@
-"""The randomization sanity check (Adebayo et al.): re-initialize the top of the network and see
-whether an attribution map changes. A map that stays the same cannot be explaining what the
-network learned there."""
+"""The randomization sanity check: re-initialize the top of the network, compare the maps.
+
+Adebayo et al., Sanity Checks for Saliency Maps, NeurIPS 2018, https://arxiv.org/abs/1810.03292. A
+map that stays the same cannot be explaining what the network learned there.
+"""
 
 from __future__ import annotations
 
@@ -19,11 +21,23 @@ from cnnlens.errors import CnnlensError
 
 @legacy_calls(order=("model", "layers", "seed"))
 def reinitialized(model: ModelLike, layers: Sequence[str], *, seed: int = 0) -> ModelLike:
-    """A copy of the model (in eval mode) whose `layers` have fresh random parameters, in order,
-    from `seed`; the model itself is untouched.
+    """A copy of the model (in eval mode) whose `layers` have fresh random parameters.
 
-    The copy is a working view (`core.view`): the other layers share the model's weights, and
-    nothing of the model is deep-copied (its hooks' owners may hold locks).
+    The layers are re-initialized in order from `seed`; the model itself is untouched. The copy is a
+    working view (`core.view`): the other layers share the model's weights, and nothing of the model
+    is deep-copied (its hooks' owners may hold locks). Adebayo et al., NeurIPS 2018,
+    https://arxiv.org/abs/1810.03292.
+
+    Args:
+        model: A `LoadedModel` or an `nn.Module`.
+        layers: Names of the layers to re-initialize, e.g. the top ones.
+        seed: Seed of the new parameters.
+
+    Returns:
+        The same kind of model as `model` (a `LoadedModel` stays one).
+
+    Raises:
+        CnnlensError: A layer is unknown or has no parameters to re-initialize.
     """
     net = working_view(as_net(model))
     with torch.random.fork_rng(devices=[]), torch.no_grad():
@@ -39,7 +53,18 @@ def reinitialized(model: ModelLike, layers: Sequence[str], *, seed: int = 0) -> 
 
 
 def rank_correlation(before: torch.Tensor, after: torch.Tensor) -> float:
-    """Mean over images of the Spearman rank correlation between two maps of each image."""
+    """Mean over images of the Spearman rank correlation between two maps of each image.
+
+    Args:
+        before: (N, ...) maps, e.g. (N, H, W).
+        after: Maps of the same shape.
+
+    Returns:
+        The mean correlation, in [-1, 1].
+
+    Raises:
+        CnnlensError: The shapes differ.
+    """
     if before.shape != after.shape:
         raise CnnlensError(f"map shapes differ: {tuple(before.shape)} vs {tuple(after.shape)}")
     pairs = zip(before.detach().cpu(), after.detach().cpu(), strict=True)
@@ -54,6 +79,21 @@ def randomization_check(
     *,
     seed: int = 0,
 ) -> float:
-    """Rank correlation between `maps(model)` and `maps` of the model with `layers` re-initialized:
-    near 1 means the map ignores what those layers learned."""
+    """Rank correlation between the maps of the model and of the model with `layers` re-initialized.
+
+    Near 1 means the map ignores what those layers learned. Adebayo et al., Sanity Checks for
+    Saliency Maps, NeurIPS 2018, https://arxiv.org/abs/1810.03292.
+
+    Args:
+        model: A `LoadedModel` or an `nn.Module`.
+        maps: Function from a model to its (N, ...) maps, e.g. `lambda m: saliency(m, images, 0)`.
+        layers: Names of the layers to re-initialize.
+        seed: Seed of the new parameters.
+
+    Returns:
+        The mean Spearman correlation, in [-1, 1].
+
+    Raises:
+        CnnlensError: A layer is unknown or has no parameters, or whatever `maps` raises.
+    """
     return rank_correlation(maps(model), maps(reinitialized(model, layers, seed=seed)))

@@ -20,19 +20,30 @@ tensor (`batch.labels[:, 0]`), or a 0-d tensor / NumPy integer."""
 
 
 def per_image(spec: Classes) -> TypeGuard[Sequence[int] | torch.Tensor | np.ndarray]:
-    """Whether `spec` lists one index per image (a list, tuple, 1-d array or tensor) rather than
-    one index for all (a Python, NumPy or 0-d tensor integer)."""
+    """Whether `spec` lists one index per image rather than one index for all.
+
+    One per image: a list, tuple, 1-d array or tensor; one for all: a Python, NumPy or 0-d tensor
+    integer.
+    """
     return getattr(spec, "ndim", 1) > 0 and hasattr(spec, "__len__")
 
 
 @dataclass(frozen=True)
 class Target:
-    """A scalar per image to differentiate.
+    """A scalar per image to differentiate: a class score, a channel, or one unit at one position.
 
-    `unit` is a unit (channel) of `layer`, one for all images or one per image. `layer=None`
-    means the model's output, whose units are the classes; `probability` then picks the softmax
-    probability (within the class's head) over the raw logit. `y`, `x` pick one position of a
-    layer's map, otherwise the unit's mean over positions is used.
+    Args:
+        unit: A unit (channel) of `layer` — a class when `layer` is None — one for all images or one
+            per image.
+        layer: A layer name; None means the model's output, whose units are the classes.
+        y: Row of one position of the layer's map; with `x`. Otherwise the unit's mean over
+            positions is used.
+        x: Column of that position.
+        probability: For the output: the softmax probability (within the class's head) instead of
+            the raw logit.
+
+    Raises:
+        CnnlensError: `layer` is not a string.
     """
 
     unit: Classes
@@ -61,13 +72,31 @@ Target.__init__ = legacy_calls(renamed={"channel": "unit"})(Target.__init__)  # 
 
 @legacy_calls(order=("index", "probability"))
 def class_score(index: Classes, *, probability: bool = False) -> Target:
-    """The logit (pre-softmax, the default) or the probability of a class."""
+    """The logit (pre-softmax, the default) or the probability of a class.
+
+    Args:
+        index: A class index, or one per image (list, 1-d array or tensor).
+        probability: Use the softmax probability within the class's head.
+
+    Returns:
+        The `Target`.
+    """
     return Target(unit=index, probability=probability)
 
 
 @legacy_calls(order=("layer", "unit", "y", "x"), renamed={"channel": "unit"})
 def unit(layer: str, unit: Classes, *, y: int | None = None, x: int | None = None) -> Target:
-    """A unit (channel) of a layer: its mean over positions, or its value at (y, x)."""
+    """A unit (channel) of a layer: its mean over positions, or its value at (y, x).
+
+    Args:
+        layer: A layer name, e.g. "conv3".
+        unit: The channel index, or one per image.
+        y: Row in the layer's map (with `x`); None for the mean over positions.
+        x: Column in the layer's map.
+
+    Returns:
+        The `Target`.
+    """
     return Target(unit=unit, layer=layer, y=y, x=x)
 
 
@@ -90,8 +119,11 @@ def for_image(target: Target, n: int, count: int) -> Target:
 def target_indices(
     spec: Classes, count: int, units: int, where: str, what: str = "class"
 ) -> torch.Tensor:
-    """One validated index per image, (count,) int64, from a single index or a per-image
-    sequence (list, 1-d array or tensor); `what` names them in errors ("class" or "unit")."""
+    """One validated index per image from a single index or a per-image sequence.
+
+    A sequence is a list, 1-d array or tensor; `what` names them in errors ("class" or "unit").
+    Returns (count,) int64.
+    """
     indices = list(spec) if per_image(spec) else [spec] * count
     if len(indices) != count:
         raise CnnlensError(f"got {len(indices)} target indices for {count} images")
