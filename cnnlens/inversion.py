@@ -1,9 +1,10 @@
-"""Lecture 6, code inversion (Mahendran & Vedaldi): which image has the same code at a layer?
+"""Lecture 6, code inversion: which image has the same code at a layer?
 
-Starting from noise, the render engine minimizes ‖Φ(x) − Φ0‖² / ‖Φ0‖² + λ_α‖x‖_α^α + λ_TV·TV(x),
-where Φ0 is the original image's code at the layer — all of it, or only the central field×field
-positions, to see what one local code remembers. The layer is matched as named (after its ReLU
-for a ReLU layer) with plain ReLUs, so the code is the network's own.
+Mahendran & Vedaldi, Understanding Deep Image Representations by Inverting Them, CVPR 2015,
+https://arxiv.org/abs/1412.0035. Starting from noise, the render engine minimizes ‖Φ(x) − Φ0‖² /
+‖Φ0‖² + λ_α‖x‖_α^α + λ_TV·TV(x), where Φ0 is the original image's code at the layer — all of it, or
+only the central field×field positions, to see what one local code remembers. The layer is matched
+as named (after its ReLU for a ReLU layer) with plain ReLUs, so the code is the network's own.
 """
 
 from __future__ import annotations
@@ -29,8 +30,15 @@ __all__ = ["Inversion", "code_match", "invert", "invert_layers"]
 
 @dataclass(frozen=True)
 class Inversion:
-    """Reconstructions (N, 3, H, W) of `originals` from their code at `layer` (or its central
-    `field`×`field` positions), and each one's relative code error ‖Φ(x) − Φ0‖ / ‖Φ0‖."""
+    """Reconstructions of images from their code at a layer, with each one's code error.
+
+    Attributes:
+        layer: The layer's name.
+        field: The side of the central code region matched, or None for the whole map.
+        originals: (N, 3, H, W) float tensor in [0, 1]: the inverted images.
+        images: (N, 3, H, W) float tensor in [0, 1]: their reconstructions.
+        error: (N,) float tensor: relative code error ‖Φ(x) − Φ0‖ / ‖Φ0‖, >= 0.
+    """
 
     layer: str
     field: int | None
@@ -40,7 +48,18 @@ class Inversion:
 
 
 def central(values: torch.Tensor, field: int | None) -> torch.Tensor:
-    """The central field×field positions of (N, C, H, W) values (all of them for None)."""
+    """The central field×field positions of (N, C, H, W) values (all of them for None).
+
+    Args:
+        values: (N, C, H, W) tensor.
+        field: Side of the central square, 1 to min(H, W); None for all positions.
+
+    Returns:
+        (N, C, field, field) tensor, or `values` itself.
+
+    Raises:
+        CnnlensError: `field` is outside 1..the map's side.
+    """
     if field is None:
         return values
     height, width = values.shape[-2:]
@@ -52,7 +71,16 @@ def central(values: torch.Tensor, field: int | None) -> torch.Tensor:
 
 @legacy_calls(order=("layer", "code", "field"))
 def code_match(layer: str, code: torch.Tensor, *, field: int | None = None) -> Objective:
-    """Minus the squared code distance to `code`, relative to ‖code‖² (per image, to maximize)."""
+    """Objective: minus the squared code distance to `code`, relative to ‖code‖² (per image).
+
+    Args:
+        layer: The layer's name.
+        code: (N, C, H, W) float tensor: the target code at `layer`.
+        field: Match only the central field×field positions; None for all.
+
+    Returns:
+        An `Objective` (to maximize) of N images; its value is <= 0, 0 for an exact match.
+    """
     target = central(code, field)
     norm = target.flatten(1).pow(2).sum(dim=1).clamp_min(1e-12)
 
@@ -81,11 +109,36 @@ def invert(
     preview: Preview | None = None,
     preview_every: int = 16,
 ) -> Inversion:
-    """Reconstruct [0, 1] RGB `images` from their code at `layer` (see the module docstring).
+    """Reconstruct images from their code at `layer` (see the module docstring).
 
-    The image is plain pixels (sigmoid-squashed RGB, as in Mahendran & Vedaldi) unless `param`
-    says otherwise — Fourier helps deep layers; no random transforms are used, since the code of
-    a shifted image is a different code.
+    The image is plain pixels (sigmoid-squashed RGB, as in Mahendran & Vedaldi, CVPR 2015,
+    https://arxiv.org/abs/1412.0035) unless `param` says otherwise — Fourier helps deep layers; no
+    random transforms are used, since the code of a shifted image is a different code.
+
+    Args:
+        model: The network: a `LoadedModel` (its normalization is applied) or an `nn.Module`.
+        images: (N, 3, S, S) or (3, S, S) float tensor in [0, 1]; square.
+        layer: Name of a layer with (C, H, W) maps.
+        field: Match only the central field×field code positions; None for the whole map.
+        steps: Optimization steps.
+        lr: Adam learning rate.
+        alpha: Exponent α of the α-norm regularizer.
+        alpha_strength: Weight λ_α of the α-norm.
+        tv_strength: Weight λ_TV of the total variation.
+        param: Image parametrization; default plain pixels (`Param(fourier=False,
+            decorrelate=False)`).
+        seed: Seed of the starting noise.
+        progress: Optional callback `progress(done, total)` counting steps; may raise `Cancelled`.
+        preview: Optional callback `preview(step, images)` receiving the (N, 3, S, S) images so far.
+        preview_every: Steps between previews.
+
+    Returns:
+        The `Inversion`.
+
+    Raises:
+        CnnlensError: The images are not square or otherwise invalid; `layer` is unknown or has no
+            (C, H, W) maps; `field` is out of range.
+        Cancelled: `progress` cancelled the optimization.
     """
     path = resolve_layer(model, layer)
     originals = images_for(model, images)
@@ -120,5 +173,19 @@ def invert(
 def invert_layers(
     model: ModelLike, images: torch.Tensor, layers: Sequence[str], **settings: Any
 ) -> dict[str, Inversion]:
-    """`invert` from each of `layers` in turn, with the same settings."""
+    """`invert` from each of `layers` in turn, with the same settings.
+
+    Args:
+        model: The network: a `LoadedModel` or an `nn.Module`.
+        images: (N, 3, S, S) or (3, S, S) float tensor in [0, 1].
+        layers: Layer names with (C, H, W) maps.
+        **settings: Keyword options of `invert` (`field`, `steps`, `lr`, ...).
+
+    Returns:
+        An `Inversion` per layer name, in the order of `layers`.
+
+    Raises:
+        CnnlensError: As `invert`, for any of the layers.
+        Cancelled: `progress` cancelled an optimization.
+    """
     return {layer: invert(model, images, layer, **settings) for layer in layers}

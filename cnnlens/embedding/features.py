@@ -27,7 +27,14 @@ POOLS = ("flatten", "mean")
 
 @dataclass(frozen=True)
 class Features:
-    """(N, D) feature vectors of a dataset at `layer`, with the images' labels if it has any."""
+    """Feature vectors of a dataset at one layer, with the images' labels if it has any.
+
+    Attributes:
+        layer: The layer's name (with ":input" for a layer's input).
+        values: (N, D) float tensor: one feature vector per image.
+        labels: (N,) int64 tensor of class labels, or None.
+        source: Which dataset the features come from.
+    """
 
     layer: str
     values: torch.Tensor
@@ -36,8 +43,19 @@ class Features:
 
 
 def last_feature_layer(model: ModelLike) -> str:
-    """The input of the network's last linear layer: the "last feature layer" (ShapeNet's GAP
-    vector, ResNet's pooled 512-d vector, VGG/AlexNet's fc7)."""
+    """The input of the network's last linear layer: the "last feature layer".
+
+    ShapeNet's GAP vector, ResNet's pooled 512-d vector, VGG's and AlexNet's fc7.
+
+    Args:
+        model: The network: a `LoadedModel` or an `nn.Module`.
+
+    Returns:
+        The layer name with ":input", e.g. "fc:input".
+
+    Raises:
+        CnnlensError: The model has no linear layer.
+    """
     linears = [name for name, m in as_net(model).named_modules() if isinstance(m, nn.Linear)]
     if not linears:
         raise CnnlensError("the model has no linear layer; name a layer for its features")
@@ -54,9 +72,29 @@ def dataset_features(
     batch_size: int = 128,
     progress: Progress | None = None,
 ) -> Features:
-    """Features of every image at `layer` (default: the last feature layer). Spatial maps are
-    flattened (`pool="flatten"`) or averaged over positions (`pool="mean"`). Shape-world results
-    are cached by model weights and preprocessing, layer, pooling and dataset."""
+    """Features of every image at `layer` (default: the last feature layer).
+
+    Shape-world results are cached by model weights and preprocessing, layer, pooling and dataset.
+
+    Args:
+        model: The network: a `LoadedModel` (its normalization is applied) or an `nn.Module`.
+        images: A `ShapeWorld`, a dataset of images, or an (N, 3, H, W) float tensor in [0, 1].
+        layer: A layer name ("relu3"), or a layer's input ("fc:input"); None for
+            `last_feature_layer`.
+        pool: "flatten" keeps spatial maps whole (D = C·H·W); "mean" averages them over positions (D
+            = C).
+        batch_size: Images per forward pass.
+        progress: Optional callback `progress(done, total)` counting images; may raise `Cancelled`.
+
+    Returns:
+        The `Features`: values (N, D).
+
+    Raises:
+        CnnlensError: `pool` is not "flatten" or "mean"; `layer` is not a string, has a suffix other
+            than ":input", or is unknown; the model has no linear layer (when `layer` is None);
+            `images` are invalid.
+        Cancelled: `progress` cancelled the pass.
+    """
     if pool not in POOLS:
         raise CnnlensError(f"pool must be one of {POOLS}, got {pool!r}")
     if layer is None:

@@ -1,6 +1,8 @@
-"""t-SNE of feature vectors with openTSNE, seeded, PCA-initialised and single-threaded, so a
-layout is bit-reproducible. 2,000 × 128 features: 7.1 s on a quiet 2-core machine (scikit-learn
-6.7 s), and it degrades gracefully under load (9.8 s vs. scikit-learn's 34-53 s measured here)."""
+"""t-SNE of feature vectors with openTSNE, seeded, PCA-initialised and single-threaded.
+
+So a layout is bit-reproducible. 2,000 × 128 features: 7.1 s on a quiet 2-core machine (scikit-learn
+6.7 s), and it degrades gracefully under load (9.8 s vs. scikit-learn's 34-53 s measured here).
+"""
 
 from __future__ import annotations
 
@@ -27,12 +29,26 @@ def tsne(
     seed: int = 0,
     progress: Progress | None = None,
 ) -> torch.Tensor:
-    """(N, 2) float32 t-SNE coordinates of (N, D) points (trailing dimensions are flattened).
-    `progress` hears of every REPORT_EVERY optimisation steps and may raise to stop the call.
+    """Lay out points in 2-d with t-SNE.
 
-    Raises CnnlensError for fewer than 4 points, a perplexity outside 1..(N - 1) / 3, NaN or
-    infinite values, and points that are all the same vector (a dead layer), where t-SNE would
-    return NaN coordinates.
+    van der Maaten & Hinton, Visualizing Data using t-SNE, JMLR 2008,
+    https://www.jmlr.org/papers/v9/vandermaaten08a.html.
+
+    Args:
+        points: (N, D) or (N, ...) tensor (trailing dimensions are flattened); N >= 4.
+        perplexity: Effective number of neighbours, 1 to (N - 1) / 3.
+        seed: Seed of the layout.
+        progress: Optional callback `progress(done, total)` told every 25 optimisation steps; may
+            raise `Cancelled` to stop the call.
+
+    Returns:
+        (N, 2) float32 tensor of coordinates.
+
+    Raises:
+        CnnlensError: Fewer than 4 points; a perplexity outside 1..(N - 1) / 3; NaN or infinite
+            values; points that are all the same vector (a dead layer), where t-SNE would return NaN
+            coordinates.
+        Cancelled: `progress` cancelled the layout.
     """
     x = points.detach().reshape(len(points), -1).double().cpu().numpy()
     if len(x) < MIN_POINTS:

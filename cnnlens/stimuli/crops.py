@@ -43,10 +43,27 @@ def unit_crops(
     images: Images | None = None,
     overlay: bool = False,
 ) -> torch.Tensor:
-    """(k, 3, S, S) crops of the unit's receptive field around each top example's strongest
-    position, best first; with `overlay`, pixels are dimmed where the unit's upsampled map is low.
+    """Crops of a unit's receptive field around each top example's strongest position, best first.
 
-    A layer without spatial maps (a classifier output) gives the whole images.
+    A layer without spatial maps (a classifier output) gives the whole images. The crops are the
+    "top 9" grids of Zeiler & Fergus, ECCV 2014, https://arxiv.org/abs/1311.2901.
+
+    Args:
+        model: The network: a `LoadedModel` or an `nn.Module`.
+        top: The layer's `TopExamples` (from `top_examples`).
+        unit: The unit (channel) of `top.layer`.
+        images: The dataset `top` was scanned on, if not the default probe set: a `ShapeWorld`, a
+            dataset or an (N, 3, H, W) float tensor in [0, 1].
+        overlay: Dim pixels where the unit's upsampled map is low (to 0.2 of their value at the
+            map's zero).
+
+    Returns:
+        (k, 3, S, S) float tensor in [0, 1], S the receptive field's side in pixels; gray (0.5)
+        where the field reaches past the image.
+
+    Raises:
+        CnnlensError: `unit` is out of range; `images` is not the dataset `top` was scanned on
+            (another source or size).
     """
     u = check_unit(unit, top.units, top.layer)
     examples = images_at(source_images(model, top, images), top.indices[u].tolist())
@@ -67,7 +84,18 @@ def unit_crops(
 def crop(
     image: torch.Tensor, field: ReceptiveField, y: int, x: int, *, outside: float = OUTSIDE
 ) -> torch.Tensor:
-    """The (C, S, S) field of unit (y, x) cut from one image, `outside` where it leaves it."""
+    """The (C, S, S) field of unit (y, x) cut from one image, `outside` where it leaves it.
+
+    Args:
+        image: (C, H, W) tensor.
+        field: The layer's `ReceptiveField`; S is `field.size`.
+        y: Row of the unit in the layer's map.
+        x: Column of the unit in the layer's map.
+        outside: Fill value where the field reaches past the image (0.5: gray in [0, 1] images).
+
+    Returns:
+        (C, S, S) tensor of `image`'s dtype.
+    """
     size = image.shape[-1]
     top, left, _, _ = field.box(y, x)
     out = torch.full((image.shape[0], field.size, field.size), outside, dtype=image.dtype)
@@ -77,7 +105,7 @@ def crop(
 
 
 def _unit_light(model: ModelLike, layer: str, unit: int, examples: torch.Tensor) -> torch.Tensor:
-    """(k, 1, H, W) in [0.2, 1]: the unit's map upsampled to the image, scaled by its maximum."""
+    """The unit's map upsampled to the image, scaled by its maximum: (k, 1, H, W) in [0.2, 1]."""
     maps = capture(model, examples, layer)[layer][:, unit : unit + 1].float().cpu()
     up = F.interpolate(maps, size=examples.shape[-2:], mode="bilinear", align_corners=False)
     peak = up.flatten(1).max(dim=1).values.clamp(min=1e-8)[:, None, None, None]

@@ -1,7 +1,9 @@
-"""The empirical receptive field by sliding-window discrepancy (Zhou et al., "Object detectors
-emerge in deep scene CNNs"): occlude small patches of a unit's top images, see where its value
-drops, re-centre each drop map on the unit and average. It is usually far smaller than the
-theoretical field: a unit mostly looks at the middle of what it could see.
+"""The empirical receptive field by sliding-window discrepancy.
+
+Zhou et al., Object Detectors Emerge in Deep Scene CNNs, ICLR 2015, https://arxiv.org/abs/1412.6856:
+occlude small patches of a unit's top images, see where its value drops, re-centre each drop map on
+the unit and average. It is usually far smaller than the theoretical field: a unit mostly looks at
+the middle of what it could see.
 """
 
 from __future__ import annotations
@@ -27,9 +29,16 @@ OCCLUDER = 0.5  # mid-gray patches, as in occlusion maps
 
 @dataclass(frozen=True)
 class EmpiricalField:
-    """The averaged, re-centred discrepancy map (2H-1, 2W-1; the unit's centre in the middle),
-    each image's map scaled to peak 1 first; `size` is the side of a square of the same area as
-    the region above half the peak, next to the theoretical field's side."""
+    """A unit's averaged, re-centred discrepancy map, its size next to the theoretical one.
+
+    Attributes:
+        layer: The unit's layer.
+        unit: The unit (channel).
+        map: (2H-1, 2W-1) float tensor, the unit's centre in the middle; each image's drop map is
+            scaled to peak 1 before averaging.
+        size: Side in pixels of a square of the same area as the region above half the peak.
+        theoretical: Side in pixels of the theoretical receptive field.
+    """
 
     layer: str
     unit: int
@@ -49,10 +58,29 @@ def empirical_field(
     stride: int | None = None,
     batch_size: int = 256,
 ) -> EmpiricalField:
-    """Grey out `window`-pixel patches every `stride` pixels (defaults scale with the theoretical
-    field) on the unit's top images, measure the drop of the unit at its strongest position, and
-    average the drop maps aligned on that position. Only patches that touch the theoretical field
-    are tried: elsewhere the drop is zero by construction."""
+    """Measure a unit's empirical receptive field by greying out patches of its top images.
+
+    Grey out `window`-pixel patches every `stride` pixels on the unit's top images, measure the drop
+    of the unit at its strongest position, and average the drop maps aligned on that position. Only
+    patches that touch the theoretical field are tried: elsewhere the drop is zero by construction.
+    Zhou et al., ICLR 2015, https://arxiv.org/abs/1412.6856.
+
+    Args:
+        model: The network: a `LoadedModel` or an `nn.Module`.
+        top: The layer's `TopExamples` (from `top_examples`).
+        unit: The unit (channel) of `top.layer`.
+        images: The dataset `top` was scanned on, if not the default probe set.
+        window: Side of the gray patch in pixels; None scales it with the theoretical field.
+        stride: Step between patches in pixels; None scales it with the theoretical field.
+        batch_size: Occluded copies per forward pass (bounds memory).
+
+    Returns:
+        The `EmpiricalField`.
+
+    Raises:
+        CnnlensError: The layer has no spatial map; `unit` is out of range; `images` is not the
+            dataset `top` was scanned on.
+    """
     u = check_unit(unit, top.units, top.layer)
     if top.positions[u, 0, 0] < 0:
         raise CnnlensError(f"layer {top.layer!r} has no spatial map; it has no receptive field")
@@ -84,7 +112,7 @@ def _drop_maps(
     stride: int,
     batch_size: int,
 ) -> torch.Tensor:
-    """(k, H, W): the unit's drop when a gray patch covers each pixel, averaged over patches."""
+    """The unit's drop when a gray patch covers each pixel, averaged over patches: (k, H, W)."""
     net = as_net(model)
     count, _, height, width = examples.shape
     starts = window_starts(height, window, stride)

@@ -45,10 +45,17 @@ _KNOWN: weakref.WeakKeyDictionary[nn.Module, dict[tuple, ReceptiveField]] = (
 
 @dataclass(frozen=True)
 class ReceptiveField:
-    """Unit (y, x) of the layer sees rows `start + stride*y ... + size - 1` (same for columns).
+    """Which input pixels the units of a layer see.
 
-    `start` is negative where padding lets the field reach past the image's edge. `measured` says
-    whether it came from the gradient support rather than the modules' geometry.
+    Unit (y, x) of the layer sees rows `start + stride*y ... + size - 1` (same for columns).
+
+    Attributes:
+        layer: The layer's name.
+        size: Side of the field in input pixels.
+        stride: Input pixels between neighbouring units.
+        start: First input row (and column) of unit (0, 0); negative where padding lets the field
+            reach past the image's edge.
+        measured: Whether it came from the gradient support rather than the modules' geometry.
     """
 
     layer: str
@@ -58,7 +65,16 @@ class ReceptiveField:
     measured: bool = False
 
     def box(self, y: int, x: int, image_size: int | None = None) -> tuple[int, int, int, int]:
-        """(top, left, bottom, right), bottom/right exclusive; clipped to `image_size` if given."""
+        """The field of unit (y, x) as a box in input pixels.
+
+        Args:
+            y: Row of the unit in the layer's map.
+            x: Column of the unit in the layer's map.
+            image_size: Clip the box to an image of this side, if given.
+
+        Returns:
+            (top, left, bottom, right), bottom and right exclusive.
+        """
         top, left = self.start + self.stride * y, self.start + self.stride * x
         bottom, right = top + self.size, left + self.size
         if image_size is None:
@@ -66,7 +82,7 @@ class ReceptiveField:
         return max(top, 0), max(left, 0), min(bottom, image_size), min(right, image_size)
 
     def center(self, y: int, x: int) -> tuple[float, float]:
-        """The field's center in input pixel coordinates."""
+        """The field's center in input pixel coordinates, (row, column), for unit (y, x)."""
         half = (self.size - 1) / 2
         return self.start + self.stride * y + half, self.start + self.stride * x + half
 
@@ -78,7 +94,24 @@ def receptive_field(
     """Size, stride and start of the units of `layer`: computed for chains, measured otherwise.
 
     Remembered per network and architecture (its repr names every kernel, stride and padding), so
-    browsing units never pays for it twice; a measured field takes seconds on a large network.
+    browsing units never pays for it twice; a measured field takes seconds on a large network. For
+    how much of it a unit really uses, see `empirical_field` and Luo et al., Understanding the
+    Effective Receptive Field in Deep Convolutional Neural Networks, NIPS 2016,
+    https://arxiv.org/abs/1701.04128.
+
+    Args:
+        model: The network: a `LoadedModel` or an `nn.Module`.
+        layer: A layer name with a spatial map, e.g. "conv3".
+        input_size: Side in pixels of the input to measure with; None uses the model's.
+
+    Returns:
+        The `ReceptiveField`.
+
+    Raises:
+        CnnlensError: `layer` is unknown or has no spatial map; a kernel, stride or padding is not
+            square; no input pixel reaches the units; the field is larger than can be measured; the
+            map keeps its size whatever the input (adaptive pooling), so its units have no fixed
+            field.
     """
     net = as_net(model)
     path = resolve_layer(model, layer)
@@ -101,8 +134,11 @@ def _pair(value: int | tuple[int, ...]) -> int:
 
 
 def _padding_before(padding: str | int | tuple[int, ...], span: int) -> int:
-    """Pixels of padding before the image: a number, or a Conv2d's "valid" (none) or "same"
-    (`span` − 1 in all, the smaller half before the image, as torch pads)."""
+    """Pixels of padding before the image.
+
+    A number, or a Conv2d's "valid" (none) or "same" (`span` − 1 in all, the smaller half before the
+    image, as torch pads).
+    """
     if padding == "valid":
         return 0
     if padding == "same":
@@ -125,8 +161,11 @@ def _from_geometry(path: str, chain: list[nn.Module]) -> ReceptiveField:
 
 
 def _leaf_chain(net: nn.Module, path: str, input_size: int) -> list[nn.Module] | None:
-    """The leaf modules up to `path` when each one feeds exactly the next (a plain chain of known
-    windowed or pointwise modules, each run once); None for branches, joins or unknown modules."""
+    """The leaf modules up to `path` when each one feeds exactly the next, else None.
+
+    A plain chain of known windowed or pointwise modules, each run once; None for branches, joins or
+    unknown modules.
+    """
     order: list[tuple[nn.Module, torch.Tensor | None, torch.Tensor]] = []
 
     def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
@@ -155,9 +194,11 @@ def _leaf_chain(net: nn.Module, path: str, input_size: int) -> list[nn.Module] |
 
 
 def _fixed_window(module: nn.Module, x: torch.Tensor | None, output: torch.Tensor) -> nn.Module:
-    """An adaptive pooling whose input divides evenly into its output is a plain pooling with
-    kernel = stride = input / output (VGG's and AlexNet's `avgpool` at 224 px: a 1×1 window);
-    any other module, or uneven windows, come back as they are."""
+    """An evenly dividing adaptive pooling as a plain pooling; other modules unchanged.
+
+    Its kernel = stride = input / output (VGG's and AlexNet's `avgpool` at 224 px: a 1×1 window);
+    any other module, or uneven windows, come back as they are.
+    """
     if not isinstance(module, ADAPTIVE) or x is None:
         return module
     (height, width), (rows, columns) = x.shape[-2:], output.shape[-2:]
@@ -173,11 +214,11 @@ def _leaves(module: nn.Module) -> list[nn.Module]:
 
 
 def _measured(net: nn.Module, path: str) -> ReceptiveField:
-    """Gradient support of the central unit (union over a few random inputs, so that no ReLU or
-    max-pool choice hides part of the field), grown until it no longer touches the image edge.
+    """Gradient support of the central unit, grown until it no longer touches the image edge.
 
-    Raises CnnlensError where the map keeps its size whatever the input size (after adaptive
-    pooling): its units have no fixed field.
+    The support is the union over a few random inputs, so that no ReLU or max-pool choice hides part
+    of the field. Raises CnnlensError where the map keeps its size whatever the input size (after
+    adaptive pooling): its units have no fixed field.
     """
     for size in MEASURE_SIZES:
         rows, map_size = _support_rows(net, path, size)

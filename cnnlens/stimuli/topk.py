@@ -1,8 +1,9 @@
 """Top-k dataset examples per unit: one streaming pass, memory O(units × k).
 
-Each image counts once per unit, with its strongest position (the classic "top 9" grids of
-Zeiler & Fergus): the pass keeps, for every unit, the k best (value, image index, y, x) seen so
-far and a running mean, never the activations of the whole dataset.
+Each image counts once per unit, with its strongest position (the classic "top 9" grids of Zeiler &
+Fergus, ECCV 2014, https://arxiv.org/abs/1311.2901): the pass keeps, for every unit, the k best
+(value, image index, y, x) seen so far and a running mean, never the activations of the whole
+dataset.
 """
 
 from __future__ import annotations
@@ -31,9 +32,16 @@ PROBE_IMAGES = 2000
 class TopExamples:
     """For every unit of `layer`: its k strongest images, best first.
 
-    `values`, `indices` (dataset index) are (units, k); `positions` (units, k, 2) holds the (y, x)
-    of each image's strongest position (-1 for a layer without a spatial map). `mean` and `maximum`
-    are each unit's mean over all images and positions and its dataset maximum.
+    Attributes:
+        layer: The layer's name.
+        values: (units, k) float tensor: each top image's value at its strongest position.
+        indices: (units, k) int64 tensor: dataset indices of the top images.
+        positions: (units, k, 2) int64 tensor: (y, x) of each image's strongest position; -1 for a
+            layer without a spatial map.
+        mean: (units,) float tensor: each unit's mean over all images and positions.
+        maximum: (units,) float tensor: each unit's dataset maximum.
+        scanned: Number of images scanned.
+        source: Which dataset was scanned (its description, checked when crops are cut).
     """
 
     layer: str
@@ -62,7 +70,7 @@ class TopExamples:
         return self.values.shape[1]
 
     def of(self, unit: int) -> list[tuple[int, float, int, int]]:
-        """(image index, value, y, x) of one unit's top examples, best first."""
+        """One unit's top examples, best first: (image index, value, y, x) tuples."""
         u = check_unit(unit, self.units, self.layer)
         return [
             (int(i), float(v), int(p[0]), int(p[1]))
@@ -70,7 +78,17 @@ class TopExamples:
         ]
 
     def first(self, k: int) -> TopExamples:
-        """The same scan cut to the best `k` per unit."""
+        """The same scan cut to the best `k` per unit.
+
+        Args:
+            k: Examples to keep per unit, 1 to `self.k`.
+
+        Returns:
+            A new `TopExamples`.
+
+        Raises:
+            CnnlensError: `k` is out of range.
+        """
         if not 1 <= k <= self.k:
             raise CnnlensError(f"k must be between 1 and {self.k}, got {k}")
         return TopExamples(
@@ -93,8 +111,11 @@ def default_probe_set(*, size: int = 64, count: int = PROBE_IMAGES) -> ShapeWorl
     """Held-out shape-world images: the default dataset for scans.
 
     Args:
-        size: image side in pixels.
-        count: number of images.
+        size: Image side in pixels.
+        count: Number of images.
+
+    Returns:
+        The `ShapeWorld` dataset.
     """
     return ShapeWorld(length=count, seed=PROBE_SEED, size=size)
 
@@ -110,11 +131,29 @@ def top_examples(
     progress: Progress | None = None,
     cache: bool = True,
 ) -> TopExamples:
-    """Scan `images` (default: 2,000 held-out shape-world images) once and keep each unit's top k.
+    """Scan `images` once and keep each unit's top k (the "top 9" of Zeiler & Fergus).
 
     Shape-world results are cached in memory and on disk (keyed by the model's weights and
     preprocessing, the layer, k and the dataset), so browsing units afterwards, or in a later
-    session, is instant.
+    session, is instant. Zeiler & Fergus, Visualizing and Understanding Convolutional Networks, ECCV
+    2014, https://arxiv.org/abs/1311.2901.
+
+    Args:
+        model: The network: a `LoadedModel` or an `nn.Module`.
+        layer: A layer name; a layer without spatial maps ranks images by its value.
+        images: The dataset: a `ShapeWorld`, a dataset of images, or an (N, 3, H, W) float tensor in
+            [0, 1]; default: 2,000 held-out shape-world images (`default_probe_set`).
+        k: Images kept per unit; >= 1.
+        batch_size: Images per forward pass.
+        progress: Optional callback `progress(done, total)` counting images; may raise `Cancelled`.
+        cache: Use and fill the shape-world cache.
+
+    Returns:
+        The `TopExamples`.
+
+    Raises:
+        CnnlensError: `k` < 1; `layer` is unknown; `images` are invalid.
+        Cancelled: `progress` cancelled the scan.
     """
     net = as_net(model)
     path = resolve_layer(model, layer)
