@@ -1,5 +1,9 @@
-"""Lecture 4, activation maximization: objectives, image parameterizations, transforms,
-regularizers, start images and the render engine that puts them together."""
+"""Lecture 4, activation maximization: the render engine and what it puts together.
+
+Objectives, image parameterizations, transforms, regularizers and start images. Olah et al., Feature
+Visualization, Distill 2017, https://distill.pub/2017/feature-visualization/; Lucid,
+https://github.com/tensorflow/lucid.
+"""
 
 from cnnlens.featurevis.init import gray, mean_image, multifaceted, strongest_images
 from cnnlens.featurevis.leaky import leaky_relus

@@ -1,5 +1,7 @@
-"""Start images for a render: random, mid-gray, the dataset's mean image, dataset examples, and
-multifaceted starts (Nguyen et al.: cluster a unit's top examples, start from each cluster's mean).
+"""Start images for a render: random, mid-gray, the dataset's mean image, examples, multifaceted.
+
+Multifaceted starts (Nguyen et al., Multifaceted Feature Visualization, 2016,
+https://arxiv.org/abs/1602.03616) cluster a unit's top examples and start from each cluster's mean.
 """
 
 from __future__ import annotations
@@ -18,7 +20,15 @@ from cnnlens.errors import CnnlensError
 
 
 def gray(count: int, size: int) -> torch.Tensor:
-    """Mid-gray images (N, 3, S, S)."""
+    """Mid-gray images.
+
+    Args:
+        count: Number of images N.
+        size: Side S in pixels.
+
+    Returns:
+        (N, 3, S, S) float tensor, all 0.5.
+    """
     return torch.full((count, 3, size, size), 0.5)
 
 
@@ -29,7 +39,16 @@ def _shape_world_mean(size: int, count: int, seed: int) -> torch.Tensor:
 
 @legacy_calls(order=("count", "size", "images"))
 def mean_image(count: int, size: int, *, images: torch.Tensor | None = None) -> torch.Tensor:
-    """`count` copies of the mean of `images` (default: 256 shape-world images of `size` px)."""
+    """`count` copies of the mean of `images` (default: 256 shape-world images of `size` px).
+
+    Args:
+        count: Number of copies N.
+        size: Side S in pixels of the default shape-world images.
+        images: (M, 3, H, W) float tensor in [0, 1] to average; None for the shape world.
+
+    Returns:
+        (N, 3, S, S) float tensor in [0, 1] ((N, 3, H, W) for given images).
+    """
     mean = _shape_world_mean(size, 256, 0) if images is None else check_images(images).mean(dim=0)
     return mean.expand(count, -1, -1, -1).clone()
 
@@ -56,7 +75,21 @@ def _layer_second(args: tuple) -> bool:
 def strongest_images(
     model: ModelLike, images: torch.Tensor, layer: str, unit: int, *, k: int
 ) -> torch.Tensor:
-    """Indices of the `k` images on which a unit's mean activation is highest."""
+    """Indices of the `k` images on which a unit's mean activation is highest.
+
+    Args:
+        model: The network: a `LoadedModel` or an `nn.Module`.
+        images: (N, 3, H, W) float tensor in [0, 1].
+        layer: A layer name.
+        unit: The unit (channel) of `layer`.
+        k: Number of images to return.
+
+    Returns:
+        (k,) int64 tensor of indices into `images`, strongest first.
+
+    Raises:
+        CnnlensError: `unit` is out of range; `layer` is unknown; `images` are invalid.
+    """
     return _strongest(_channel_means(model, layer, images), unit, k, layer)
 
 
@@ -75,9 +108,28 @@ def multifaceted(
     k: int = 64,
     seed: int = 0,
 ) -> torch.Tensor:
-    """One start image per facet: the mean of a cluster of the unit's top examples, clustered by
-    their layer features (each channel's mean over positions) with k-means. (facets, 3, H, W).
-    One forward pass gives both the ranking and the features."""
+    """One start image per facet: the mean of a cluster of the unit's top examples.
+
+    Nguyen et al., Multifaceted Feature Visualization, 2016, https://arxiv.org/abs/1602.03616. The
+    top examples are clustered by their layer features (each channel's mean over positions) with
+    k-means. One forward pass gives both the ranking and the features.
+
+    Args:
+        model: The network: a `LoadedModel` or an `nn.Module`.
+        images: (N, 3, H, W) float tensor in [0, 1]: the dataset to take top examples from.
+        layer: A layer name.
+        unit: The unit (channel) of `layer`.
+        facets: Number of clusters (start images), 1 to the number of top examples.
+        k: Number of top examples to cluster.
+        seed: Seed of k-means.
+
+    Returns:
+        (facets, 3, H, W) float tensor in [0, 1].
+
+    Raises:
+        CnnlensError: `facets` is out of range; `unit` is out of range; `layer` is unknown; `images`
+            are invalid.
+    """
     means = _channel_means(model, layer, images)
     chosen = _strongest(means, unit, k, layer)
     if facets < 1 or facets > len(chosen):

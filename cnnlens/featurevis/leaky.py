@@ -16,8 +16,16 @@ from cnnlens.errors import CnnlensError
 
 
 class leaky_relus(ReLUCalls):
-    """Within this context every ReLU passes `slope` × x for negative x (and a ReLU clipped at
-    `upper` passes upper + `slope` × (x − upper) above it)."""
+    """Context manager: within it every ReLU passes `slope` × x for negative x.
+
+    A ReLU clipped at `upper` passes upper + `slope` × (x − upper) above it.
+
+    Args:
+        slope: The negative slope, in [0, 1].
+
+    Raises:
+        CnnlensError: `slope` is outside [0, 1].
+    """
 
     def __init__(self, slope: float) -> None:
         if not 0 < slope < 1:
@@ -26,6 +34,7 @@ class leaky_relus(ReLUCalls):
         self.slope = slope
 
     def relu(self, x: torch.Tensor, inplace: bool, upper: float | None) -> torch.Tensor:
+        """Leaky ReLU (leaky above `upper` too, if given) in place of a ReLU call."""
         if upper is None:
             return F.leaky_relu(x, self.slope, inplace=inplace)
         source = x.clone() if inplace else x  # the backward reads it after x is overwritten

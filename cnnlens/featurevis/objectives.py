@@ -1,9 +1,9 @@
 """What activation maximization maximizes: a score per image from some layers' values.
 
-Objectives are small objects that compose — `a + b`, `2 * a`, `a - b`, `-a` — and say which
-layers they read, so the render engine runs the forward only as far as the deepest one. A unit
-may be one index for the whole batch or one per image ("many units in one batch"). The string
-"layer:unit" is short for `channel(layer, unit)`.
+Objectives are small objects that compose — `a + b`, `2 * a`, `a - b`, `-a` — and say which layers
+they read, so the render engine runs the forward only as far as the deepest one (Lucid's objectives,
+https://github.com/tensorflow/lucid). A unit may be one index for the whole batch or one per image
+("many units in one batch"). The string "layer:unit" is short for `channel(layer, unit)`.
 """
 
 from __future__ import annotations
@@ -37,8 +37,10 @@ def _merge_batch(a: int | None, b: int | None) -> int | None:
 
 
 def _unit_set(layer: str, units: Classes) -> tuple[tuple[str, frozenset[int]], ...]:
-    """((layer, units),) for a score that reads only those units; () when they are not integers
-    (the score reports that in one line when it runs)."""
+    """((layer, units),) for a score that reads only those units.
+
+    () when they are not integers (the score reports that in one line when it runs).
+    """
     try:
         listed: Iterable[Any] = units if per_image(units) else [units]  # integers or not
         return ((layer, frozenset(operator.index(u) for u in listed)),)
@@ -59,11 +61,18 @@ def _merge_channels(a: Objective, b: Objective) -> tuple[tuple[str, frozenset[in
 
 @dataclass(frozen=True)
 class Objective:
-    """A score (N,) to maximize, from `values` of `layers` (OUTPUT = the model's output).
+    """A score per image to maximize, from the values of some layers.
 
-    `batch` is the number of images the objective implies (one per listed unit), or None.
-    `channels` lists (layer, channels) for layers of which the score reads only those channels
-    (the render then computes no others there); a layer not listed is read whole.
+    Objectives compose: `a + b`, `a + 1.0`, `2 * a`, `a - b`, `-a`.
+
+    Args:
+        score: Function `score(values, model)` from {layer: tensor} (OUTPUT = the model's output) to
+            an (N,) float tensor.
+        layers: The layers the score reads (OUTPUT for the output).
+        batch: The number of images the objective implies (one per listed unit), or None.
+        name: A readable description.
+        channels: (layer, channels) for layers of which the score reads only those channels (the
+            render then computes no others there); a layer not listed is read whole.
     """
 
     score: Score
@@ -77,6 +86,15 @@ class Objective:
         return dict(self.channels).get(layer)
 
     def __call__(self, values: Values, model: ModelLike | None = None) -> torch.Tensor:
+        """The score of each image.
+
+        Args:
+            values: {layer: tensor} of the layers the objective reads (OUTPUT: the logits).
+            model: The model, for objectives that need it (a class probability needs its heads).
+
+        Returns:
+            (N,) float tensor.
+        """
         return self.score(values, model)
 
     def __add__(self, other: Objective | float) -> Objective:
@@ -121,7 +139,15 @@ def _mean_map(values: torch.Tensor) -> torch.Tensor:
 
 
 def channel(layer: str, unit: Classes) -> Objective:
-    """A channel's mean over positions (one unit, or one unit per image)."""
+    """A channel's mean over positions.
+
+    Args:
+        layer: A layer name.
+        unit: The channel, or one channel per image (a list, 1-d array or tensor).
+
+    Returns:
+        The `Objective` (batch = the number of units given per image, else None).
+    """
     return Objective(
         lambda v, m: select(m, v[layer], Target(unit=unit, layer=layer)),
         frozenset({layer}),
@@ -133,7 +159,17 @@ def channel(layer: str, unit: Classes) -> Objective:
 
 @legacy_calls(order=("layer", "unit", "y", "x"))
 def neuron(layer: str, unit: Classes, *, y: int | None = None, x: int | None = None) -> Objective:
-    """One unit at one position, the map's centre by default: shows its receptive field."""
+    """One unit at one position, the map's centre by default: shows its receptive field.
+
+    Args:
+        layer: A layer name with a spatial map.
+        unit: The channel, or one per image.
+        y: Row in the layer's map; None for the centre.
+        x: Column in the layer's map; None for the centre.
+
+    Returns:
+        The `Objective`.
+    """
 
     def score(values: Values, model: ModelLike | None) -> torch.Tensor:
         height, width = values[layer].shape[-2:]
@@ -146,14 +182,31 @@ def neuron(layer: str, unit: Classes, *, y: int | None = None, x: int | None = N
 
 
 def layer_energy(layer: str) -> Objective:
-    """DeepDream: the mean squared value of a whole layer, ‖z‖² per element."""
+    """DeepDream: the mean squared value of a whole layer, ‖z‖² per element.
+
+    Args:
+        layer: A layer name.
+
+    Returns:
+        The `Objective`.
+    """
     return Objective(
         lambda v, m: _mean_map(v[layer] ** 2), frozenset({layer}), None, f"DeepDream {layer}"
     )
 
 
 def class_logit(index: Classes) -> Objective:
-    """A class's pre-softmax score (the logit)."""
+    """A class's pre-softmax score (the logit).
+
+    Simonyan et al., Deep Inside Convolutional Networks, ICLR 2014 workshop,
+    https://arxiv.org/abs/1312.6034 (class model visualization).
+
+    Args:
+        index: A class index, or one per image.
+
+    Returns:
+        The `Objective`.
+    """
     return Objective(
         lambda v, m: select(m, v[OUTPUT], Target(unit=index)),
         frozenset({OUTPUT}),
@@ -163,7 +216,14 @@ def class_logit(index: Classes) -> Objective:
 
 
 def class_probability(index: Classes) -> Objective:
-    """A class's softmax probability (within its head for multi-head models)."""
+    """A class's softmax probability (within its head for multi-head models).
+
+    Args:
+        index: A class index, or one per image.
+
+    Returns:
+        The `Objective`.
+    """
     return Objective(
         lambda v, m: select(m, v[OUTPUT], Target(unit=index, probability=True)),
         frozenset({OUTPUT}),
@@ -175,7 +235,16 @@ def class_probability(index: Classes) -> Objective:
 def direction(layer: str, vector: torch.Tensor) -> Objective:
     """Mean over positions of the layer's values projected on a unit-length channel direction.
 
-    `vector` is (C,) for the whole batch or (N, C), one direction per image.
+    Args:
+        layer: A layer name.
+        vector: (C,) float tensor for the whole batch, or (N, C), one direction per image;
+            normalized to unit length.
+
+    Returns:
+        The `Objective`.
+
+    Raises:
+        CnnlensError: `vector` is neither (C,) nor (N, C).
     """
 
     def score(values: Values, _model: ModelLike | None) -> torch.Tensor:
@@ -191,8 +260,19 @@ def direction(layer: str, vector: torch.Tensor) -> Objective:
 
 
 def channel_interpolation(layer: str, first: int, second: int) -> Objective:
-    """Across the batch, weight moves from `first` to `second`: image i maximizes
-    (1 − t) · first + t · second with t = i / (N − 1)."""
+    """Across the batch, weight moves from channel `first` to channel `second`.
+
+    Image i maximizes (1 − t) · first + t · second with t = i / (N − 1) (Olah et al., Feature
+    Visualization, Distill 2017, https://distill.pub/2017/feature-visualization/).
+
+    Args:
+        layer: A layer name.
+        first: The channel at the first image.
+        second: The channel at the last image.
+
+    Returns:
+        The `Objective`.
+    """
 
     def score(values: Values, model: ModelLike | None) -> torch.Tensor:
         z = values[layer]
@@ -205,8 +285,18 @@ def channel_interpolation(layer: str, first: int, second: int) -> Objective:
 
 
 def diversity(layer: str) -> Objective:
-    """Minus each image's mean cosine similarity of its Gram matrix with the others' (style
-    difference): added to an objective, it pushes the batch to show different facets."""
+    """Minus each image's mean Gram-matrix cosine similarity with the others' (style difference).
+
+    Added to an objective, it pushes the batch to show different facets (Olah et al., Feature
+    Visualization, Distill 2017, https://distill.pub/2017/feature-visualization/).
+
+    Args:
+        layer: The layer whose Gram matrices are compared.
+
+    Returns:
+        The `Objective`; when evaluated, it raises `CnnlensError` for a batch of fewer than 2
+        images.
+    """
 
     def score(values: Values, _model: ModelLike | None) -> torch.Tensor:
         z = values[layer]
@@ -224,7 +314,18 @@ def diversity(layer: str) -> Objective:
 
 
 def as_objective(spec: Objective | str) -> Objective:
-    """An Objective, or the shorthand "layer:unit" for `channel(layer, unit)`."""
+    """An Objective, or the shorthand "layer:unit" for `channel(layer, unit)`.
+
+    Args:
+        spec: An `Objective`, or a string such as "bn4_2:3".
+
+    Returns:
+        The `Objective`.
+
+    Raises:
+        CnnlensError: `spec` is neither an Objective nor a string, or the string is not
+            "layer:unit".
+    """
     if isinstance(spec, Objective):
         return spec
     if not isinstance(spec, str):

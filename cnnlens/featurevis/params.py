@@ -1,10 +1,11 @@
 """Image parameterizations: the tensor the optimizer moves, and how it becomes an RGB image.
 
-An image is sigmoid(color(spatial(leaf))). `spatial` is the identity (pixels) or an inverse FFT of
-a spectrum whose coefficients are scaled by 1 / frequency^decay (Fourier preconditioning: equal
-optimizer steps move low frequencies most). `color` mixes the channels by the square root of an
-RGB covariance (decorrelated colour), estimated from the shape world unless one is given. Each
-stage is invertible, so any start image can be encoded exactly.
+An image is sigmoid(color(spatial(leaf))). `spatial` is the identity (pixels) or an inverse FFT of a
+spectrum whose coefficients are scaled by 1 / frequency^decay (Fourier preconditioning: equal
+optimizer steps move low frequencies most). `color` mixes the channels by the square root of an RGB
+covariance (decorrelated colour), estimated from the shape world unless one is given. Each stage is
+invertible, so any start image can be encoded exactly. Olah et al., Feature Visualization, Distill
+2017, https://distill.pub/2017/feature-visualization/.
 """
 
 from __future__ import annotations
@@ -23,7 +24,17 @@ ENCODE_MARGIN = 1e-3  # start images are clamped to [margin, 1 − margin] befor
 
 
 def color_sqrt(covariance: torch.Tensor) -> torch.Tensor:
-    """The symmetric square root of a 3×3 RGB covariance, scaled to a largest column norm of 1."""
+    """The symmetric square root of a 3×3 RGB covariance, scaled to a largest column norm of 1.
+
+    Args:
+        covariance: (3, 3) positive definite float tensor.
+
+    Returns:
+        (3, 3) float tensor.
+
+    Raises:
+        CnnlensError: The covariance is not 3×3 or not positive definite.
+    """
     if tuple(covariance.shape) != (3, 3):
         raise CnnlensError(f"a colour covariance is 3×3, got shape {tuple(covariance.shape)}")
     values, vectors = torch.linalg.eigh(covariance.double())
@@ -36,7 +47,15 @@ def color_sqrt(covariance: torch.Tensor) -> torch.Tensor:
 @functools.lru_cache(maxsize=2)
 @legacy_calls(order=("count", "seed"))
 def shape_world_covariance(*, count: int = 256, seed: int = 0) -> torch.Tensor:
-    """The RGB covariance of the pixels of `count` shape-world images (3×3)."""
+    """The RGB covariance of the pixels of `count` shape-world images.
+
+    Args:
+        count: Number of images.
+        seed: Seed of the shape world.
+
+    Returns:
+        (3, 3) float tensor.
+    """
     images = ShapeWorld(length=count, seed=seed).batch(0, count).images
     return torch.cov(images.permute(1, 0, 2, 3).reshape(3, -1).double()).float()
 
@@ -74,6 +93,7 @@ class ParamImage:
         return torch.fft.irfft2(spectrum, s=size, norm="ortho") / FOURIER_DAMPING
 
     def __call__(self) -> torch.Tensor:
+        """The images: sigmoid(color(spatial(leaf))), (N, 3, H, W) float tensor in (0, 1)."""
         return mix_colors(self.color, self.spatial()).sigmoid()
 
 
@@ -81,7 +101,14 @@ class ParamImage:
 class Param:
     """How images are parameterized: Fourier or pixels, and decorrelated colour or plain RGB.
 
-    `covariance` is the RGB covariance to decorrelate by (None: the shape world's).
+    Olah et al., Feature Visualization, Distill 2017,
+    https://distill.pub/2017/feature-visualization/ (preconditioning).
+
+    Args:
+        fourier: Optimize a Fourier spectrum rather than pixels.
+        decay: Exponent of the 1 / frequency^decay scaling of the spectrum.
+        decorrelate: Mix the channels by the square root of an RGB covariance.
+        covariance: (3, 3) RGB covariance to decorrelate by; None for the shape world's.
     """
 
     fourier: bool = True
@@ -101,7 +128,17 @@ class Param:
         return _frequency_scale(size, size, self.decay).to(like)
 
     def encode(self, images: torch.Tensor) -> ParamImage:
-        """A ParamImage that starts exactly at `images` (N, 3, S, S), clamped off 0 and 1."""
+        """A ParamImage that starts exactly at `images`, clamped off 0 and 1.
+
+        Args:
+            images: (N, 3, S, S) float tensor in [0, 1].
+
+        Returns:
+            The `ParamImage`.
+
+        Raises:
+            CnnlensError: `images` is not (N, 3, S, S).
+        """
         if images.dim() != 4 or images.shape[1] != 3 or images.shape[2] != images.shape[3]:
             raise CnnlensError(f"start images must be (N, 3, S, S), got {tuple(images.shape)}")
         size = images.shape[-1]
@@ -121,7 +158,18 @@ class Param:
         like: torch.Tensor,
         sd: float = 0.01,
     ) -> ParamImage:
-        """`count` images near mid-gray: the leaf is Gaussian noise of standard deviation `sd`."""
+        """`count` images near mid-gray: the leaf is Gaussian noise of standard deviation `sd`.
+
+        Args:
+            count: Number of images N.
+            size: Side S in pixels.
+            generator: The seeded random generator.
+            like: A tensor whose device and dtype the leaf takes.
+            sd: Standard deviation of the noise, in parameter space.
+
+        Returns:
+            The `ParamImage` of N (3, S, S) images.
+        """
         scale = self._scale(size, like)
         shape = (count, 3, size, size) if scale is None else (count, 3, *scale.shape, 2)
         leaf = sd * torch.randn(shape, generator=generator)

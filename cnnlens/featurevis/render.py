@@ -46,9 +46,15 @@ LEAKY_SLOPE = 0.01  # small: enough for a gradient, barely changes what the netw
 
 @dataclass(frozen=True)
 class Rendering:
-    """The optimized images (N, 3, H, W) in [0, 1] and the objective on them (N,), measured by a
-    plain forward (real ReLUs, no transforms); `layers` maps each layer the objective names to
-    the module path actually read; `history` is the objective at each step (steps, N)."""
+    """The optimized images and the objective on them.
+
+    Attributes:
+        images: (N, 3, H, W) float tensor in [0, 1].
+        values: (N,) float tensor: the objective, measured by a plain forward (real ReLUs, no
+            transforms).
+        layers: Each layer the objective names, mapped to the module path actually read.
+        history: (steps, N) float tensor: the objective at each step.
+    """
 
     images: torch.Tensor
     values: torch.Tensor
@@ -76,8 +82,10 @@ def layer_paths(model: ModelLike, objective: Objective, pre_relu: bool) -> dict[
 def last_channels(
     objective: Objective, paths: dict[str, str], truncate: bool
 ) -> dict[str, frozenset[int]]:
-    """{path: channels} when the forward stops at the one path the objective reads and only those
-    channels of it are read (the render computes no others there); else {}."""
+    """{path: channels} when the forward stops at the one path the objective reads, else {}.
+
+    Only when only those channels of it are read (the render computes no others there).
+    """
     inner = {path for path in paths.values() if path != OUTPUT}
     if not truncate or len(inner) != 1:
         return {}
@@ -89,9 +97,12 @@ def last_channels(
 def chain(
     transforms: Sequence[Transform], net: nn.Module, example: torch.Tensor
 ) -> list[Transform]:
-    """`transforms`, ending with a center crop back to the render size when the network takes
-    only images of that size (`example`: one normalized image of it) — pad and scale make them
-    larger. Any-size networks see the transformed images as they are (Lucid's standard)."""
+    """`transforms`, ending with a center crop back to the render size when the network needs it.
+
+    The crop is added when the network takes only images of that size (`example`: one normalized
+    image of it) — pad and scale make them larger. Any-size networks see the transformed images as
+    they are (Lucid's standard).
+    """
     facts = graph_facts(net, example)
     if not transforms or facts is None or facts.any_size:
         return list(transforms)
@@ -106,8 +117,11 @@ def start_images(
     generator: torch.Generator,
     like: torch.Tensor,
 ) -> ParamImage:
-    """The parameterized start: "random" (noise in parameter space), "gray", "mean" (the shape
-    world's mean image) or given images (one, or one per image of the batch)."""
+    """The parameterized start: random, gray, the mean image, or given images.
+
+    "random" (noise in parameter space), "gray", "mean" (the shape world's mean image) or given
+    images (one, or one per image of the batch).
+    """
     if isinstance(init, torch.Tensor):
         images = check_images(init)  # one-line errors for grayscale, NaN, integer, ...
         if images.shape[-2:] != (size, size):
@@ -157,13 +171,42 @@ def render(
     preview: Preview | None = None,
     preview_every: int = 16,
 ) -> Rendering:
-    """Images that maximize `objective` (an Objective or "layer:unit") by `steps` Adam steps.
+    """Images that maximize `objective` by `steps` Adam steps: activation maximization.
 
-    The number of images is `count`, else the objective's (one image per listed unit), else the
-    number of start images. `transforms` defaults to the standard robustness set for the image size
-    (pass [] for none); `leaky` is the ReLUs' negative slope during the render (None: plain
-    ReLUs); `preview` gets (step, images) every `preview_every` steps; `progress` may raise
-    `Cancelled` to stop.
+    Olah et al., Feature Visualization, Distill 2017,
+    https://distill.pub/2017/feature-visualization/; class models: Simonyan et al., ICLR 2014
+    workshop, https://arxiv.org/abs/1312.6034.
+
+    Args:
+        model: The network: a `LoadedModel` (its normalization is applied) or an `nn.Module`.
+        objective: An `Objective`, or "layer:unit".
+        steps: Adam steps; >= 1.
+        lr: Adam learning rate; > 0.
+        input_size: Side of the images in pixels (>= 8); None for the start images' side, else the
+            model's.
+        count: Number of images; None for the objective's (one per listed unit), else the number of
+            start images, else 1.
+        param: Image parameterization; None for `Param()` (Fourier, decorrelated).
+        transforms: Random transforms before each forward; None for `standard(size)`, [] for none.
+        regularizers: Penalties subtracted from the objective.
+        init: "random", "gray", "mean", or start images: (3, S, S) or (N, 3, S, S) float tensor in
+            [0, 1].
+        leaky: Negative slope of the ReLUs during the render; None for plain ReLUs.
+        pre_relu: Read a ReLU layer before its ReLU (a dead unit still has a gradient).
+        seed: Seed of the start noise and the transforms.
+        progress: Called as `progress(done, total)` after each step; may raise `Cancelled`.
+        preview: Called as `preview(step, images)` every `preview_every` steps, with the (N, 3, H,
+            W) images so far.
+        preview_every: Steps between previews.
+
+    Returns:
+        The `Rendering`: images, their objective values and the objective's history.
+
+    Raises:
+        CnnlensError: `steps` < 1, `lr` <= 0, an image side < 8 or a count < 1; an unknown `init`;
+            start images of another size or count; an objective string not "layer:unit"; an unknown
+            layer, or one that did not run in the forward pass.
+        Cancelled: `progress` cancelled the render.
     """
     handle = as_handle(model)
     net = handle.net

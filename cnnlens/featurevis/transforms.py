@@ -1,11 +1,12 @@
-"""Random transforms applied to the images before each forward (transformation robustness), and
-the Gaussian blur with its σ schedule used by the blur regularizer.
+"""Random transforms applied to the images before each forward (transformation robustness).
 
-A transform is a callable `(images, generator) -> images`; its randomness comes from the
-render's seeded generator and is drawn once per step for the whole batch, so a batch of units is
-rendered exactly as each unit would be alone. The built-in ones (pad, jitter, scale, rotate,
-resize) are geometric: `compose` folds a run of them into one affine map and samples the images
-once, which is both faster and sharper than resampling after each.
+Also the Gaussian blur with its σ schedule used by the blur regularizer. A transform is a callable
+`(images, generator) -> images`; its randomness comes from the render's seeded generator and is
+drawn once per step for the whole batch, so a batch of units is rendered exactly as each unit would
+be alone. The built-in ones (pad, jitter, scale, rotate, resize) are geometric: `compose` folds a
+run of them into one affine map and samples the images once, which is both faster and sharper than
+resampling after each. Olah et al., Feature Visualization, Distill 2017,
+https://distill.pub/2017/feature-visualization/.
 """
 
 from __future__ import annotations
@@ -29,16 +30,19 @@ MID_GRAY = 0.5  # what geometric transforms show outside the image unless a pad 
 
 @dataclass(frozen=True)
 class Geometric:
-    """A random transform that moves pixels. `draw(generator, (h, w))` gives the 3×3 affine map
-    from output to input pixel centres ((x, y, 1) columns) and the output size; `fill` is what a
-    pad puts outside the image (None for the others). Consecutive geometric transforms in
-    `compose` are resampled once: one bilinear pass however many there are, and no blur from
-    resampling the image over and over."""
+    """A random transform that moves pixels.
+
+    `draw(generator, (h, w))` gives the 3×3 affine map from output to input pixel centres ((x, y, 1)
+    columns) and the output size; `fill` is what a pad puts outside the image (None for the others).
+    Consecutive geometric transforms in `compose` are resampled once: one bilinear pass however many
+    there are, and no blur from resampling the image over and over.
+    """
 
     draw: Callable[[torch.Generator, tuple[int, int]], Drawn]
     fill: float | None = None
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Transform (N, C, H, W) images with one draw from `generator` for the whole batch."""
         return _resample(x, [self], generator)
 
 
@@ -84,7 +88,14 @@ def _resample(
 
 
 def jitter(pixels: int) -> Geometric:
-    """Shift the images by a whole number of pixels, up to `pixels` in each direction."""
+    """Shift the images by a whole number of pixels, up to `pixels` in each direction.
+
+    Args:
+        pixels: The largest shift, in pixels.
+
+    Returns:
+        The transform.
+    """
     _check("jitter", pixels)
 
     def draw(generator: torch.Generator, size: tuple[int, int]) -> Drawn:
@@ -96,7 +107,15 @@ def jitter(pixels: int) -> Geometric:
 
 @legacy_calls(order=("pixels", "value"))
 def pad(pixels: int, *, value: float = MID_GRAY) -> Geometric:
-    """Surround the images with a constant border (mid-gray by default)."""
+    """Surround the images with a constant border (mid-gray by default).
+
+    Args:
+        pixels: Border width in pixels.
+        value: Border value in [0, 1].
+
+    Returns:
+        The transform: (N, C, H, W) to (N, C, H + 2·pixels, W + 2·pixels).
+    """
     _check("pad", pixels)
 
     def draw(_generator: torch.Generator, size: tuple[int, int]) -> Drawn:
@@ -109,7 +128,14 @@ def pad(pixels: int, *, value: float = MID_GRAY) -> Geometric:
 
 
 def scale(spread: float) -> Geometric:
-    """Resize the images by a random factor in [1 − spread, 1 + spread] (bilinear)."""
+    """Resize the images by a random factor in [1 − spread, 1 + spread] (bilinear).
+
+    Args:
+        spread: Half-width of the factor's range, e.g. 0.1.
+
+    Returns:
+        The transform.
+    """
     _check("scale spread", spread)
 
     def draw(generator: torch.Generator, size: tuple[int, int]) -> Drawn:
@@ -120,14 +146,29 @@ def scale(spread: float) -> Geometric:
 
 
 def resize(side: int) -> Geometric:
-    """Resize the images to `side` × `side` pixels (bilinear), e.g. back to the render size."""
+    """Resize the images to `side` × `side` pixels (bilinear), e.g. back to the render size.
+
+    Args:
+        side: Output side in pixels.
+
+    Returns:
+        The transform.
+    """
     _check("resize", side, 1)
     return Geometric(lambda _generator, size: _resize_map(size, (side, side)))
 
 
 def center(side: int) -> Geometric:
-    """The central `side` × `side` pixels (whole-pixel offsets, no interpolation blur): the
-    render ends its chain with it for a network that takes only its own input size."""
+    """The central `side` × `side` pixels (whole-pixel offsets, no interpolation blur).
+
+    The render ends its chain with it for a network that takes only its own input size.
+
+    Args:
+        side: Output side in pixels.
+
+    Returns:
+        The transform.
+    """
     _check("center crop", side, 1)
 
     def draw(_generator: torch.Generator, size: tuple[int, int]) -> Drawn:
@@ -138,7 +179,14 @@ def center(side: int) -> Geometric:
 
 
 def rotate(degrees: float) -> Geometric:
-    """Rotate the images about their centre by a random angle in [−degrees, degrees]."""
+    """Rotate the images about their centre by a random angle in [−degrees, degrees].
+
+    Args:
+        degrees: The largest angle, in degrees.
+
+    Returns:
+        The transform.
+    """
     _check("rotation", degrees)
 
     def draw(generator: torch.Generator, size: tuple[int, int]) -> Drawn:
@@ -153,8 +201,10 @@ def rotate(degrees: float) -> Geometric:
 
 
 def _runs(transforms: Sequence[Transform]) -> list[Transform]:
-    """Group consecutive geometric transforms into one resampling each (a pad with a different
-    fill starts a new group)."""
+    """Group consecutive geometric transforms into one resampling each.
+
+    A pad with a different fill starts a new group.
+    """
     grouped: list[Transform | list[Geometric]] = []
     for transform in transforms:
         run = grouped[-1] if grouped and isinstance(grouped[-1], list) else None
@@ -173,7 +223,14 @@ def _resampling(run: list[Geometric]) -> Transform:
 
 
 def compose(transforms: Sequence[Transform]) -> Transform:
-    """Apply `transforms` in order; each run of geometric ones costs a single resampling."""
+    """Apply `transforms` in order; each run of geometric ones costs a single resampling.
+
+    Args:
+        transforms: Callables `(images, generator) -> images`.
+
+    Returns:
+        One transform.
+    """
     steps = _runs(transforms)
 
     def apply(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -189,8 +246,21 @@ STANDARD_KINDS = ("pad", "jitter", "scale", "rotate")
 
 @legacy_calls(order=("size", "kinds"))
 def standard(size: int, *, kinds: Collection[str] = STANDARD_KINDS) -> list[Transform]:
-    """Lucid's standard robustness transforms (those of `kinds`: the widget's toggles), their
-    pixel amounts scaled from 128 px to `size`."""
+    """Lucid's standard robustness transforms, their pixel amounts scaled from 128 px to `size`.
+
+    Pad 12 px, jitter 8 px, scale ±10 %, rotate ±10°, jitter 4 px (pixel amounts at 128 px); Lucid,
+    https://github.com/tensorflow/lucid.
+
+    Args:
+        size: The render size in pixels.
+        kinds: Which of "pad", "jitter", "scale", "rotate" to include (the widget's toggles).
+
+    Returns:
+        The transforms, in order.
+
+    Raises:
+        CnnlensError: An unknown kind.
+    """
     unknown = sorted(set(kinds) - set(STANDARD_KINDS))
     if unknown:
         raise CnnlensError(f"unknown transform(s) {unknown}; choose from {list(STANDARD_KINDS)}")
@@ -206,7 +276,15 @@ def standard(size: int, *, kinds: Collection[str] = STANDARD_KINDS) -> list[Tran
 
 
 def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Blur (N, C, H, W) images with a Gaussian of std `sigma` pixels (reflected borders)."""
+    """Blur images with a Gaussian (reflected borders).
+
+    Args:
+        x: (N, C, H, W) float tensor.
+        sigma: Standard deviation in pixels.
+
+    Returns:
+        (N, C, H, W) float tensor.
+    """
     if sigma <= 0:
         return x
     radius = min(math.ceil(3 * sigma), x.shape[-1] - 1, x.shape[-2] - 1)
