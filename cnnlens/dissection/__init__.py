@@ -1,4 +1,8 @@
-"""Lecture 8, Network Dissection: count the units of a layer that detect a probe-set concept."""
+"""Lecture 8, Network Dissection: count the units of a layer that detect a probe-set concept.
+
+Bau et al., Network Dissection: Quantifying Interpretability of Deep Visual Representations, CVPR
+2017, https://arxiv.org/abs/1704.05796.
+"""
 
 from cnnlens.dissection.broden import BrodenProbe
 from cnnlens.dissection.dissect import dissect, dissect_layers  # noqa: F401  (0.x name)

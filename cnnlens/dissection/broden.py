@@ -77,7 +77,21 @@ def decode_mask(path: Path) -> np.ndarray:
 
 
 class BrodenProbe(ProbeSet):
-    """A Broden-format directory as a probe set (optionally one split, the first `limit` images)."""
+    """A Broden-format directory as a probe set (optionally one split, the first `limit` images).
+
+    Broden is the dataset of Bau et al., Network Dissection, CVPR 2017,
+    https://arxiv.org/abs/1704.05796; see the module docstring for the format.
+
+    Args:
+        directory: The Broden directory (with index.csv, label.csv and images/).
+        split: Only the rows of this split (e.g. "train"); None for all.
+        size: Side in pixels the images are resized to; None for the first row's size.
+        limit: Only the first `limit` images; None for all.
+
+    Raises:
+        CnnlensError: index.csv or label.csv is missing or lacks columns; no images match `split`;
+            an image listed in index.csv is missing or not an image (when read).
+    """
 
     @legacy_calls(order=("self", "directory", "split", "size", "limit"))
     def __init__(
@@ -145,7 +159,10 @@ class BrodenProbe(ProbeSet):
         return layers, list(by_category.values())
 
     def batch(self, start: int, n: int, masks: bool) -> ProbeBatch:
-        """Images [start, start + n), with the masks of the concepts they show if asked."""
+        """Images [start, start + n), with the masks of the concepts they show if asked.
+
+        As `ProbeSet.batch`; images and masks are read from the directory and resized.
+        """
         rows = self.rows[start : start + n]
         images = torch.stack([self._image(row) for row in rows])
         if not masks:

@@ -1,9 +1,10 @@
-"""Network Dissection (Bau et al.): which concept, if any, each unit of a layer detects.
+"""Network Dissection: which concept, if any, each unit of a layer detects.
 
-Two passes over the probe set share every forward: the first streams each unit's activations into
-a quantile sketch (threshold T_k = the top-0.5% level) and keeps its top images; the second
-thresholds the upsampled maps at T_k and sums their intersections and unions with every concept's
-masks. Memory depends on the batch size and the layer, never on the number of probe images.
+Bau et al., Network Dissection, CVPR 2017, https://arxiv.org/abs/1704.05796. Two passes over the
+probe set share every forward: the first streams each unit's activations into a quantile sketch
+(threshold T_k = the top-0.5% level) and keeps its top images; the second thresholds the upsampled
+maps at T_k and sums their intersections and unions with every concept's masks. Memory depends on
+the batch size and the layer, never on the number of probe images.
 """
 
 from __future__ import annotations
@@ -159,13 +160,34 @@ def dissect(
     exact: int = 4096,
     progress: Progress | None = None,
 ) -> Dissection | dict[str, Dissection]:
-    """Dissect a layer, or several in the same two passes over `probe` (the shape world by
-    default): a Dissection for one layer name, a dict by layer path for a list of them.
+    """Dissect a layer, or several in the same two passes over `probe` (the shape world by default).
 
-    A unit's mask is where its bilinearly upsampled map exceeds its top-`top_fraction` level; it
-    detects its best concept when their IoU over the whole set is ≥ `iou_threshold`. `k`: top
-    images kept per unit. `exact`: size of each unit's exact top buffer in the quantile sketch
-    (see dissection.quantile).
+    Bau et al., Network Dissection: Quantifying Interpretability of Deep Visual Representations,
+    CVPR 2017, https://arxiv.org/abs/1704.05796. A unit's mask is where its bilinearly upsampled map
+    exceeds its top-`top_fraction` level; it detects its best concept when their IoU over the whole
+    set is ≥ `iou_threshold`.
+
+    Args:
+        model: The network: a `LoadedModel` (its normalization is applied) or an `nn.Module`.
+        layers: One layer name, or a list (or tuple) of them.
+        probe: The `ProbeSet` with concept masks; None for `ShapeWorldProbe()`.
+        top_fraction: The share of (image, position) pairs above a unit's threshold, in (0, 1).
+        iou_threshold: Least IoU for a detector; >= 0.
+        k: Top images kept per unit; >= 1.
+        batch_size: Probe images per forward pass; >= 1.
+        exact: Size of each unit's exact top buffer in the quantile sketch (see `TailQuantile`); >=
+            1.
+        progress: Optional callback `progress(done, total)` counting images over both passes; may
+            raise `Cancelled`.
+
+    Returns:
+        A `Dissection` for one layer name; for a list, a dict of them by layer path.
+
+    Raises:
+        CnnlensError: `top_fraction` outside (0, 1), a negative `iou_threshold`, or `k`, `exact` or
+            `batch_size` < 1; the probe set is empty or gave a batch without masks; an unknown
+            layer.
+        Cancelled: `progress` cancelled the dissection.
     """
     if isinstance(layers, str):
         results = dissect(
@@ -232,7 +254,16 @@ def dissect(
 def dissect_layers(
     model: ModelLike, layers: Sequence[str], **options: Any
 ) -> dict[str, Dissection]:
-    """0.x name of `dissect` with a list of layers."""
+    """0.x name of `dissect` with a list of layers.
+
+    Args:
+        model: The network.
+        layers: Layer names.
+        **options: Keyword options of `dissect`.
+
+    Returns:
+        A `Dissection` per layer path.
+    """
     warn_once(
         "dissect_layers", "name", "dissect_layers(model, layers) is now dissect(model, layers)"
     )

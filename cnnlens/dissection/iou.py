@@ -15,9 +15,12 @@ from cnnlens.dissection.masks import ActiveMasks
 def _pair_overlap(
     images: torch.Tensor, unit_masks: torch.Tensor, concept_masks: torch.Tensor
 ) -> torch.Tensor:
-    """|M_a ∩ L_c| for every pair a and concept c: (A, C), from unit masks (A, P) of images
-    `images` (A,) and concept masks (N, C, P). Pairs are padded into one batched product per
-    image (one large op, not A small ones: small ops are slow on a busy multi-threaded CPU)."""
+    """|M_a ∩ L_c| for every pair a and concept c: (A, C).
+
+    From unit masks (A, P) of images `images` (A,) and concept masks (N, C, P). Pairs are padded
+    into one batched product per image (one large op, not A small ones: small ops are slow on a busy
+    multi-threaded CPU).
+    """
     counts = torch.bincount(images, minlength=len(concept_masks))
     first = counts.cumsum(0) - counts
     slot = torch.arange(len(images), device=images.device) - first[images]
@@ -43,8 +46,11 @@ class IoUTally:
         concepts: torch.Tensor,
         annotated: torch.Tensor,
     ) -> None:
-        """Add a batch: its non-empty unit masks, concept masks bool (N, C, H, W) of the
-        concepts with indices `concepts` (C,), and `annotated` bool (N, categories)."""
+        """Add a batch: its non-empty unit masks and the concept masks.
+
+        `concept_masks` are bool (N, C, H, W) of the concepts with indices `concepts` (C,), and
+        `annotated` bool (N, categories).
+        """
         concepts = concepts.cpu()
         device = active.masks.device  # the model's: the probe's masks come from the CPU
         flat = concept_masks.to(device).flatten(2).float()  # (N, C, P)

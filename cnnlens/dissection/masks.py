@@ -1,11 +1,13 @@
-"""A unit's binary mask: its activation map upsampled (bilinear) to the concept masks' resolution,
-thresholded at the unit's top-quantile level. Strictly above it: a unit that is zero on more than
-99.5% of positions (T_k = 0) gets a mask only where it is positive, never the whole image.
+"""A unit's binary mask: its activation map upsampled and thresholded at its top-quantile level.
 
-Bilinear values never exceed the map's maximum, so a unit whose peak on an image is at or below
-its threshold has an empty mask there; only the remaining (image, unit) pairs — a few percent at a
-top-0.5% level — are upsampled. The upsampling is separable: two small matrix products per map,
-the same numbers as `F.interpolate(..., mode="bilinear", align_corners=False)`.
+The map is upsampled (bilinear) to the concept masks' resolution. Strictly above the level: a unit
+that is zero on more than 99.5% of positions (T_k = 0) gets a mask only where it is positive, never
+the whole image.
+
+Bilinear values never exceed the map's maximum, so a unit whose peak on an image is at or below its
+threshold has an empty mask there; only the remaining (image, unit) pairs — a few percent at a
+top-0.5% level — are upsampled. The upsampling is separable: two small matrix products per map, the
+same numbers as `F.interpolate(..., mode="bilinear", align_corners=False)`.
 """
 
 from __future__ import annotations
@@ -50,8 +52,10 @@ class ActiveMasks:
 def active_masks(
     maps: torch.Tensor, thresholds: torch.Tensor, size: tuple[int, int]
 ) -> ActiveMasks:
-    """Masks of (N, U, h, w) maps thresholded at (U,) levels after upsampling to `size`; pairs
-    whose peak is at or below the threshold (an empty mask) are left out."""
+    """Masks of (N, U, h, w) maps thresholded at (U,) levels after upsampling to `size`.
+
+    Pairs whose peak is at or below the threshold (an empty mask) are left out.
+    """
     peaks = maps.amax(dim=(2, 3))
     images, units = (peaks > thresholds.to(peaks)[None]).nonzero(as_tuple=True)
     masks = upsample(maps[images, units], size) > thresholds.to(maps)[units, None, None]

@@ -21,7 +21,16 @@ from cnnlens.errors import CnnlensError
 
 @dataclass(frozen=True)
 class ProbeBatch:
-    """Images [start, start + N) of a probe set, with their concept masks when asked for."""
+    """Images [start, start + N) of a probe set, with their concept masks when asked for.
+
+    Attributes:
+        start: Index of the first image in the probe set.
+        images: (N, 3, H, W) float tensor in [0, 1].
+        masks: (N, C, h, w) bool tensor of the concepts present, or None.
+        concepts: (C,) int64 tensor: the concept index of each mask channel, or None.
+        annotated: (N, categories) bool tensor: which categories each image is annotated for, or
+            None.
+    """
 
     start: int
     images: torch.Tensor  # float (N, 3, H, W) in [0, 1]
@@ -31,7 +40,15 @@ class ProbeBatch:
 
 
 class ProbeSet:
-    """Base of probe sets: concept metadata and batching; subclasses implement `batch`."""
+    """Base of probe sets: concept metadata and batching; subclasses implement `batch` and `len`.
+
+    Attributes:
+        name: A readable name.
+        concepts: Concept names, e.g. "shape:circle".
+        concept_categories: The category of each concept.
+        separate: Concepts scored but never counted as detectors, with the reason (shown in
+            reports).
+    """
 
     name: str = "probe set"
     concepts: tuple[str, ...] = ()
@@ -48,18 +65,38 @@ class ProbeSet:
         raise NotImplementedError
 
     def batch(self, start: int, n: int, masks: bool) -> ProbeBatch:
-        """Images [start, start + n), with concept masks and annotation flags if `masks`."""
+        """Images [start, start + n), with concept masks and annotation flags if `masks`.
+
+        Args:
+            start: Index of the first image.
+            n: Number of images.
+            masks: Also give the concept masks and annotation flags.
+
+        Returns:
+            The `ProbeBatch`.
+        """
         raise NotImplementedError
 
     def batches(self, batch_size: int, masks: bool) -> Iterator[ProbeBatch]:
-        """The whole set in order, `batch_size` images at a time."""
+        """The whole set in order, `batch_size` images at a time.
+
+        Args:
+            batch_size: Images per batch; >= 1.
+            masks: Also give the concept masks and annotation flags.
+
+        Yields:
+            `ProbeBatch`es.
+
+        Raises:
+            CnnlensError: `batch_size` < 1.
+        """
         if batch_size < 1:
             raise CnnlensError(f"batch_size must be at least 1, got {batch_size}")
         for start in range(0, len(self), batch_size):
             yield self.batch(start, min(batch_size, len(self) - start), masks)
 
     def images(self, indices: Sequence[int]) -> torch.Tensor:
-        """The images at `indices`, (len(indices), 3, H, W)."""
+        """The images at `indices`: (len(indices), 3, H, W) float tensor in [0, 1]."""
         return torch.cat([self.batch(int(i), 1, masks=False).images for i in indices])
 
 
@@ -69,6 +106,11 @@ class ShapeWorldProbe(ProbeSet):
     "texture:plain" is scored separately: a plain background has no patch, so its mask is the whole
     background of one image in six — about 14% of all pixels, which caps its IoU with a 0.5% unit
     mask near 0.035, below detection by construction.
+
+    Args:
+        length: Number of images.
+        seed: Seed of the shape world.
+        size: Side of the images in pixels.
     """
 
     @legacy_calls(order=("self", "length", "seed", "size"))

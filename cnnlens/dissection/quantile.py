@@ -35,7 +35,15 @@ def _tail_rank(q: float, total: int) -> int:
 class TailQuantile:
     """The per-unit q-quantile of a stream: `update` with (units, n) blocks, then `value()`.
 
-    `total`: the number of values per unit the stream will bring, if known.
+    Args:
+        units: Number of units (rows of each block).
+        q: The quantile, in [0, 1] (e.g. 0.995 for the top 0.5%).
+        total: The number of values per unit the stream will bring, if known.
+        exact: Size of each unit's exact top buffer.
+        alpha: Relative error of the histogram fallback, in (0, 1).
+
+    Raises:
+        CnnlensError: `q` outside [0, 1] or `alpha` outside (0, 1).
     """
 
     @legacy_calls(order=("self", "units", "q", "total", "exact", "alpha"))
@@ -92,7 +100,12 @@ class TailQuantile:
         return torch.where(magnitude <= MIN_ABS, torch.full_like(index, self._side), index)
 
     def update(self, values: torch.Tensor) -> None:
-        """Add a (units, n) block of values."""
+        """Add a (units, n) block of values.
+
+        Raises:
+            CnnlensError: The block is not (units, n); the stream is longer than the announced
+                total.
+        """
         if values.dim() != 2 or values.shape[0] != self.units:
             raise CnnlensError(f"expected ({self.units}, n) values, got {tuple(values.shape)}")
         values = values.detach().float().cpu()
@@ -105,7 +118,11 @@ class TailQuantile:
             self.counts += torch.bincount(flat, minlength=self.counts.numel()).view_as(self.counts)
 
     def value(self) -> torch.Tensor:
-        """Per-unit q-quantile (linear interpolation between order statistics), (units,)."""
+        """Per-unit q-quantile, interpolated linearly between order statistics: (units,).
+
+        Raises:
+            CnnlensError: No values were seen.
+        """
         if self.count == 0:
             raise CnnlensError("no values seen: the probe set is empty")
         position = self.q * (self.count - 1)

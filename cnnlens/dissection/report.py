@@ -20,7 +20,17 @@ CSV_FIELDS = ("unit", "concept", "category", "iou", "detector")
 
 
 def to_csv(result: Dissection, path: str | Path) -> Path:
-    """Write unit, best concept, category, IoU (4 decimals), detector (0/1) per row."""
+    """Write the per-unit table as CSV: unit, concept, category, IoU (4 decimals), detector.
+
+    The detector column is 0 or 1.
+
+    Args:
+        result: The `Dissection`.
+        path: The CSV file to write.
+
+    Returns:
+        The path written.
+    """
     path = Path(path)
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
@@ -45,8 +55,21 @@ def to_html(
     pictures: Mapping[int, bytes] | None = None,
     summary_png: bytes | None = None,
 ) -> Path:
-    """Write a static page: summary, separately reported concepts, one row per unit (best IoU
-    first) with its top-images picture from `pictures` where given."""
+    """Write a static, self-contained HTML report of a dissection.
+
+    Summary, separately reported concepts, one row per unit (best IoU first) with its top-images
+    picture from `pictures` where given.
+
+    Args:
+        result: The `Dissection`.
+        path: The HTML file to write.
+        pictures: PNG bytes per unit (e.g. from `cnnlens.plot.dissection.save_report`); None for
+            none.
+        summary_png: PNG bytes of a summary chart, or None.
+
+    Returns:
+        The path written.
+    """
     pictures = pictures or {}
     esc = html.escape
     rows = sorted(result.labels(), key=lambda row: -row.iou)

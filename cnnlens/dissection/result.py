@@ -12,7 +12,15 @@ from cnnlens.dissection.probes import ProbeSet
 
 @dataclass(frozen=True)
 class UnitLabel:
-    """One unit's best concept and whether its IoU makes it a detector."""
+    """One unit's best concept and whether its IoU makes it a detector.
+
+    Attributes:
+        unit: The unit (channel).
+        concept: Its best concept (separately reported ones excluded).
+        category: The concept's category.
+        iou: The IoU, in [0, 1].
+        detector: Whether the IoU reaches the threshold.
+    """
 
     unit: int
     concept: str
@@ -26,6 +34,18 @@ class Dissection:
     """IoU of every unit of `layer` with every concept of `probe`, and each unit's top images.
 
     Concepts in `probe.separate` are scored but never labels: they are reported apart.
+
+    Attributes:
+        layer: The layer's module path.
+        note: Whether the layer was read before or after its ReLU.
+        probe: The `ProbeSet`.
+        thresholds: (units,) float tensor: the top-quantile activation level T_k.
+        exact_thresholds: False when the thresholds come from the sketch, within its relative error.
+        iou: (units, concepts) float64 tensor in [0, 1].
+        top_indices: (units, k) int64 tensor: probe images with the highest peak activation.
+        top_values: (units, k) float tensor: those peaks.
+        top_masks: (units, k, h, w) bool tensor: the unit's thresholded mask on them.
+        iou_threshold: The default least IoU for a detector.
     """
 
     layer: str
@@ -48,14 +68,25 @@ class Dissection:
         return self.iou_threshold if iou_threshold is None else iou_threshold
 
     def best(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per unit: the index of its best concept (separate ones excluded) and that IoU."""
+        """Per unit: the index of its best concept (separate ones excluded) and that IoU.
+
+        Returns:
+            (concept indices, IoUs): two (units,) tensors.
+        """
         scored = torch.tensor([c not in self.probe.separate for c in self.probe.concepts])
         values = torch.where(scored, self.iou, -1.0)
         iou, concept = values.max(dim=1)
         return concept, iou
 
     def labels(self, iou_threshold: float | None = None) -> list[UnitLabel]:
-        """The per-unit table: unit, best concept, its category, IoU, detector or not."""
+        """The per-unit table: unit, best concept, its category, IoU, detector or not.
+
+        Args:
+            iou_threshold: Least IoU for a detector; None for `self.iou_threshold`.
+
+        Returns:
+            One `UnitLabel` per unit.
+        """
         threshold = self._threshold(iou_threshold)
         concepts, ious = self.best()
         return [
@@ -70,14 +101,28 @@ class Dissection:
         ]
 
     def detectors(self, iou_threshold: float | None = None) -> dict[str, int]:
-        """Number of detector units per category (every category, zeros included)."""
+        """Number of detector units per category (every category, zeros included).
+
+        Args:
+            iou_threshold: Least IoU for a detector; None for `self.iou_threshold`.
+
+        Returns:
+            {category: count}.
+        """
         counts = dict.fromkeys(self.probe.categories, 0)
         for label in self.labels(iou_threshold):
             counts[label.category] += label.detector
         return counts
 
     def unique_concepts(self, iou_threshold: float | None = None) -> list[str]:
-        """Concepts detected by at least one unit, in probe order."""
+        """Concepts detected by at least one unit, in probe order.
+
+        Args:
+            iou_threshold: Least IoU for a detector; None for `self.iou_threshold`.
+
+        Returns:
+            The concept names.
+        """
         found = {label.concept for label in self.labels(iou_threshold) if label.detector}
         return [c for c in self.probe.concepts if c in found]
 
@@ -90,12 +135,26 @@ class Dissection:
         return best
 
     def top_images(self, unit: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """A unit's top probe images (k, 3, H, W) and its thresholded masks on them (k, h, w)."""
+        """A unit's top probe images and its thresholded masks on them.
+
+        Args:
+            unit: The unit (channel).
+
+        Returns:
+            ((k, 3, H, W) float images in [0, 1], (k, h, w) bool masks).
+        """
         unit = check_unit(unit, self.units, self.layer)
         return self.probe.images(self.top_indices[unit].tolist()), self.top_masks[unit]
 
     def summary(self, iou_threshold: float | None = None) -> str:
-        """One line: detectors per category and unique concepts, at the IoU threshold."""
+        """One line: detectors per category and unique concepts, at the IoU threshold.
+
+        Args:
+            iou_threshold: Least IoU for a detector; None for `self.iou_threshold`.
+
+        Returns:
+            The line.
+        """
         threshold = self._threshold(iou_threshold)
         counts = self.detectors(threshold)
         per = ", ".join(f"{category} {n}" for category, n in counts.items())
