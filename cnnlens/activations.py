@@ -16,19 +16,42 @@ __all__ = ["FeatureMaps", "feature_maps"]
 
 @dataclass(frozen=True)
 class FeatureMaps:
-    """One image's maps at one layer: (channels, H, W), with the layer's pre/post-ReLU note."""
+    """One image's maps at one layer, with the layer's pre/post-ReLU note.
+
+    Attributes:
+        layer: The layer's canonical path.
+        maps: (channels, H, W) float tensor on the CPU.
+        note: Whether the maps are pre- or post-ReLU.
+    """
 
     layer: str
     maps: torch.Tensor
     note: str
 
     def unit(self, unit: int) -> torch.Tensor:
-        """The (H, W) map of one unit, with a range check."""
+        """The (H, W) map of one unit.
+
+        Raises:
+            CnnlensError: `unit` is out of range.
+        """
         return self.maps[check_unit(unit, self.maps.shape[0], self.layer)]
 
 
 def feature_maps(model: ModelLike, image: torch.Tensor, layer: str) -> FeatureMaps:
-    """Feature maps of one [0, 1] RGB image at `layer`, from the real (truncated) forward pass."""
+    """Feature maps of one [0, 1] RGB image at `layer`, from the real (truncated) forward pass.
+
+    Args:
+        model: The network: a `LoadedModel` (its normalization is applied) or an `nn.Module`.
+        image: One image, (3, H, W) or (1, 3, H, W) float tensor in [0, 1].
+        layer: A layer name or alias with (C, H, W) maps.
+
+    Returns:
+        The `FeatureMaps`.
+
+    Raises:
+        CnnlensError: A batch of more than one image; `layer` is unknown or has no (C, H, W) maps;
+            `image` is invalid.
+    """
     if isinstance(image, torch.Tensor) and image.dim() == 4 and image.shape[0] != 1:
         raise CnnlensError(f"feature_maps takes one image, got a batch of {image.shape[0]}")
     path = resolve_layer(model, layer)

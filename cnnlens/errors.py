@@ -11,5 +11,7 @@ class CnnlensError(ValueError):
 
 
 class CnnlensWarning(UserWarning):
-    """A one-line note that a result is not quite what its name promises (e.g. guided backprop on
-    a network with SiLU activations, which have no guided rule)."""
+    """A one-line note that a result is not quite what its name promises.
+
+    For example guided backprop on a network with SiLU activations, which have no guided rule.
+    """

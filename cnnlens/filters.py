@@ -14,7 +14,18 @@ __all__ = ["filter_slices", "filters_rgb", "layer_filters"]
 
 
 def layer_filters(model: ModelLike, layer: str) -> torch.Tensor:
-    """A copy of a conv layer's weights, (out_channels, in_channels, kh, kw), on the CPU."""
+    """A copy of a conv layer's weights, on the CPU.
+
+    Args:
+        model: A `LoadedModel` or an `nn.Module`.
+        layer: A Conv2d layer's name or alias.
+
+    Returns:
+        (out_channels, in_channels, kh, kw) float tensor.
+
+    Raises:
+        CnnlensError: `layer` is unknown or not a Conv2d.
+    """
     net = as_net(model)
     path = resolve_layer(net, layer)
     module = net.get_submodule(path)
@@ -27,9 +38,18 @@ def layer_filters(model: ModelLike, layer: str) -> torch.Tensor:
 
 
 def filters_rgb(weights: torch.Tensor) -> np.ndarray:
-    """First-layer filters as RGB images (out, kh, kw, 3), each min-max normalized on its own.
+    """First-layer filters as RGB images, each min-max normalized on its own.
 
     Per-filter normalization shows every filter's pattern; it hides their relative strengths.
+
+    Args:
+        weights: (out, 3, kh, kw) filters of a first layer, from `layer_filters`.
+
+    Returns:
+        (out, kh, kw, 3) float array in [0, 1].
+
+    Raises:
+        CnnlensError: The filters do not have 3 input channels.
     """
     if weights.dim() != 4 or weights.shape[1] != 3:
         raise CnnlensError(
@@ -43,10 +63,20 @@ def filters_rgb(weights: torch.Tensor) -> np.ndarray:
 
 
 def filter_slices(weights: torch.Tensor, unit: int) -> np.ndarray:
-    """One unit's filter as grayscale slices, one per input channel: (in_channels, kh, kw).
+    """One unit's filter as grayscale slices, one per input channel.
 
-    Scaled symmetrically so that 0 is mid-gray: bright is excitatory, dark inhibitory; one scale
-    for all slices keeps the channels' relative weights comparable.
+    Scaled symmetrically so that 0 is mid-gray: bright is excitatory, dark inhibitory; one scale for
+    all slices keeps the channels' relative weights comparable.
+
+    Args:
+        weights: (out, in_channels, kh, kw) filters, from `layer_filters`.
+        unit: The output channel.
+
+    Returns:
+        (in_channels, kh, kw) float array in [0, 1].
+
+    Raises:
+        CnnlensError: `unit` is out of range.
     """
     unit = check_unit(unit, weights.shape[0], "layer")
     w = weights[unit].numpy()

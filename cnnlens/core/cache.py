@@ -34,8 +34,10 @@ def cache_dir() -> Path:
 
 
 def preprocessing(model: ModelLike) -> tuple:
-    """What a handle does to images before its network sees them: (mean, std, input size), and
-    which output it reads."""
+    """What a handle does to images before its network sees them, and which output it reads.
+
+    Returns (mean, std, input size) and the output selector.
+    """
     handle = as_handle(model)
     return (handle.mean, handle.std, handle.input_size, handle.output)
 
@@ -64,8 +66,10 @@ class ResultStore(Generic[T]):
         return (FORMAT, self.kind.__name__, fingerprint(net), preprocessing(model), *key)
 
     def get(self, model: ModelLike, key: tuple, compute: Callable[[], T], persist: bool) -> T:
-        """The stored result for (`model`'s weights and preprocessing, `key`), computing and
-        storing it on a miss. `key` must name everything else the result depends on."""
+        """The stored result for (`model`'s weights and preprocessing, `key`), computed on a miss.
+
+        A miss computes and stores it. `key` must name everything else the result depends on.
+        """
         full = self.key(model, key)
         with self._lock:
             if full in self._memory:

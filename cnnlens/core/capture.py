@@ -40,8 +40,10 @@ def _parent(net: nn.Module, path: str) -> nn.Module:
 
 
 def sequential_neighbour(net: nn.Module, path: str, offset: int) -> str | None:
-    """The path of the module `offset` places after `path` in its nn.Sequential parent (before
-    it for a negative offset); None outside a Sequential or past its ends."""
+    """The path of the module `offset` places after `path` in its nn.Sequential parent.
+
+    Before it for a negative offset; None outside a Sequential or past its ends.
+    """
     parent = _parent(net, path)
     if not isinstance(parent, nn.Sequential):
         return None
@@ -68,11 +70,13 @@ _CALLS: WeakKeyDictionary[nn.Module, tuple[tuple, Counter[str]]] = WeakKeyDictio
 
 
 def call_counts(net: nn.Module, x: torch.Tensor) -> Counter[str]:
-    """How many times each module path of `net` runs in one forward of inputs like `x` (the
-    network's input, (N, ...)): read from one input on a probing view (no user hooks),
+    """How many times each module path of `net` runs in one forward of inputs like `x`.
+
+    `x` is the network's input, (N, ...). Read from one input on a probing view (no user hooks),
     with every torch-function mode (backprop rules, leaky ReLUs) off, once per network and input
-    shape (so a truncated forward pays for the whole network once). Empty when that forward
-    fails (the real one will say why)."""
+    shape (so a truncated forward pays for the whole network once). Empty when that forward fails
+    (the real one will say why).
+    """
     signature = (tuple((p, type(m)) for p, m in net.named_modules()), tuple(x.shape[1:]))
     cached = _CALLS.get(net)
     if cached is not None and cached[0] == signature:
@@ -98,8 +102,10 @@ def call_counts(net: nn.Module, x: torch.Tensor) -> Counter[str]:
 
 
 def _calls_to_read(net: nn.Module, paths: list[str], inputs: tuple) -> dict[str, int]:
-    """Which call of each path a forward of `inputs` reads: the last one (`call_counts`); a
-    path that runs more than once is said (`core.notes`)."""
+    """Which call of each path a forward of `inputs` reads: the last one (`call_counts`).
+
+    A path that runs more than once is said (`core.notes`).
+    """
     x = inputs[0] if inputs and isinstance(inputs[0], torch.Tensor) else None
     counts = Counter() if x is None else call_counts(net, x)
     for path in paths:
@@ -112,8 +118,10 @@ def _calls_to_read(net: nn.Module, paths: list[str], inputs: tuple) -> dict[str,
 
 
 class _Calls:
-    """Which call of each path a forward reads (the last, `_calls_to_read`, fixed by the first
-    forward's input) and the calls seen so far in the current forward."""
+    """Which call of each path a forward reads, and the calls seen so far in the current forward.
+
+    The call read is the last (`_calls_to_read`), fixed by the first forward's input.
+    """
 
     def __init__(self, guard: Guard, paths: list[str]) -> None:
         self.source, self.paths = guard.source, paths
@@ -185,8 +193,10 @@ def recording(
 
 @contextmanager
 def recording_input(guard: Guard, path: str) -> Iterator[dict[str, torch.Tensor]]:
-    """Record the input of module `path` (e.g. what a global pooling averages) at its last call
-    (as `recording`); the forward stops right there. Run it through `forward_until_done`."""
+    """Record the input of module `path` (e.g. what a global pooling averages) at its last call.
+
+    As `recording`; the forward stops right there. Run it through `forward_until_done`.
+    """
     calls = _Calls(guard, [path])
     inputs: dict[str, torch.Tensor] = {}
 
@@ -227,8 +237,10 @@ def normalize_for(model: ModelLike, x: torch.Tensor) -> torch.Tensor:
 
 
 def output_names(model: ModelLike) -> tuple[str, ...]:
-    """A name per output (logit) of `model`: the handle's class names, else "class 0", "class
-    1", ... counted from one forward of a blank image at the handle's input size."""
+    """A name per output (logit) of `model`: the class names, else "class 0", "class 1", ...
+
+    The count comes from one forward of a blank image at the handle's input size.
+    """
     handle = as_handle(model)
     if handle.class_names:
         return handle.class_names
@@ -241,7 +253,14 @@ def output_names(model: ModelLike) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Activations(Mapping[str, torch.Tensor]):
-    """Captured layer outputs by canonical path, each with a pre-/post-ReLU note."""
+    """Captured layer outputs by canonical path, each with a pre-/post-ReLU note.
+
+    A read-only mapping: `acts["features.3"]` is that layer's (N, C, H, W) (or (N, D)) tensor.
+
+    Args:
+        tensors: {canonical path: output tensor}.
+        notes: {canonical path: "pre-ReLU" / "post-ReLU" note}.
+    """
 
     tensors: dict[str, torch.Tensor]
     notes: dict[str, str]
@@ -272,7 +291,23 @@ def capture(
 ) -> Activations:
     """Outputs of `layers` for [0, 1] RGB `images`, running the forward only as far as needed.
 
-    The model is left exactly as it was (eval mode is used inside and restored afterwards).
+    The model is left exactly as it was (eval mode is used inside and restored afterwards). A conv
+    layer's capture is its true (pre-ReLU) output, even when an in-place ReLU follows.
+
+    Args:
+        model: The network: a `LoadedModel` (its normalization is applied) or an `nn.Module`.
+        images: (N, 3, H, W) or (3, H, W) float tensor in [0, 1].
+        layers: A layer name or alias ("conv2", "features.3"), or several.
+        truncate: Stop the forward after the last requested layer has run.
+
+    Returns:
+        The `Activations`, keyed by canonical path: (N, C, h, w) tensors for conv layers, (N, D) for
+        linear ones.
+
+    Raises:
+        CnnlensError: A layer name is unknown (with "did you mean" hints) or not a string, or none
+            is given; a layer did not run in the forward; `images` is not a finite float (N, 3, H,
+            W) or (3, H, W) tensor.
     """
     net = as_net(model)
     paths = resolve_layers(net, layers)

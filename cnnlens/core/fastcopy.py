@@ -38,10 +38,12 @@ from cnnlens.core.view import probing_view, working_view
 
 @dataclass(frozen=True)
 class GraphFacts:
-    """What the render's rewrites need from a network's forward pass: the (conv, BatchNorm) pairs
-    where the conv feeds only that BatchNorm and each runs once per forward, whether the
-    forward accepts channels-last tensors, and whether it accepts images larger than the
-    example (False for a fixed-size head: `Flatten → Linear`)."""
+    """What the render's rewrites need from a network's forward pass.
+
+    The (conv, BatchNorm) pairs where the conv feeds only that BatchNorm and each runs once per
+    forward, whether the forward accepts channels-last tensors, and whether it accepts images larger
+    than the example (False for a fixed-size head: `Flatten → Linear`).
+    """
 
     pairs: tuple[tuple[str, str], ...]
     channels_last: bool
@@ -53,9 +55,11 @@ _FACTS: WeakKeyDictionary[nn.Module, tuple[tuple, GraphFacts | None]] = WeakKeyD
 
 
 def graph_facts(net: nn.Module, example: torch.Tensor) -> GraphFacts | None:
-    """The conv→BatchNorm pairs of `net`, whether it runs channels-last, from one forward of
-    `example` (a normalized input batch, (N, 3, H, W)) on a working view, and whether it runs
-    on larger images (one more forward); None when the view cannot run `example` at all."""
+    """The conv→BatchNorm pairs of `net`, and whether it runs channels-last and on larger images.
+
+    From one forward of `example` (a normalized input batch, (N, 3, H, W)) on a working view, and
+    one more on larger images; None when the view cannot run `example` at all.
+    """
     signature = (
         tuple((name, type(module)) for name, module in net.named_modules()),
         tuple(example.shape),
@@ -88,10 +92,12 @@ def _runs(view: nn.Module, x: torch.Tensor) -> bool:
 
 
 def input_layout(net: nn.Module, example: torch.Tensor) -> torch.memory_format:
-    """The memory format to give `net` inputs like `example` (normalized, (N, 3, H, W)) in:
-    channels-last where the network runs it (faster convolutions and pooling on CPU), else the
+    """The memory format to give `net` inputs like `example` (normalized, (N, 3, H, W)) in.
+
+    Channels-last where the network runs it (faster convolutions and pooling on CPU), else the
     default contiguous format users give (a `x.view(x.size(0), -1)` flatten refuses channels-last).
-    Read once per network and input shape, on a working view and one image."""
+    Read once per network and input shape, on a working view and one image.
+    """
     facts = graph_facts(net, example[:1])
     channels_last = facts is not None and facts.channels_last
     return torch.channels_last if channels_last else torch.contiguous_format
@@ -172,8 +178,10 @@ def _hooked(module: nn.Module) -> bool:
 
 
 def _foldable(net: nn.Module, conv: str, norm: str, keep: Collection[str]) -> bool:
-    """Whether the pair may be folded: BN statistics exist, neither module carries a hook, and
-    nobody reads the conv's own output."""
+    """Whether the pair may be folded.
+
+    BN statistics exist, neither module carries a hook, and nobody reads the conv's own output.
+    """
     conv_module, norm_module = net.get_submodule(conv), net.get_submodule(norm)
     return (
         norm_module.running_mean is not None
@@ -211,6 +219,7 @@ class ChannelSubset(nn.Module):
             self.part.bias = nn.Parameter(conv.bias.detach()[index], requires_grad=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The convolution of (N, C, H, W) `x` for the kept channels only, zeros elsewhere."""
         part = self.part(x)
         full = part.new_zeros(part.shape[0], self.out_channels, *part.shape[2:])
         return full.index_copy(1, self.index, part)
@@ -236,16 +245,19 @@ def fast_copy(
     keep: Collection[str] = (),
     only: Mapping[str, Collection[int]] | None = None,
 ) -> tuple[nn.Module, torch.memory_format]:
-    """An eval-mode working view of `net` with BatchNorm folded, channels-last convolutions and
-    channel subsets where the forward pass allows; and the memory format to give its inputs in.
+    """An eval-mode working view of `net` rewritten to run fast, and its inputs' memory format.
+
+    BatchNorm folded, channels-last convolutions and channel subsets where the forward pass allows.
 
     Args:
-        net: the user's network (only read).
-        example: a normalized input batch (N, 3, H, W) like the ones the copy will run.
-        keep: module paths whose own outputs will be read (a convolution among them is not
-            folded).
-        only: {path: channels} for a path where the forward stops and only those channels are
-            read; the other channels there come out as zeros.
+        net: The user's network (only read).
+        example: A normalized input batch (N, 3, H, W) like the ones the copy will run.
+        keep: Module paths whose own outputs will be read (a convolution among them is not folded).
+        only: {path: channels} for a path where the forward stops and only those channels are read;
+            the other channels there come out as zeros.
+
+    Returns:
+        (copy, memory format).
     """
     working = working_view(net)
     facts = graph_facts(net, example)

@@ -20,8 +20,11 @@ from cnnlens.core.view import working_view
 
 
 class Guard:
-    """A call's working view of a model (`model`), the network it views (`source`, only to be
-    read: facts cached per network key on it) and the hooks it registered on the view."""
+    """A call's working view of a model, the network it views, and the hooks it registered.
+
+    `model` is the working view; `source` the viewed network, only to be read (facts cached per
+    network key on it).
+    """
 
     def __init__(self, model: nn.Module, source: nn.Module) -> None:
         self.model = model

@@ -25,10 +25,23 @@ class LoadedModel:
     """A network and its metadata; every cnnlens method accepts this or a plain `nn.Module`.
 
     `net` takes images normalized with `mean`/`std`; cnnlens methods take RGB images in [0, 1] and
-    normalize them with `normalize`, so a lecture never handles ImageNet statistics by hand.
-    `output` says which part of the forward's output holds the logits when it is not one tensor:
-    an index into a tuple or list, or a key or attribute name; None takes the only tensor, the
-    first element of a tuple, or the "logits" key or attribute.
+    normalize them with `normalize`, so a lecture never handles ImageNet statistics by hand. Make
+    one with `cnnlens.load`.
+
+    Args:
+        net: The network.
+        name: A readable name ("shapes", "vgg16", ...).
+        input_size: Side of the images it was trained on, in pixels.
+        class_names: One name per output (logit).
+        mean: Per-channel RGB mean of the normalization, in [0, 1] units.
+        std: Per-channel RGB standard deviation of the normalization, in [0, 1] units.
+        heads: {head name: slice of the outputs} for multi-head models (ShapeNet: shape, colour,
+            texture); empty for one head.
+        concepts: Concept names the model knows (the shape world's), if any.
+        pretrained: Whether the weights are trained.
+        output: Which part of the forward's output holds the logits when it is not one tensor: an
+            index into a tuple or list, or a key or attribute name; None takes the only tensor, the
+            first element of a tuple, or the "logits" key or attribute.
     """
 
     net: nn.Module
@@ -43,7 +56,14 @@ class LoadedModel:
     output: int | str | None = None
 
     def normalize(self, images: torch.Tensor) -> torch.Tensor:
-        """Map [0, 1] RGB images (N, 3, H, W) to the network's input space."""
+        """Map [0, 1] RGB images to the network's input space.
+
+        Args:
+            images: (N, 3, H, W) float tensor in [0, 1].
+
+        Returns:
+            (N, 3, H, W) float tensor: (images - mean) / std.
+        """
         if self.mean == (0.0, 0.0, 0.0) and self.std == (1.0, 1.0, 1.0):
             return images
         mean = images.new_tensor(self.mean).view(1, 3, 1, 1)
@@ -79,12 +99,12 @@ _PLAIN: WeakKeyDictionary[nn.Module, LoadedModel] = WeakKeyDictionary()
 
 
 def as_handle(model: ModelLike) -> LoadedModel:
-    """The handle of `model`: itself, or for a plain `nn.Module` one made (and remembered) with
-    no normalization, a 224-px input and unnamed classes.
+    """The handle of `model`: itself, or for a plain `nn.Module` one made (and remembered).
 
-    A torchvision classifier passed as a plain module usually expects ImageNet-normalized input:
-    cnnlens says once (a warning) that it feeds it [0, 1] images as they are, and how to declare
-    the normalization (`cnnlens.load(net, mean=..., std=...)`, or `cnnlens.load(name)`).
+    A made handle has no normalization, a 224-px input and unnamed classes. A torchvision classifier
+    passed as a plain module usually expects ImageNet-normalized input: cnnlens says once (a
+    warning) that it feeds it [0, 1] images as they are, and how to declare the normalization
+    (`cnnlens.load(net, mean=..., std=...)`, or `cnnlens.load(name)`).
 
     Raises:
         CnnlensError: `model` is neither a module nor a handle.

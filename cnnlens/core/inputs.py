@@ -41,11 +41,11 @@ def check_images(images: object) -> torch.Tensor:
 
 
 def batch_like(images: object, like: torch.Tensor, what: str) -> torch.Tensor:
-    """A second image argument (a baseline, a start image) checked against the batch `like`
-    (N, 3, H, W) and expanded to it: one image, or a batch of 1, serves every image; a batch of
-    N gives each its own.
+    """A second image argument (a baseline, a start image) checked against the batch `like`.
 
-    Raises CnnlensError for another image size or another count.
+    `like` is (N, 3, H, W); the result is expanded to it: one image, or a batch of 1, serves every
+    image; a batch of N gives each its own. Raises CnnlensError for another image size or another
+    count.
     """
     x = check_images(images)
     if x.shape[-2:] != like.shape[-2:]:
@@ -62,8 +62,10 @@ def batch_like(images: object, like: torch.Tensor, what: str) -> torch.Tensor:
 
 
 def _channel_hint(channels: int, last: int, single: bool) -> str:
-    """What to do about a batch (or, `single`, one image) whose channels are not 3, as code for
-    the tensor's own rank."""
+    """What to do about a batch (or, `single`, one image) whose channels are not 3.
+
+    As code for the tensor's own rank.
+    """
     if last in (1, 3, 4):
         return f"looks channels-last: use x.permute({'2, 0, 1' if single else '0, 3, 1, 2'})"
     if channels == 1:
@@ -74,10 +76,10 @@ def _channel_hint(channels: int, last: int, single: bool) -> str:
 
 
 def as_index(value: object, what: str = "unit") -> int:
-    """A Python int from an index given as an int, a NumPy integer, or a 0-d integer tensor or
-    array (what `labels[i]` and iterating over a tensor of targets give).
+    """A Python int from an int, a NumPy integer, or a 0-d integer tensor or array.
 
-    Raises CnnlensError for anything else: floats, bools, several values.
+    That is what `labels[i]` and iterating over a tensor of targets give. Raises CnnlensError for
+    anything else: floats, bools, several values.
     """
     given = value
     if isinstance(value, (torch.Tensor, np.ndarray)) and value.ndim == 0:
@@ -91,8 +93,10 @@ def as_index(value: object, what: str = "unit") -> int:
 
 
 def check_unit(unit: object, units: int, layer: str, what: str = "unit") -> int:
-    """Validate a unit (channel) or class index against a layer's channel count; returns it as a
-    Python int (see `as_index` for what counts as an integer)."""
+    """Validate a unit (channel) or class index against a layer's channel count.
+
+    Returns it as a Python int (see `as_index` for what counts as an integer).
+    """
     index = as_index(unit, what)
     if not 0 <= index < units:
         plural = what + ("es" if what.endswith("s") else "s")

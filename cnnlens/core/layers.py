@@ -17,8 +17,16 @@ from cnnlens.errors import CnnlensError
 
 
 def as_net(model: ModelLike) -> nn.Module:
-    """The `nn.Module` behind a model handle (or the module itself); unlike `as_handle`, it
-    makes no handle, so internal calls on an unwrapped network say nothing about normalization.
+    """The `nn.Module` behind a model handle (or the module itself).
+
+    Unlike `as_handle`, it makes no handle, so internal calls on an unwrapped network say nothing
+    about normalization.
+
+    Args:
+        model: A `LoadedModel` or an `nn.Module`.
+
+    Returns:
+        The network.
 
     Raises:
         CnnlensError: `model` is neither a module nor a handle.
@@ -42,7 +50,18 @@ def layer_aliases(model: ModelLike) -> dict[str, str]:
 
 
 def resolve_layer(model: ModelLike, name: str) -> str:
-    """Canonical module path for a layer name or alias; unknown names get 'did you mean' hints."""
+    """Canonical module path for a layer name or alias; unknown names get 'did you mean' hints.
+
+    Args:
+        model: A `LoadedModel` or an `nn.Module`.
+        name: A `named_modules()` path ("features.3") or an alias ("conv2").
+
+    Returns:
+        The canonical path.
+
+    Raises:
+        CnnlensError: `name` is not a string, or no layer has that name or alias.
+    """
     net = as_net(model)
     if not isinstance(name, str):
         raise CnnlensError(f"layer names are strings like 'conv1', got {type(name).__name__}")
@@ -71,7 +90,15 @@ def resolve_layers(model: ModelLike, names: str | Iterable[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class LayerInfo:
-    """One addressable layer: its path, alias, module type, output shape and parameter count."""
+    """One addressable layer: its path, alias, module type, output shape and parameter count.
+
+    Attributes:
+        name: The canonical module path.
+        alias: Its friendly name ("conv2"), or None.
+        type: The module's class name.
+        output_shape: Its output shape per image, e.g. (C, H, W); None if it did not run.
+        params: Number of parameters of the module (its own and its submodules').
+    """
 
     name: str
     alias: str | None
@@ -87,7 +114,15 @@ class LayerInfo:
 
 @legacy_calls(order=("model", "input_size"))
 def list_layers(model: ModelLike, *, input_size: int | None = None) -> list[LayerInfo]:
-    """Every submodule with its output shape (per image), from one dummy forward pass."""
+    """Every submodule with its output shape (per image), from one dummy forward pass.
+
+    Args:
+        model: A `LoadedModel` or an `nn.Module`.
+        input_size: Side of the dummy input in pixels; None for the model's.
+
+    Returns:
+        One `LayerInfo` per submodule, in `named_modules()` order.
+    """
     net = as_net(model)
     size = input_size or as_handle(model).input_size
     shapes: dict[str, tuple[int, ...]] = {}

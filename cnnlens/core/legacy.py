@@ -1,8 +1,10 @@
-"""Calls in cnnlens 0.x's form keep working for one minor version after 1.0: the 0.x argument order
-and the 0.x keyword names are translated to 1.0's, with a FutureWarning once per function and form.
+"""Calls in cnnlens 0.x's form keep working for one minor version after 1.0.
 
-1.0's one rule for every function: positional arguments are the required inputs in the order
-model, images, layer, unit or target; everything else is keyword-only.
+The 0.x argument order and the 0.x keyword names are translated to 1.0's, with a FutureWarning once
+per function and form.
+
+1.0's one rule for every function: positional arguments are the required inputs in the order model,
+images, layer, unit or target; everything else is keyword-only.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ _said: set[tuple[str, str]] = set()
 
 
 def warn_once(function: str, form: str, text: str) -> None:
-    """Say `text` (a FutureWarning at the user's line) the first time `function` is called in
-    this 0.x `form`."""
+    """Say `text` (a FutureWarning at the user's line) at the first call of `function` in `form`.
+
+    `form` names the 0.x call form.
+    """
     if (function, form) not in _said:
         _said.add((function, form))
         deprecated(text)

@@ -1,6 +1,9 @@
-"""One-line notes that a result is not quite what its name promises (guided backprop through
-SiLU, a layer that ran several times in one forward): a `CnnlensWarning`, or, inside
-`collecting_notes()` on the same thread, a line a widget shows in its status line instead."""
+"""One-line notes that a result is not quite what its name promises.
+
+For example guided backprop through SiLU, or a layer that ran several times in one forward: a
+`CnnlensWarning`, or, inside `collecting_notes()` on the same thread, a line a widget shows in its
+status line instead.
+"""
 
 from __future__ import annotations
 
@@ -27,8 +30,10 @@ _SKIPPED = tuple(
 
 
 def _caller_level() -> int:
-    """`stacklevel` of the first frame outside cnnlens and torch: the user's line that made the
-    call."""
+    """`stacklevel` of the first frame outside cnnlens and torch.
+
+    That frame is the user's line that made the call.
+    """
     frame: FrameType | None = sys._getframe(2)  # the frame that called note()
     level = 2
     while frame is not None and frame.f_code.co_filename.startswith(_SKIPPED):
@@ -37,8 +42,11 @@ def _caller_level() -> int:
 
 
 def note(text: str) -> None:
-    """Say `text`: to this thread's innermost `collecting_notes()`, else as a CnnlensWarning
-    located at the user's line that called into cnnlens (never at a file inside the package)."""
+    """Say `text`: to this thread's innermost `collecting_notes()`, else as a CnnlensWarning.
+
+    The warning is located at the user's line that called into cnnlens (never at a file inside the
+    package).
+    """
     sink = getattr(_local, "sink", None)
     if sink is None:
         warnings.warn(text, CnnlensWarning, stacklevel=_caller_level())
@@ -47,14 +55,20 @@ def note(text: str) -> None:
 
 
 def deprecated(text: str) -> None:
-    """Say `text` about a 0.x call form as a FutureWarning (shown to notebook users, unlike a
-    DeprecationWarning) located at the user's line."""
+    """Say `text` about a 0.x call form as a FutureWarning located at the user's line.
+
+    A FutureWarning is shown to notebook users, unlike a DeprecationWarning.
+    """
     warnings.warn(text, FutureWarning, stacklevel=_caller_level())
 
 
 @contextmanager
 def collecting_notes() -> Iterator[list[str]]:
-    """Collect this thread's notes in the yielded list (each once) instead of warning."""
+    """Collect this thread's notes in the yielded list (each once) instead of warning.
+
+    Yields:
+        The list the notes are added to.
+    """
     outer = getattr(_local, "sink", None)
     _local.sink = []
     try:

@@ -18,7 +18,10 @@ T = TypeVar("T")
 
 
 class Cancelled(CnnlensError):
-    """Raised by a progress callback to stop a long call (e.g. a widget's Cancel button)."""
+    """Raised by a progress callback to stop a long call (e.g. a widget's Cancel button).
+
+    A `CnnlensError`; the call leaves the model exactly as it was.
+    """
 
 
 def steps(items: Iterable[T], total: int, progress: Progress | None) -> Iterator[T]:
@@ -35,7 +38,9 @@ def steps(items: Iterable[T], total: int, progress: Progress | None) -> Iterator
 
 
 def report(progress: Progress | None, done: int, total: int) -> None:
-    """Tell `progress` (if any) that `done` of `total` steps are finished; no bar otherwise, for
-    calls that are usually quick (a single attribution map)."""
+    """Tell `progress` (if any) that `done` of `total` steps are finished.
+
+    No bar otherwise, for calls that are usually quick (a single attribution map).
+    """
     if progress is not None:
         progress(done, total)

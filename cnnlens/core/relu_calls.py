@@ -1,12 +1,11 @@
-"""Every ReLU call of a forward pass, rerouted: the base of the backprop rules and of the render's
-leaky ReLUs.
+"""Every ReLU call of a forward pass, rerouted: the base of the backprop rules and leaky ReLUs.
 
-A TorchFunctionMode sees `nn.ReLU` modules (in place or not) and the functional spellings
-`F.relu`, `torch.relu`, `torch.relu_` and `Tensor.relu(_)` — torchvision's GoogLeNet and Inception
-use functional ones — and the clipped ReLUs: `nn.ReLU6` (which calls `F.hardtanh(x, 0, 6)`),
-`F.relu6` and any `F.hardtanh` whose lower bound is 0. Other nonlinearities (SiLU, Hardswish,
-GELU, ...) run as they are and are counted in `others`, so a rule can say it left them alone.
-Nothing in the model is touched; modes are thread-local and popped on exit.
+A TorchFunctionMode sees `nn.ReLU` modules (in place or not) and the functional spellings `F.relu`,
+`torch.relu`, `torch.relu_` and `Tensor.relu(_)` — torchvision's GoogLeNet and Inception use
+functional ones — and the clipped ReLUs: `nn.ReLU6` (which calls `F.hardtanh(x, 0, 6)`), `F.relu6`
+and any `F.hardtanh` whose lower bound is 0. Other nonlinearities (SiLU, Hardswish, GELU, ...) run
+as they are and are counted in `others`, so a rule can say it left them alone. Nothing in the model
+is touched; modes are thread-local and popped on exit.
 """
 
 from __future__ import annotations
@@ -48,16 +47,21 @@ def _argument(
 
 
 class ReLUCalls(TorchFunctionMode):
-    """Within this context every ReLU call becomes `self.relu(x, inplace, upper)`; `others`
-    counts the calls of other nonlinearities (by name, e.g. {"SiLU": 49}), which run unchanged."""
+    """Within this context every ReLU call becomes `self.relu(x, inplace, upper)`.
+
+    `others` counts the calls of other nonlinearities (by name, e.g. {"SiLU": 49}), which run
+    unchanged.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.others: Counter[str] = Counter()
 
     def relu(self, x: torch.Tensor, inplace: bool, upper: float | None) -> torch.Tensor:
-        """What a ReLU of `x`, clipped at `upper` (6 for ReLU6; None: not clipped), computes
-        instead (in place: `x` itself must hold the result)."""
+        """What a ReLU of `x`, clipped at `upper`, computes instead.
+
+        `upper` is 6 for ReLU6, None when not clipped; in place, `x` itself must hold the result.
+        """
         raise NotImplementedError
 
     def __torch_function__(

@@ -68,8 +68,11 @@ def _view(module: nn.Module, memo: Memo) -> nn.Module:
 
 
 def owning(module: nn.Module) -> None:
-    """Give `module` (a module of a working view) and its submodules parameters and buffers of
-    their own, copies of the shared ones, so they can be rewritten without touching the user's."""
+    """Give `module` (a module of a working view) and its submodules parameters of their own.
+
+    Parameters and buffers become copies of the shared ones, so they can be rewritten without
+    touching the user's.
+    """
     for sub in module.modules():
         sub._parameters = {
             n: None if p is None else nn.Parameter(p.detach().clone(), requires_grad=False)
@@ -79,9 +82,11 @@ def owning(module: nn.Module) -> None:
 
 
 def probing_view(net: nn.Module) -> nn.Module:
-    """A working view of `net` without the user's forward hooks, for the forwards cnnlens runs
-    only to learn about the network (call counts, graph facts): the user's hooks see the calls'
-    own forwards, never these."""
+    """A working view of `net` without the user's forward hooks.
+
+    For the forwards cnnlens runs only to learn about the network (call counts, graph facts): the
+    user's hooks see the calls' own forwards, never these.
+    """
     view = working_view(net)
     for module in view.modules():  # the view's own dictionaries; the user's stay as they are
         module._forward_pre_hooks.clear()

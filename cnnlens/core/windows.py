@@ -10,10 +10,10 @@ from cnnlens.errors import CnnlensError
 
 
 def window_starts(size: int, window: int, stride: int) -> list[int]:
-    """Top (or left) edges of the windows along one side: every `stride` while they fit, and a
-    last one flush with the border, so that every pixel is covered.
+    """Top (or left) edges of the windows along one side.
 
-    Raises CnnlensError for a window outside 1..size and for a stride outside 1..window (a
+    Every `stride` while they fit, and a last one flush with the border, so that every pixel is
+    covered. Raises CnnlensError for a window outside 1..size and for a stride outside 1..window (a
     longer stride leaves pixels between the windows that no window covers).
     """
     if not 0 < window <= size:

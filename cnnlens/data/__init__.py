@@ -1,5 +1,7 @@
-"""Data for cnnlens: the procedurally generated shape world with ground-truth concept masks,
-and user images read into tensors (`load_image`)."""
+"""Data for cnnlens: the generated shape world with ground-truth concept masks, and user images.
+
+User images are read into tensors by `load_image`.
+"""
 
 from cnnlens.data.images import load_image
 from cnnlens.data.shapeworld import (

@@ -22,8 +22,11 @@ Images = ShapeWorld | Dataset | torch.Tensor
 def prefetched(
     world: ShapeWorld, batch_size: int, masks: bool = False, count: int | None = None
 ) -> Iterator[Batch]:
-    """The first `count` images of `world` in consecutive batches, each generated in a background
-    thread while the caller works on the previous one (numpy and torch release the GIL)."""
+    """The first `count` images of `world` in consecutive batches, generated in a background thread.
+
+    Each batch is generated while the caller works on the previous one (numpy and torch release the
+    GIL).
+    """
     count = len(world) if count is None else count
     starts = range(0, count, batch_size)
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -76,8 +79,11 @@ def image_count(images: Images) -> int:
 
 
 def first_images(images: Images, count: int) -> Images:
-    """The first `count` images as the same kind of collection: a ShapeWorld stays a ShapeWorld
-    (its fast path and cache key remain), a tensor is sliced, a Dataset becomes a Subset."""
+    """The first `count` images as the same kind of collection.
+
+    A ShapeWorld stays a ShapeWorld (its fast path and cache key remain), a tensor is sliced, a
+    Dataset becomes a Subset.
+    """
     if isinstance(images, ShapeWorld):
         return ShapeWorld(length=min(count, len(images)), seed=images.seed, size=images.size)
     if isinstance(images, torch.Tensor):

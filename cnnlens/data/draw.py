@@ -161,6 +161,9 @@ TEXTURE_PATTERNS: dict[str, Callable[[int, int, np.random.Generator, float], np.
 def texture_pattern(
     texture: str, h: int, w: int, rng: np.random.Generator, scale: float
 ) -> np.ndarray:
-    """Random pattern of a textured patch: weights in [0, 1] of the second tone, broadcastable to
-    (h, w); `scale` (image size / 64) scales periods so textures look alike at every size."""
+    """Random pattern of a textured patch: weights in [0, 1] of the second tone.
+
+    Broadcastable to (h, w); `scale` (image size / 64) scales periods so textures look alike at
+    every size.
+    """
     return TEXTURE_PATTERNS[texture](h, w, rng, scale)

@@ -43,8 +43,10 @@ def _open(source: str | Path | bytes | Image.Image) -> Image.Image:
 
 
 def _channels_last_rgb(array: np.ndarray) -> np.ndarray:
-    """(H, W, 3) from an (H, W), (H, W, C) or channels-first (C, H, W) array, C = 1, 3 or 4
-    (gray is repeated, alpha dropped); the dtype is kept."""
+    """(H, W, 3) from an (H, W), (H, W, C) or channels-first (C, H, W) array, C = 1, 3 or 4.
+
+    Gray is repeated, alpha dropped; the dtype is kept.
+    """
     if array.ndim == 2:
         array = array[..., None]
     elif array.ndim == 3 and array.shape[-1] not in (1, 3, 4) and array.shape[0] in (1, 3, 4):
@@ -58,9 +60,9 @@ def _channels_last_rgb(array: np.ndarray) -> np.ndarray:
 
 
 def _scaled(array: np.ndarray, full_scale: float | None = None) -> np.ndarray:
-    """float32 in [0, 1] from pixel values, by their dtype (or by `full_scale` when given): bool
-    as 0/1, uint8 / 255, uint16 / 65535, other integers as 8-bit values, floats as [0, 1].
+    """float32 in [0, 1] from pixel values, by their dtype (or by `full_scale` when given).
 
+    Bool as 0/1, uint8 / 255, uint16 / 65535, other integers as 8-bit values, floats as [0, 1].
     Raises CnnlensError for values outside their range (a float image of 0..255 values, say).
     """
     if full_scale is None and array.dtype.kind == "f":
@@ -82,8 +84,11 @@ def _scaled(array: np.ndarray, full_scale: float | None = None) -> np.ndarray:
 
 
 def _white(dtype: np.dtype) -> int:
-    """White for a bool or integer dtype: 1 for bool, 65535 for 16-bit unsigned, else 255
-    (uint8, and other integers, read as 8-bit values)."""
+    """White for a bool or integer dtype.
+
+    1 for bool, 65535 for 16-bit unsigned, else 255 (uint8, and other integers, read as 8-bit
+    values).
+    """
     if dtype.kind == "b":
         return 1
     return 65535 if dtype.kind == "u" and dtype.itemsize == 2 else 255
@@ -105,8 +110,10 @@ def _pixels(source: ImageSource) -> Image.Image | np.ndarray:
 
 
 def _center_square(image: Image.Image, size: int) -> Image.Image:
-    """The shorter side resized to `size`, then the center square kept, as torchvision's
-    ImageNet preprocessing does."""
+    """The shorter side resized to `size`, then the center square kept.
+
+    As torchvision's ImageNet preprocessing does.
+    """
     scale = size / min(image.size)
     width, height = round(image.width * scale), round(image.height * scale)
     image = image.resize((max(size, width), max(size, height)), Image.Resampling.BILINEAR)
@@ -116,12 +123,23 @@ def _center_square(image: Image.Image, size: int) -> Image.Image:
 
 @legacy_calls(order=("source", "size"))
 def load_image(source: ImageSource, *, size: int | None = None) -> torch.Tensor:
-    """Read an image as a (3, H, W) float32 tensor in [0, 1]: RGB, grayscale repeated, alpha
-    dropped; with `size`, center-cropped to `size` × `size` (see `_center_square`).
+    """Read an image as a (3, H, W) float32 tensor in [0, 1]: RGB, gray repeated, alpha dropped.
 
-    Files and bytes are whatever PIL reads (8-bit, 16-bit, float TIFF); arrays and tensors may be
-    (H, W), (H, W, C) or (C, H, W). Values are scaled by dtype / bit depth (module docstring).
-    Raises CnnlensError for what cannot be read.
+    Values are scaled by dtype / bit depth (see the module docstring), never by their maximum.
+
+    Args:
+        source: A file path, bytes, a PIL image, or an array or tensor of shape (H, W), (H, W, C) or
+            (C, H, W) with C = 1, 3 or 4. Files and bytes are whatever PIL reads (8-bit, 16-bit,
+            float TIFF).
+        size: Side S in pixels: the shorter side is resized to S and the center S × S square kept
+            (as torchvision's ImageNet preprocessing); None keeps the size.
+
+    Returns:
+        (3, H, W) float32 tensor in [0, 1]; (3, S, S) with `size`.
+
+    Raises:
+        CnnlensError: The source cannot be read (missing file, not an image, unsupported shape or
+            dtype), or its values are outside their range (a float image of 0..255 values, say).
     """
     pixels = _pixels(source)
     if isinstance(pixels, Image.Image):  # 8 bits: resampled as such, as torchvision does

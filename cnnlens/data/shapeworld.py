@@ -71,7 +71,15 @@ _COLOR_RANGE = np.arange(len(COLORS), dtype=np.int8)[:, None, None]
 
 @dataclass(frozen=True)
 class ShapeObject:
-    """One drawn object: class indices, centre (row, col) in pixels, circumradius, rotation."""
+    """One drawn object: class indices, centre, circumradius and rotation.
+
+    Attributes:
+        shape: Index into SHAPES.
+        color: Index into COLORS.
+        center: (row, col) in pixels; pixel (r, c) covers [r, r + 1) × [c, c + 1).
+        radius: Radius of the circumscribed circle, in pixels.
+        angle: Rotation in radians.
+    """
 
     shape: int  # index into SHAPES
     color: int  # index into COLORS
@@ -103,7 +111,17 @@ class _Scene:
 
 @dataclass(frozen=True)
 class Sample:
-    """One image with its labels and ground-truth masks (all numpy, channels first)."""
+    """One image with its labels and ground-truth masks (all numpy, channels first).
+
+    Attributes:
+        image: (3, H, W) float32 array in [0, 1].
+        labels: {"shape": ..., "color": ..., "texture": ...} names of the main object's labels.
+        label_indices: Indices into SHAPES, COLORS, TEXTURES.
+        masks: (len(CONCEPTS), H, W) bool array: the visible pixels of each concept.
+        object_mask: (H, W) bool array: the visible pixels of the main object.
+        instance_map: (H, W) int8 array: index into `objects` per pixel, -1 for background.
+        objects: The objects in drawing order: the main object is the last one.
+    """
 
     image: np.ndarray  # float32 [3, H, W] in [0, 1]
     labels: dict[str, str]  # {"shape": ..., "color": ..., "texture": ...}
@@ -116,7 +134,14 @@ class Sample:
 
 @dataclass(frozen=True)
 class Batch:
-    """Consecutive images as tensors; masks only when asked for."""
+    """Consecutive images as tensors; masks only when asked for.
+
+    Attributes:
+        images: (n, 3, H, W) float32 tensor in [0, 1].
+        labels: (n, 3) int64 tensor: shape, colour and texture indices.
+        masks: (n, len(CONCEPTS), H, W) bool tensor of concept masks, or None.
+        object_masks: (n, H, W) bool tensor of main-object masks, or None.
+    """
 
     images: torch.Tensor  # float32 [n, 3, H, W]
     labels: torch.Tensor  # int64 [n, 3]: shape, colour, texture indices
@@ -228,8 +253,16 @@ def _concept_masks(scene: _Scene, instances: np.ndarray, out: np.ndarray) -> Non
 class ShapeWorld(Dataset[tuple[torch.Tensor, torch.Tensor]]):
     """A deterministic, procedurally generated dataset of shape-world images and their labels.
 
-    `world[i]` gives (image FloatTensor [3, H, W], labels LongTensor [3]) for a DataLoader;
-    `world.sample(i)` adds names and ground-truth masks; `world.batch(start, n)` is the fast path.
+    `world[i]` gives (image, labels) for a DataLoader; `world.sample(i)` adds names and ground-truth
+    masks; `world.batch(start, n)` is the fast path. Image `i` depends only on (seed, i, size).
+
+    Args:
+        length: Number of images; >= 1.
+        seed: Selects the world; >= 0.
+        size: Side of the images in pixels; >= 32.
+
+    Raises:
+        ValueError: `length` < 1, `size` < 32 or a negative `seed`.
     """
 
     @legacy_calls(order=("self", "length", "seed", "size"))
@@ -264,14 +297,31 @@ class ShapeWorld(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         return scene, _paint(scene, image)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Image `index` and its labels (shape, colour, texture indices), as tensors."""
+        """Image `index` and its labels (shape, colour, texture indices), as tensors.
+
+        Returns:
+            ((3, H, W) float32 image in [0, 1], (3,) int64 labels).
+
+        Raises:
+            IndexError: `index` is out of range.
+        """
         index = self._check_range(index)
         image = np.empty((3, self.size, self.size), np.float32)
         scene, _ = self._render(index, image)
         return torch.from_numpy(image), torch.tensor(scene.labels, dtype=torch.int64)
 
     def sample(self, index: int) -> Sample:
-        """Image `index` with its labels by name and index, concept masks and object layout."""
+        """Image `index` with its labels by name and index, concept masks and object layout.
+
+        Args:
+            index: The image, 0 to len - 1.
+
+        Returns:
+            The `Sample`.
+
+        Raises:
+            IndexError: `index` is out of range.
+        """
         index = self._check_range(index)
         image = np.empty((3, self.size, self.size), np.float32)
         scene, instances = self._render(index, image)
@@ -290,7 +340,20 @@ class ShapeWorld(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         )
 
     def batch(self, start: int, n: int, masks: bool = False) -> Batch:
-        """Images [start, start + n) as tensors, with concept and main-object masks if asked."""
+        """Images [start, start + n) as tensors, with concept and main-object masks if asked.
+
+        Args:
+            start: Index of the first image.
+            n: Number of images; >= 1.
+            masks: Also draw the concept masks and main-object masks.
+
+        Returns:
+            The `Batch`.
+
+        Raises:
+            ValueError: `n` < 1.
+            IndexError: The range leaves [0, len).
+        """
         if n < 1:
             raise ValueError(f"ShapeWorld batch size must be at least 1, got {n}")
         start = self._check_range(start, n)

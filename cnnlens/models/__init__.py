@@ -1,5 +1,7 @@
-"""Models by name — the embedded shape-world CNN, every torchvision classifier, timm's models —
-or any `nn.Module` with what cnnlens cannot guess about it declared."""
+"""Models by name — the embedded shape-world CNN, every torchvision classifier, timm's models.
+
+Or any `nn.Module`, with what cnnlens cannot guess about it declared.
+"""
 
 from __future__ import annotations
 
@@ -19,8 +21,13 @@ Triple = tuple[float, float, float]
 
 
 def names() -> tuple[str, ...]:
-    """The names `load` accepts: "shapes" and torchvision's classifiers ("timm:<name>" too, with
-    timm installed)."""
+    """The names `load` accepts: "shapes" and torchvision's classifiers.
+
+    "timm:<name>" is accepted too, with timm installed.
+
+    Returns:
+        The names, "shapes" first.
+    """
     return ("shapes", *torchvision_names())
 
 
@@ -38,23 +45,28 @@ def load(
     """A model ready for every cnnlens method: by name, or a module of yours with its metadata.
 
     Args:
-        model: "shapes" (the embedded model: offline; `checkpoint` picks an early training
-            stage, `pretrained=False` its untrained init "epoch0"); any torchvision classifier
-            name ("resnet50", "mobilenet_v2", ...: torchvision's pretrained weights, or random
-            ones with `pretrained=False`); "timm:<name>" with timm installed; or an `nn.Module`.
-        mean: per-channel RGB mean the network's normalization subtracts from [0, 1] images
-            (default for a module: none).
-        std: per-channel RGB standard deviation it divides by (default for a module: none).
-        input_size: the side in pixels the network takes (default for a module: 224).
-        class_names: a name per output (default for a module: "class i").
-        output: where the logits are in the forward's output when it is not one tensor: a
-            tuple index or a key/attribute name (default: the first tensor, or "logits").
+        model: "shapes" (the embedded model: offline; `checkpoint` picks an early training stage,
+            `pretrained=False` its untrained init "epoch0"); any torchvision classifier name
+            ("resnet50", "mobilenet_v2", ...: torchvision's pretrained weights, or random ones with
+            `pretrained=False`); "timm:<name>" with timm installed; or an `nn.Module`.
+        pretrained: Trained weights (False: random weights, for architecture demos; for "shapes" the
+            untrained init).
+        checkpoint: For "shapes", the shipped training checkpoint (`checkpoint_names()`; "final" by
+            default).
+        mean: Per-channel RGB mean the network's normalization subtracts from [0, 1] images (default
+            for a module: none).
+        std: Per-channel RGB standard deviation it divides by (default for a module: none).
+        input_size: The side in pixels the network takes (default for a module: 224).
+        class_names: A name per output (default for a module: "class i").
+        output: Where the logits are in the forward's output when it is not one tensor: a tuple
+            index or a key/attribute name (default: the first tensor, or "logits").
 
     Returns:
         A `LoadedModel`; the given metadata overrides what a name brings.
 
     Raises:
-        CnnlensError: unknown name (with close matches), missing pretrained weights offline,
+        CnnlensError: Unknown name (with close matches), unknown checkpoint, a corrupt weights file
+            (checksum mismatch), missing pretrained weights offline (with the path to put them at),
             timm missing for "timm:...", or malformed metadata.
     """
     if isinstance(model, nn.Module):  # as_handle says once if a torchvision net lacks its mean

@@ -31,7 +31,17 @@ def read_manifest(weights_dir: Path = WEIGHTS_DIR) -> dict:
 
 @legacy_calls(order=("weights_dir",))
 def checkpoint_names(*, weights_dir: Path = WEIGHTS_DIR) -> list[str]:
-    """Shipped checkpoints in training order ("epoch0" is the random init, "final" last)."""
+    """Shipped checkpoints in training order ("epoch0" is the random init, "final" last).
+
+    Args:
+        weights_dir: The directory of the weights and their manifest.
+
+    Returns:
+        The checkpoint names.
+
+    Raises:
+        CnnlensError: No manifest in `weights_dir`.
+    """
     files = read_manifest(weights_dir)["files"]
     return sorted(files, key=lambda name: files[name]["images_seen"])
 
