@@ -28,7 +28,11 @@ Tolerance = float | Mapping[str, float]
 
 
 class CheckFailed(AssertionError):
-    """A checked value differs from the expected one by more than the tolerance."""
+    """A checked value differs from the expected one by more than the tolerance.
+
+    An AssertionError, so test runners and graders count it as a failed test; its message is one
+    line starting with ✗.
+    """
 
 
 def plain(value: Any) -> Any:
@@ -138,8 +142,20 @@ def expect(
     """Print "✓ name (expected ± tol)" if `value` matches `expected`, else raise `CheckFailed`.
 
     Numbers match within `tol` (0: exactly); booleans, strings and None match exactly; lists match
-    item by item, dicts key by key. `tol` may be a dict giving each top-level key its own.
-    `section` (the answers.json section the check comes from) only labels the log record.
+    item by item, dicts key by key. The printed line names the expected value, never the value
+    computed.
+
+    Args:
+        name: What is checked, as the line names it.
+        value: The computed value: a number, bool, string, None, tensor or array, or a list or dict
+            of them.
+        expected: The expected value, of the same structure.
+        tol: Absolute tolerance for numbers, or a dict giving each top-level key its own.
+        hint: A line printed with the failure, to help the student.
+        section: The answers.json section the check comes from; only labels the log record.
+
+    Raises:
+        CheckFailed: `value` differs from `expected` beyond `tol`.
     """
     got = plain(value)
     _log(name, got, expected, tol, section)
@@ -158,8 +174,19 @@ def answers() -> dict[str, dict[str, dict[str, Any]]]:
 
 
 def check(notebook: str, item: int | str, value: Any) -> None:
-    """Check `value` against the answer `answers.json` holds for a notebook: prints ✓ or raises
-    `CheckFailed`. Homework items are task numbers ("✓ task 2: ..."), lecture items names."""
+    """Check `value` against the answer `answers.json` holds for a notebook: print ✓ or raise.
+
+    Homework items are task numbers ("✓ task 2: ..."), lecture items names.
+
+    Args:
+        notebook: The notebook's key in answers.json, e.g. "03_backprop".
+        item: A homework task number, or a lecture check's name.
+        value: The computed value.
+
+    Raises:
+        CheckFailed: `value` differs from the answer beyond its tolerance.
+        KeyError: answers.json has no such item for `notebook`.
+    """
     try:
         answer = answers()[notebook][str(item)]
     except KeyError:

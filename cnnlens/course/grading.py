@@ -34,7 +34,7 @@ CELL_TIMEOUT_S = 600
 
 
 def homework_name(solution: Path) -> str:
-    """ "03_backprop" for course/03_backprop_homework.ipynb: the nbgrader assignment's name."""
+    """The nbgrader assignment's name: "03_backprop" for course/03_backprop_homework.ipynb."""
     return solution.name.removesuffix(SOLUTION_SUFFIX)
 
 

@@ -24,10 +24,12 @@ def contribution_figure(graph: ContributionGraph, title: str = "") -> Figure:
 
 
 def draw_contributions(axes: Axes, graph: ContributionGraph, title: str = "") -> None:
-    """Units as labelled circles (unit index over its mean activation, the text inside the
-    circle) in one column per layer; each edge's width follows |contribution|, red for
-    positive, blue for negative, as the legend under the graph says. Circles are NODE_POINTS
-    across: give the axes about 0.55 inch of height per unit of the fullest column."""
+    """Draw the contribution graph: labelled unit circles in one column per layer, edge lines.
+
+    Each circle shows the unit index over its mean activation; each edge's width follows
+    |contribution|, red for positive, blue for negative, as the legend under the graph says. Circles
+    are NODE_POINTS across: give the axes about 0.55 inch of height per unit of the fullest column.
+    """
     places = {}
     for column, units in enumerate(graph.nodes):
         ordered = sorted(units)

@@ -36,8 +36,11 @@ def _border(shape: tuple[int, int]) -> np.ndarray:
 
 
 def masked_picture(image: torch.Tensor, mask: torch.Tensor, dim: float = 0.3) -> np.ndarray:
-    """An RGB (H, W, 3) view of one image: full brightness inside the mask (resized to the image,
-    nearest), dimmed outside, the mask's outline in white with a black line just outside it."""
+    """An RGB (H, W, 3) view of one image: full brightness inside the mask, dimmed outside.
+
+    The mask is resized to the image (nearest); its outline is white with a black line just outside
+    it.
+    """
     picture = to_numpy(image)
     height, width = picture.shape[:2]
     rows = np.arange(height) * mask.shape[0] // height

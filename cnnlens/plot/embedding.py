@@ -20,9 +20,12 @@ def scatter(
     title: str = "",
     width: int = 520,
 ) -> Figure:
-    """A matplotlib Figure `width` × 0.8 `width` display pixels (at SCATTER_DPI: save it at
-    that dpi and show it at `width` px, never stretched): one dot per image, coloured by its
-    label (see `draw_scatter`), with a legend. Raises ValueError for a width under 100 px."""
+    """A matplotlib Figure of the labelled scatter, `width` × 0.8 `width` display pixels.
+
+    At SCATTER_DPI: save it at that dpi and show it at `width` px, never stretched. One dot per
+    image, coloured by its label (see `draw_scatter`), with a legend. Raises ValueError for a width
+    under 100 px.
+    """
     if width < 100:
         raise ValueError(f"a scatter needs at least 100 px of width, got {width}")
     figure = Figure(figsize=(width / SCATTER_DPI, 0.8 * width / SCATTER_DPI), dpi=SCATTER_DPI)
@@ -34,9 +37,12 @@ def scatter(
 def draw_scatter(
     axes: Axes, coords: torch.Tensor, labels: torch.Tensor, names: tuple[str, ...], title: str = ""
 ) -> None:
-    """Draw the labelled scatter into existing matplotlib axes: `coords` (N, 2), `labels` (N,)
-    indices into `names`. Each class has its colour from `category_colours` (a shape-world
-    colour in its own colour: "red" points are red) and a line in the legend, beside the map."""
+    """Draw the labelled scatter into existing matplotlib axes.
+
+    `coords` (N, 2), `labels` (N,) indices into `names`. Each class has its colour from
+    `category_colours` (a shape-world colour in its own colour: "red" points are red) and a line in
+    the legend, beside the map.
+    """
     points = coords.numpy()
     for index, (name, colour) in enumerate(zip(names, category_colours(names), strict=True)):
         mine = (labels == index).numpy()
@@ -50,8 +56,10 @@ def draw_scatter(
 
 
 def thumbnail_map(coords: torch.Tensor, images: torch.Tensor, cells: int = 24) -> np.ndarray:
-    """Images placed on a `cells` × `cells` grid at their 2-D positions (one per cell, the image
-    nearest the cell's centre wins): the t-SNE "map" of a dataset, white where no image falls."""
+    """Images placed on a `cells` × `cells` grid at their 2-D positions: a dataset's t-SNE "map".
+
+    One per cell: the image nearest the cell's centre wins; white where no image falls.
+    """
     tile = images.shape[-1]
     low, high = coords.min(dim=0).values, coords.max(dim=0).values
     unit = (coords - low) / (high - low).clamp(min=1e-8) * (cells - 1)

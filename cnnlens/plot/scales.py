@@ -59,7 +59,14 @@ class ImshowKwargs(TypedDict):
 
 @dataclass(frozen=True)
 class Scale:
-    """Values `low` … `high` through `cmap` (clipped outside); `label` says what is measured."""
+    """A colour scale: values `low` … `high` through `cmap` (clipped outside).
+
+    Args:
+        cmap: The matplotlib colormap.
+        low: The value drawn at the colormap's start.
+        high: The value drawn at its end.
+        label: What is measured (the colour bar's label).
+    """
 
     cmap: Colormap
     low: float
@@ -72,7 +79,14 @@ class Scale:
         return self.cmap is SIGNED_CMAP
 
     def rgb(self, values: np.ndarray) -> np.ndarray:
-        """`values` (H, W) or (N, H, W) as RGB floats in [0, 1], (..., 3)."""
+        """Colour values as RGB.
+
+        Args:
+            values: (H, W) or (N, H, W) float array.
+
+        Returns:
+            (..., 3) float32 array in [0, 1].
+        """
         return colorize(np.asarray(values, np.float32), self.cmap, self.low, self.high)
 
     def imshow_kwargs(self) -> ImshowKwargs:
@@ -91,18 +105,42 @@ def _bound(values: np.ndarray) -> float:
 
 
 def signed_scale(values: np.ndarray, label: str = "") -> Scale:
-    """The signed convention for `values` (any shape): limits ±max|value|, white = 0."""
+    """The signed convention for `values` (any shape): limits ±max|value|, white = 0.
+
+    Args:
+        values: Float array of any shape.
+        label: What is measured.
+
+    Returns:
+        The `Scale` (red positive, blue negative).
+    """
     bound = _bound(values)
     return Scale(SIGNED_CMAP, -bound, bound, label)
 
 
 def heat_scale(values: np.ndarray, label: str = "") -> Scale:
-    """A non-negative map's scale: 0 (black) … max (yellow) on inferno."""
+    """A non-negative map's scale: 0 (black) … max (yellow) on inferno.
+
+    Args:
+        values: Float array of any shape, >= 0.
+        label: What is measured.
+
+    Returns:
+        The `Scale`.
+    """
     return Scale(HEAT_CMAP, 0.0, max(float(np.max(values)), TINY), label)
 
 
 def level_scale(values: np.ndarray, label: str = "") -> Scale:
-    """Activations: the signed convention if any value is negative, else 0 … max on viridis."""
+    """Activations: the signed convention if any value is negative, else 0 … max on viridis.
+
+    Args:
+        values: Float array of any shape.
+        label: What is measured.
+
+    Returns:
+        The `Scale`.
+    """
     if float(np.min(values)) < 0:
         return signed_scale(values, label)
     return Scale(LEVEL_CMAP, 0.0, max(float(np.max(values)), TINY), label)
@@ -115,11 +153,22 @@ def draw_map(
     colorbar: bool = True,
     bar_axes: Axes | list[Axes] | None = None,
 ) -> AxesImage:
-    """Draw a 2-D map (H, W) on matplotlib `axes` on `scale` (default: the signed convention
-    for `values`), with a slim colour bar beside it unless `colorbar` is False; returns the
-    image. Maps that share one `scale` (e.g. `signed_scale` of all of them) share one bar:
-    draw the last with `bar_axes` = the list of their axes (use a figure with
-    layout="constrained"), the others with `colorbar=False`."""
+    """Draw a 2-D map on matplotlib `axes` on `scale`, with a slim colour bar beside it.
+
+    Maps that share one `scale` (e.g. `signed_scale` of all of them) share one bar: draw the last
+    with `bar_axes` = the list of their axes (use a figure with layout="constrained"), the others
+    with `colorbar=False`.
+
+    Args:
+        axes: The matplotlib Axes to draw on.
+        values: (H, W) float array.
+        scale: The `Scale`; None for the signed convention of `values`.
+        colorbar: Draw the colour bar.
+        bar_axes: The axes the bar is placed beside (one, or a list sharing it); None for `axes`.
+
+    Returns:
+        The matplotlib AxesImage.
+    """
     scale = signed_scale(values) if scale is None else scale
     image = axes.imshow(np.asarray(values), **scale.imshow_kwargs())
     if colorbar:
@@ -135,9 +184,11 @@ PALETTE = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#d
 
 
 def category_colours(names: tuple[str, ...] | list[str]) -> list[tuple[float, float, float]]:
-    """One RGB colour (floats in [0, 1]) per class name: a shape-world colour's own RGB
-    (`COLOR_RGB`: "red" is drawn red, "yellow" yellow) where the name is one, otherwise the next
-    colour of a qualitative palette (shapes, textures, numbered labels)."""
+    """One RGB colour (floats in [0, 1]) per class name.
+
+    A shape-world colour's own RGB (`COLOR_RGB`: "red" is drawn red, "yellow" yellow) where the name
+    is one, otherwise the next colour of a qualitative palette (shapes, textures, numbered labels).
+    """
     others = iter(range(len(names)))
     colours: list[tuple[float, float, float]] = []
     for name in names:

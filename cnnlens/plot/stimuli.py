@@ -25,9 +25,11 @@ def boxed(
     outer: tuple[float, float, float] = BOX_OUTER_RGB,
     inner: tuple[float, float, float] | None = BOX_INNER_RGB,
 ) -> np.ndarray:
-    """An (H, W, 3) image with a frame on `box` (top, left, bottom, right; clipped to the
-    image): a 1-pixel `outer` line and, where the box is at least 3 px wide, an `inner` line
-    just inside it (None: one line only)."""
+    """An (H, W, 3) image with a frame on `box` (top, left, bottom, right; clipped to the image).
+
+    A 1-pixel `outer` line and, where the box is at least 3 px wide, an `inner` line just inside it
+    (None: one line only).
+    """
     picture = to_numpy(image).copy()
     height, width = picture.shape[:2]
     top, left = max(box[0], 0), max(box[1], 0)
