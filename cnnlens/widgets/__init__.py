@@ -1,7 +1,8 @@
 """ipywidgets front ends: controls → one cnnlens method call → a picture (no math here).
 
-`set_default_size(pixels)` sets the display size of every widget created afterwards (each also
-takes `size=`); pictures are rendered at that size, not stretched by the browser."""
+`set_default_size(pixels)` sets the display size of every widget created afterwards (each also takes
+`size=`); pictures are rendered at that size, not stretched by the browser.
+"""
 
 from cnnlens.widgets.attribution import AttributionExplorer
 from cnnlens.widgets.backprop import BackpropExplorer

@@ -118,15 +118,31 @@ RGB_KEY = "RGB input gradient: mid-gray = 0, one scale for all three channels"
 
 
 class AttributionExplorer(Exportable, widgets.VBox):
-    """Pick an image, a method, a target class (the prediction by default) and the method's
-    settings; see the map over the image and on its own, and any other methods side by side
-    (`compare`). Sliders act on release; maps are computed in the background with a progress
-    bar and Cancel (SmoothGrad, integrated gradients and occlusion on big models take a while),
-    and cached, so revisiting a setting is instant. Drive it through the controls' `.value`;
-    `current` holds the displayed map, `compared` the side-by-side ones, `status` the summary.
-    `size` is the display width of the two main maps in pixels (default: `set_default_size`'s).
-    Each map has a key under it: signed maps on symmetric limits with white = 0, heat maps from
-    0, RGB gradients with mid-gray = 0."""
+    """Lectures 3 and 5: any attribution method for any image, target class and layer.
+
+    Pick an image, a method, a target class (the prediction by default) and the method's settings;
+    see the map over the image and on its own, and any other methods side by side (`compare`).
+    Sliders act on release; maps are computed in the background with a progress bar and Cancel
+    (SmoothGrad, integrated gradients and occlusion on big models take a while), and cached, so
+    revisiting a setting is instant. Drive it through the controls' `.value`; `current` holds the
+    displayed map, `compared` the side-by-side ones, `status` the summary. Each map has a key under
+    it: signed maps on symmetric limits with white = 0, heat maps from 0, RGB gradients with
+    mid-gray = 0.
+
+    Args:
+        model: The network: a `LoadedModel` or an `nn.Module`.
+        method: The first method shown: "saliency", "gradient × input", "deconvnet", "guided
+            backprop", "SmoothGrad", "integrated gradients", "CAM", "Grad-CAM", "guided Grad-CAM" or
+            "occlusion".
+        layer: The Grad-CAM layer, a name or alias of a layer with spatial extent; None for the last
+            one.
+        background: Compute slow maps on a background thread (False: in the foreground, for tests).
+        size: Display width of the two main maps in pixels (64 … 2048); None for `default_size()`.
+
+    Raises:
+        CnnlensError: An unknown `method`; an unknown `layer` or one without spatial extent; a
+            `size` outside 64 … 2048 or not a whole number.
+    """
 
     @legacy_calls(order=("self", "model", "method", "layer", "background", "size"))
     def __init__(
@@ -312,8 +328,11 @@ class AttributionExplorer(Exportable, widgets.VBox):
     def _picture(
         self, name: str, values: torch.Tensor
     ) -> tuple[np.ndarray, np.ndarray, Scale | str]:
-        """(the map as a picture, its strength as a picture for overlays, the key: the Scale
-        of both, or a line for an RGB gradient whose overlay is |gradient| on a heat scale)."""
+        """The map as a picture, its strength as a picture for overlays, and the key.
+
+        The key is the Scale of both, or a line for an RGB gradient whose overlay is |gradient| on a
+        heat scale.
+        """
         array = values.detach().cpu().numpy()
         kind = METHODS[name].kind
         if kind == "rgb":
@@ -328,8 +347,10 @@ class AttributionExplorer(Exportable, widgets.VBox):
         return picture, picture, scale
 
     def _render_comparison(self) -> None:
-        """Update the side-by-side row: one titled view per method (its title wrapping within
-        the view's width), with its key, reused while it stays."""
+        """Update the side-by-side row: a titled view per method with its key, kept while it stays.
+
+        Each title wraps within the view's width.
+        """
         image = to_numpy(self.picker.image)
         scale = fit_scale(image.shape[0], self.compare_px)
         for name, values in self.compared.items():

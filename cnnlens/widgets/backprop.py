@@ -48,12 +48,30 @@ TITLES = {"gradient": "gradient", "deconvnet": "deconvnet", "guided": "guided ba
 
 
 class BackpropExplorer(Exportable, widgets.VBox):
-    """Pick an image, a layer and a unit (channel, mean over positions): see what each of the
-    three ReLU rules sends back to the pixels. Below, after a Scan of the dataset: the unit's top
-    crops beside their guided-backprop patches. Drive it through `picker.choice`, `layer`, `unit`
-    and `scan()`; `current` maps each rule to its (3, H, W) gradient, `patches` holds the last
-    GradientPatches shown. `size` is the display width of the input and gradient views in
-    pixels (default: `set_default_size`'s)."""
+    """Lecture 3: one unit's gradient, deconvnet and guided-backprop images side by side.
+
+    Pick an image, a layer and a unit (channel, mean over positions): see what each of the three
+    ReLU rules sends back to the pixels. Below, after a Scan of the dataset: the unit's top crops
+    beside their guided-backprop patches. Drive it through `picker.choice`, `layer`, `unit` and
+    `scan()`; `current` maps each rule to its (3, H, W) gradient, `patches` holds the last
+    GradientPatches shown. The rules: Zeiler & Fergus, ECCV 2014, https://arxiv.org/abs/1311.2901;
+    Springenberg et al., ICLR 2015, https://arxiv.org/abs/1412.6806.
+
+    Args:
+        model: The network: a `LoadedModel` or an `nn.Module`.
+        layer: A layer with (C, H, W) maps (name or alias); None for the last one.
+        unit: The first unit shown; one out of range is said in the status line and the nearest is
+            shown.
+        images: The dataset to scan: a `ShapeWorld`, a dataset or an (N, 3, H, W) float tensor in
+            [0, 1]; None for the held-out shape-world probe set.
+        background: Scan on a background thread (False: in the foreground, for tests).
+        size: Display width of the input and gradient views in pixels (64 … 2048); None for
+            `default_size()`.
+
+    Raises:
+        CnnlensError: An unknown `layer` or one without (C, H, W) maps; empty or malformed `images`;
+            a `size` outside 64 … 2048 or not a whole number.
+    """
 
     @legacy_calls(
         order=("self", "model", "layer", "unit_index", "images", "background", "size"),

@@ -1,7 +1,9 @@
-"""What every cnnlens widget shares: a one-line status line (result, running…, cancelled, stale or
-error), guarded callbacks, placeholders for empty views, stale marks and `export`; control rows
-that wrap (`row`), a colour key under each map (`ColourKey`) and the display size of pictures
-(`set_default_size`, each widget's `size=`)."""
+"""What every cnnlens widget shares: status, guarded callbacks, placeholders, stale marks, export.
+
+The status line is one line (result, running…, cancelled, stale or error); empty views show
+placeholders. Also control rows that wrap (`row`), a colour key under each map (`ColourKey`) and the
+display size of pictures (`set_default_size`, each widget's `size=`).
+"""
 
 from __future__ import annotations
 
@@ -35,17 +37,27 @@ _size = {"default": DEFAULT_SIZE}
 
 
 def set_default_size(pixels: int) -> None:
-    """Set the display size (in screen pixels) of every widget created afterwards: the width of
-    its main pictures, which are rendered at that size (other views scale with it). A widget's
-    own `size=` argument wins. 192 by default; 320 or so suits a projector's back row.
+    """Set the display size (in screen pixels) of every widget created afterwards.
 
-    Raises CnnlensError for a size outside 64 … 2048 or not a whole number.
+    The size is the width of a widget's main pictures, which are rendered at that size (other views
+    scale with it). A widget's own `size=` argument wins. 192 by default; 320 or so suits a
+    projector's back row.
+
+    Args:
+        pixels: The size, a whole number from 64 to 2048.
+
+    Raises:
+        CnnlensError: `pixels` is outside 64 … 2048 or not a whole number.
     """
     _size["default"] = _checked_size(pixels)
 
 
 def default_size() -> int:
-    """The course-wide display size set by `set_default_size` (192 px unless changed)."""
+    """The course-wide display size set by `set_default_size` (192 px unless changed).
+
+    Returns:
+        The size in screen pixels.
+    """
     return _size["default"]
 
 
@@ -74,14 +86,20 @@ WRAP = "row wrap"
 
 
 def row(children: Sequence[widgets.Widget] = (), **layout: str) -> widgets.HBox:
-    """A row of controls or views that wraps onto the next line when the window is narrower than
-    the row (a projector's 1280 px), instead of pushing controls off-screen."""
+    """A row of controls or views that wraps onto the next line when the window is narrower.
+
+    Narrower than the row, that is (a projector's 1280 px): controls wrap instead of being pushed
+    off-screen.
+    """
     return widgets.HBox(list(children), layout=widgets.Layout(flex_flow=WRAP, **layout))
 
 
 def titled(title: str, view: widgets.Widget, width: int | None = None) -> widgets.VBox:
-    """`view` under a bold `title`; with `width` (px), the title wraps within the view's width
-    and the column keeps a gap to its right neighbour (titles of a row never collide)."""
+    """`view` under a bold `title`.
+
+    With `width` (px), the title wraps within the view's width and the column keeps a gap to its
+    right neighbour (titles of a row never collide).
+    """
     heading = widgets.HTML(f"<b>{html.escape(title)}</b>")
     box = widgets.VBox([heading, view], layout=widgets.Layout(margin="0 12px 4px 0"))
     if width is not None:
@@ -91,9 +109,12 @@ def titled(title: str, view: widgets.Widget, width: int | None = None) -> widget
 
 
 class ColourKey(widgets.HTML):
-    """A compact key under a map view: a colour bar with its limits (and 0 for a signed map),
-    or one line of text for pictures that have no scale (an RGB gradient, an outline). `scale`
-    holds the Scale shown (None for a line), for tests and callers."""
+    """A compact key under a map view: a colour bar with its limits, or one line of text.
+
+    The bar shows its limits (and 0 for a signed map); the line is for pictures that have no scale
+    (an RGB gradient, an outline). `scale` holds the Scale shown (None for a line), for tests and
+    callers.
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -133,8 +154,10 @@ def _number(value: float) -> str:
 
 
 class StatusLine(widgets.HTML):
-    """A line under a widget: what is shown, what is running, or what went wrong (never a
-    traceback). Its kind is a CSS class: cnnlens-status, -running, -stale or -error."""
+    """A line under a widget: what is shown, what is running, or what went wrong.
+
+    Never a traceback. Its kind is a CSS class: cnnlens-status, -running, -stale or -error.
+    """
 
     def show(self, text: str) -> None:
         """Show an informational line (a result, a note, a cancel)."""
@@ -194,8 +217,10 @@ def guarded(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def busy(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Like `guarded`, and say "running… `what`" in `self.status` while the callback computes
-    (a synchronous widget's wait of a few seconds on a loaded machine is not a frozen one)."""
+    """Like `guarded`, and say "running… `what`" in `self.status` while the callback computes.
+
+    A synchronous widget's wait of a few seconds on a loaded machine is then not a frozen one.
+    """
 
     def decorate(method: Callable[..., Any]) -> Callable[..., Any]:
         safe = guarded(method)
@@ -216,8 +241,10 @@ STALE_BORDER = "3px dashed #c8a000"
 
 
 def placeholder_png(text: str, width: int = 192, height: int = 96) -> bytes:
-    """A light-gray PNG saying `text` (Latin-1: Pillow's own font has no other glyphs): what
-    an empty view shows instead of a broken image."""
+    """A light-gray PNG saying `text`: what an empty view shows instead of a broken image.
+
+    Latin-1 only: Pillow's own font has no other glyphs.
+    """
     picture = Image.new("RGB", (width, height), (236, 236, 236))
     draw = ImageDraw.Draw(picture)
     font = ImageFont.load_default(size=12)
@@ -249,10 +276,13 @@ def is_placeholder(view: widgets.Image) -> bool:
 
 
 class StaleViews:
-    """Views that show one finished setting (a render, an inversion, a map): marked stale (a
-    dashed frame and the class cnnlens-stale, with a line in the status) while a call runs, after
-    a cancel or an error, and whenever the controls describe another setting than the one shown.
-    The widget calls `showing(key)` after drawing a result; the runner calls `started()`."""
+    """Views that show one finished setting (a render, an inversion, a map), marked when stale.
+
+    They are marked stale (a dashed frame and the class cnnlens-stale, with a line in the status)
+    while a call runs, after a cancel or an error, and whenever the controls describe another
+    setting than the one shown. The widget calls `showing(key)` after drawing a result; the runner
+    calls `started()`.
+    """
 
     def __init__(
         self,
@@ -273,8 +303,10 @@ class StaleViews:
         self._mark(True)
 
     def showing(self, key: object) -> None:
-        """The views now show the finished result of setting `key`, under the current status
-        (which says stale instead, if the controls moved on while it was computed)."""
+        """The views now show the finished result of setting `key`, under the current status.
+
+        The status says stale instead, if the controls moved on while it was computed.
+        """
         self.shown, self.line, self.partial, self.is_stale = key, self.status.value, False, False
         self.check()
 
@@ -307,16 +339,26 @@ Table = Sequence[Mapping[str, object]]
 
 
 class Exportable:
-    """`export(path)` on a widget: each picture it shows as PNG (the bytes on screen), and its
-    data (`exported_data()`: arrays as .npy, tables of rows as .csv), for slides and handouts."""
+    """`export(path)` on a widget: its pictures as PNG and its data, for slides and handouts.
+
+    Each picture it shows as PNG (the bytes on screen), and its data (`exported_data()`: arrays as
+    .npy, tables of rows as .csv).
+    """
 
     def exported_data(self) -> Mapping[str, np.ndarray | torch.Tensor | Table]:
         """The data behind the pictures, by name (none by default)."""
         return {}
 
     def export(self, path: str | Path) -> list[Path]:
-        """Write `<path>-<view>.png` for each shown picture and `<path>-<name>.npy` / `.csv` for
-        the data; return the files written. `path` may end in .png (dropped)."""
+        """Write each shown picture and the data behind them; return the files written.
+
+        Args:
+            path: The files' common stem; a trailing .png is dropped.
+
+        Returns:
+            The paths: `<path>-<view>.png` for each shown picture, `<path>-<name>.npy` / `.csv` for
+            the data.
+        """
         base = Path(path)
         base = base.with_suffix("") if base.suffix == ".png" else base
         base.parent.mkdir(parents=True, exist_ok=True)
@@ -329,8 +371,11 @@ class Exportable:
         return written
 
     def _shown_views(self) -> Iterator[tuple[str, widgets.Image]]:
-        """(name, view) for each picture on screen: an Image in the widget's tree, not hidden,
-        not a placeholder, named by its attribute (`views-gradient` for a dict of views)."""
+        """(name, view) for each picture on screen.
+
+        An Image in the widget's tree, not hidden, not a placeholder, named by its attribute
+        (`views-gradient` for a dict of views).
+        """
         names = {}
         for attribute, value in vars(self).items():
             views = value if isinstance(value, dict) else {None: value}
@@ -393,9 +438,9 @@ class ResultCache:
 
 
 def dataset_or_default(model: ModelLike, images: Images | None) -> Images:
-    """The images a widget scans: `images`, or the held-out shape-world probe set at the model's
-    input size when None. Never `images or ...`: a tensor has no truth value.
+    """The images a widget scans: `images`, or the held-out shape-world probe set when None.
 
+    The probe set is at the model's input size. Never `images or ...`: a tensor has no truth value.
     Raises CnnlensError for an empty collection or a tensor that is not an (N, 3, H, W) batch.
     """
     if images is None:
@@ -414,11 +459,11 @@ def chosen_layer(
     default: str,
     offered: str = "layers with (C, H, W) maps",
 ) -> str:
-    """The layer dropdown's first value for a widget's `layer` argument: a name or alias resolved
-    to its path, `default` for None.
+    """The layer dropdown's first value for a widget's `layer` argument.
 
-    Raises CnnlensError for an unknown layer or one the widget does not offer (`offered` says
-    which it offers), instead of the dropdown's raw "value not found".
+    A name or alias resolved to its path, `default` for None. Raises CnnlensError for an unknown
+    layer or one the widget does not offer (`offered` says which it offers), instead of the
+    dropdown's raw "value not found".
     """
     if layer is None:
         return default
@@ -432,9 +477,11 @@ def chosen_layer(
 
 
 def first_unit(unit: object, units: int, layer: str) -> tuple[int, CnnlensError | None]:
-    """The unit slider's first value for a widget's `unit` argument, and, when the unit lies
-    outside 0..units-1, the error for the status line (the slider then starts at the nearest
-    unit rather than silently at another one)."""
+    """The unit slider's first value for a widget's `unit` argument, and an error if out of range.
+
+    When the unit lies outside 0..units-1, the error is for the status line (the slider then starts
+    at the nearest unit rather than silently at another one).
+    """
     index = as_index(unit)
     if 0 <= index < units:
         return index, None
@@ -447,9 +494,12 @@ def first_unit(unit: object, units: int, layer: str) -> tuple[int, CnnlensError 
 def unit_box(
     slider: widgets.IntSlider, status: StatusLine, layer: Callable[[], str]
 ) -> widgets.IntText:
-    """A box to type a unit into beside `slider` (whose readout clamps a typed 999 to the last
-    unit in the browser, without a word): a unit past the end is said in `status`, and the slider
-    goes to the nearest unit. The box shares the slider's layout, so it hides and shows with it."""
+    """A box to type a unit into beside `slider`.
+
+    The slider's readout clamps a typed 999 to the last unit in the browser, without a word: here a
+    unit past the end is said in `status`, and the slider goes to the nearest unit. The box shares
+    the slider's layout, so it hides and shows with it.
+    """
     box = widgets.IntText(slider.value, layout=slider.layout)
 
     def typed(change: dict) -> None:
@@ -476,8 +526,10 @@ def unit_slider_follows(
     units: Callable[[str], int],
     then: Callable[[], None] | None = None,
 ) -> None:
-    """Whenever another layer is chosen, fit `slider` to its `units(layer)` channels, then call
-    `then` (the widget's redraw)."""
+    """Whenever another layer is chosen, fit `slider` to its `units(layer)` channels.
+
+    Then call `then` (the widget's redraw).
+    """
 
     def follow(change: dict) -> None:
         fit_unit_slider(slider, units(change["new"]))

@@ -35,12 +35,22 @@ MASK_KEY = (
 
 
 class DissectionBrowser(Exportable, widgets.VBox):
-    """Pick a layer, an IoU threshold and a category; step through the units (all of them, or
-    that category's detectors, best first) and see each unit's concept, IoU and top images with
-    its mask; a bar chart counts the detectors per category. Drive it through `layer`,
-    `threshold`, `category` and `unit` (their `.value`); `current` is the shown unit's label.
-    `size` is the display size of each top image in pixels / 1.5 (default: `set_default_size`'s
-    192 px gives 128 px images); the chart is about 1.7 × `size` wide."""
+    """Lecture 8: browse a dissection — units, their concepts, IoU and top images.
+
+    Pick a layer, an IoU threshold and a category; step through the units (all of them, or that
+    category's detectors, best first) and see each unit's concept, IoU and top images with its mask;
+    a bar chart counts the detectors per category. Drive it through `layer`, `threshold`, `category`
+    and `unit` (their `.value`); `current` is the shown unit's label. Bau et al., Network
+    Dissection, CVPR 2017, https://arxiv.org/abs/1704.05796.
+
+    Args:
+        results: A `Dissection`, or several by layer (as `dissect` returns for a list of layers).
+        size: Display size in pixels (64 … 2048): each top image is `size` / 1.5 px (the default 192
+            gives 128 px images), the chart about 1.7 × `size` wide; None for `default_size()`.
+
+    Raises:
+        CnnlensError: No results; a `size` outside 64 … 2048 or not a whole number.
+    """
 
     @legacy_calls(order=("self", "results", "size"))
     def __init__(

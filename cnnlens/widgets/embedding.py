@@ -49,10 +49,24 @@ def _label_line(labels: torch.Tensor | None, index: int) -> str:
 
 
 class NeighboursExplorer(Exportable, widgets.VBox):
-    """Pick a query image from the dataset: its k nearest neighbours in the network's feature
-    space and in pixel space. Drive it through `query`, `k` and `space`; `current` maps each
-    shown space to the neighbours' indices. `size` sets the display size in pixels (a row is
-    about 4.7 × `size` wide; default: `set_default_size`'s)."""
+    """Lecture 7: a query image's nearest neighbours in feature space and in pixel space.
+
+    Pick a query image from the dataset: its k nearest neighbours in the network's feature space and
+    in pixel space. Drive it through `query`, `k` and `space`; `current` maps each shown space to
+    the neighbours' indices.
+
+    Args:
+        model: The network: a `LoadedModel` or an `nn.Module`.
+        images: The dataset: a `ShapeWorld`, a dataset or an (N, 3, H, W) float tensor in [0, 1], N
+            >= 2; None for the held-out shape-world probe set.
+        layer: The feature layer (as `dataset_features` takes it); None for the last feature layer.
+        size: Display size in pixels (64 … 2048): a row is about 4.7 × `size` wide; None for
+            `default_size()`.
+
+    Raises:
+        CnnlensError: Fewer than 2 images, or malformed `images`; an unknown `layer`; a `size`
+            outside 64 … 2048 or not a whole number.
+    """
 
     @legacy_calls(order=("self", "model", "images", "layer", "size"))
     def __init__(
@@ -129,12 +143,25 @@ class NeighboursExplorer(Exportable, widgets.VBox):
 
 
 class EmbeddingExplorer(Exportable, widgets.VBox):
-    """t-SNE of a layer's features for a sample of the dataset: Run computes it (with progress and
-    Cancel for the features), then colour by any label or show thumbnails. Drive it through
-    `layer`, `perplexity`, `samples`, `color_by`, `thumbnails` and `run()`. Shape-world images
-    colour by each of their three labels (a colour class in its own colour, with a legend); a
-    Dataset's points by its labels; a tensor's are one colour. `size` sets the display size in
-    pixels: the map is rendered at about 2.9 × `size` wide (default: `set_default_size`'s)."""
+    """Lecture 7: a t-SNE map of a layer's features for a sample of the dataset.
+
+    Run computes it (with progress and Cancel for the features), then colour by any label or show
+    thumbnails. Drive it through `layer`, `perplexity`, `samples`, `color_by`, `thumbnails` and
+    `run()`. Shape-world images colour by each of their three labels (a colour class in its own
+    colour, with a legend); a Dataset's points by its labels; a tensor's are one colour. t-SNE: van
+    der Maaten & Hinton, JMLR 2008, https://www.jmlr.org/papers/v9/vandermaaten08a.html.
+
+    Args:
+        model: The network: a `LoadedModel` or an `nn.Module`.
+        images: The dataset: a `ShapeWorld`, a dataset or an (N, 3, H, W) float tensor in [0, 1];
+            None for the held-out shape-world probe set.
+        background: Compute on a background thread (False: in the foreground, for tests).
+        size: Display size in pixels (64 … 2048): the map is rendered about 2.9 × `size` wide; None
+            for `default_size()`.
+
+    Raises:
+        CnnlensError: Empty or malformed `images`; a `size` outside 64 … 2048 or not a whole number.
+    """
 
     @legacy_calls(order=("self", "model", "images", "background", "size"))
     def __init__(
@@ -256,8 +283,10 @@ class EmbeddingExplorer(Exportable, widgets.VBox):
 
 
 def _samples_slider(count: int) -> widgets.IntSlider:
-    """How many of the `count` images to map: 1,000 (or all) to start with, in steps of 100
-    where there are that many, one by one in a smaller dataset."""
+    """How many of the `count` images to map: 1,000 (or all) to start with.
+
+    In steps of 100 where there are that many, one by one in a smaller dataset.
+    """
     step = SAMPLE_STEP if count >= SAMPLE_STEP else 1
     return widgets.IntSlider(
         min(1000, count), min(step, count), count, step=step, description="images"
@@ -267,8 +296,11 @@ def _samples_slider(count: int) -> widgets.IntSlider:
 def _colouring(
     labels: torch.Tensor | None, head: str, count: int
 ) -> tuple[torch.Tensor, tuple[str, ...]]:
-    """Each of the `count` points' colour index and the legend's names: a shape-world head's
-    classes for (N, 3) labels, the label values for (N,) labels, one colour without labels."""
+    """Each of the `count` points' colour index and the legend's names.
+
+    A shape-world head's classes for (N, 3) labels, the label values for (N,) labels, one colour
+    without labels.
+    """
     if labels is None:
         return torch.zeros(count, dtype=torch.long), ("images",)
     if labels.dim() == 2 and head in HEADS:

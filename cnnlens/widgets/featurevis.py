@@ -1,5 +1,7 @@
-"""Lecture 4 widget: activation maximization with every knob — objective, unit, steps, learning
-rate, regularizers, transforms and parameterization — a Run button, a live preview and Cancel."""
+"""Lecture 4 widget: activation maximization with every knob, Run, a live preview and Cancel.
+
+The knobs: objective, unit, steps, learning rate, regularizers, transforms and parameterization.
+"""
 
 from __future__ import annotations
 
@@ -77,11 +79,26 @@ def transforms_for(settings: Settings) -> list[Transform]:
 
 
 class FeatureVisualizer(Exportable, widgets.VBox):
-    """Pick a layer, a unit (or a class) and an objective, set steps, learning rate, regularizer
+    """Lecture 4: activation maximization with every knob, a live preview and Cancel.
+
+    Pick a layer, a unit (or a class) and an objective, set steps, learning rate, regularizer
     strengths, transforms and parameterization, press Run: the preview updates every few steps,
-    Cancel stops, and every finished setting is cached. Drive it through the controls' `.value`
-    and `run()`; `current` holds the displayed Rendering, `status` the summary or error. `size`
-    is the display width of each rendered image in pixels (default: `set_default_size`'s)."""
+    Cancel stops, and every finished setting is cached. Drive it through the controls' `.value` and
+    `run()`; `current` holds the displayed Rendering, `status` the summary or error. Olah et al.,
+    Feature Visualization, Distill 2017, https://distill.pub/2017/feature-visualization/.
+
+    Args:
+        model: The network: a `LoadedModel` or an `nn.Module`.
+        layer: A layer with (C, H, W) maps (name or alias); None for the last one.
+        unit: The first unit (channel) shown.
+        background: Render on a background thread (False: in the foreground, for tests).
+        preview_every: Steps between preview updates.
+        size: Display width of each rendered image in pixels (64 … 2048); None for `default_size()`.
+
+    Raises:
+        CnnlensError: An unknown `layer` or one without (C, H, W) maps; a `size` outside 64 … 2048
+            or not a whole number.
+    """
 
     @legacy_calls(order=("self", "model", "layer", "unit", "background", "preview_every", "size"))
     def __init__(
@@ -163,8 +180,10 @@ class FeatureVisualizer(Exportable, widgets.VBox):
             self.status.error(problem)
 
     def settings(self) -> Settings:
-        """The values of the controls the objective uses, plus the image size: the cache key of
-        a render (a hidden control's value cannot change the picture)."""
+        """The values of the controls the objective uses, plus the image size: a render's cache key.
+
+        A hidden control's value cannot change the picture, so it is left out.
+        """
         hidden = self._hidden()
         return {
             "size": self.size,

@@ -67,11 +67,22 @@ def filter_picture(weights: torch.Tensor, unit: int) -> np.ndarray:
 
 
 class FeatureExplorer(Exportable, widgets.VBox):
-    """Pick an image, a layer and a unit; see the layer's maps, the unit's map and its filter.
+    """Lecture 1: an image's feature maps at a layer, one unit's map and its filter.
 
+    Pick an image, a layer and a unit; see the layer's maps, the unit's map and its filter.
     Drive it from code or tests through `picker.choice`, `layer` and `unit` (their `.value`);
-    `current` holds the displayed `FeatureMaps`, `status` the one-line summary or error. `size`
-    is the display width of the single views in pixels (default: `set_default_size`'s).
+    `current` holds the displayed `FeatureMaps`, `status` the one-line summary or error.
+
+    Args:
+        model: The network: a `LoadedModel` or an `nn.Module`.
+        layer: A layer with (C, H, W) maps (name or alias); None for the first one.
+        unit: The first unit shown; one out of range is said in the status line and the nearest is
+            shown.
+        size: Display width of the single views in pixels (64 … 2048); None for `default_size()`.
+
+    Raises:
+        CnnlensError: An unknown `layer` or one without (C, H, W) maps; a `size` outside 64 … 2048
+            or not a whole number.
     """
 
     @legacy_calls(order=("self", "model", "layer", "unit", "size"))
@@ -173,8 +184,10 @@ class FeatureExplorer(Exportable, widgets.VBox):
         )
 
     def _overview(self, maps: np.ndarray, unit: int) -> np.ndarray:
-        """All maps as tiles of about TILE_RATIO × size, on one colour scale (the signed one if
-        any value is negative), `unit` framed."""
+        """All maps as tiles of about TILE_RATIO × size, on one colour scale, `unit` framed.
+
+        The scale is the signed one if any value is negative.
+        """
         side, tile = maps.shape[-1], scaled(self.px, TILE_RATIO)
         step = max(1, side // tile)
         scale = fit_scale(-(-side // step), tile)
@@ -204,8 +217,17 @@ class FeatureExplorer(Exportable, widgets.VBox):
 
 
 class FilterEvolution(Exportable, widgets.VBox):
-    """First-layer filters of the embedded model at each shipped training checkpoint; `size` is
-    the display width of the filter grid in pixels (default: twice `set_default_size`'s)."""
+    """Lecture 1: first-layer filters of the embedded model at each shipped training checkpoint.
+
+    Args:
+        layer: A conv layer of the embedded model with 3 input channels (its filters are drawn as
+            RGB).
+        size: Display width of the filter grid in pixels (64 … 2048); None for twice
+            `default_size()`.
+
+    Raises:
+        CnnlensError: A `size` outside 64 … 2048 or not a whole number.
+    """
 
     @legacy_calls(order=("self", "layer", "size"))
     def __init__(

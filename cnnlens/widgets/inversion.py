@@ -32,11 +32,26 @@ WHOLE = 0  # the field control's value for "the whole map"
 
 
 class InversionExplorer(Exportable, widgets.VBox):
-    """Pick an image, slide through the layers, set the prior strengths (λ_α, λ_TV), the steps
-    and the field, press Run: the reconstruction appears beside the original, updating live.
-    Drive it through `picker.choice`, the controls' `.value` and `run()`; `current` holds the
-    displayed Inversion, `status` its code error or an error message. `size` is the display
-    width of the original and the reconstruction in pixels (default: `set_default_size`'s)."""
+    """Lecture 6: reconstruct an image from its code at any layer, beside the original.
+
+    Pick an image, slide through the layers, set the prior strengths (λ_α, λ_TV), the steps and the
+    field, press Run: the reconstruction appears beside the original, updating live. Drive it
+    through `picker.choice`, the controls' `.value` and `run()`; `current` holds the displayed
+    Inversion, `status` its code error or an error message. Mahendran & Vedaldi, CVPR 2015,
+    https://arxiv.org/abs/1412.0035.
+
+    Args:
+        model: The network: a `LoadedModel` or an `nn.Module`.
+        layer: A layer with (C, H, W) maps (name or alias); None for the first one.
+        background: Invert on a background thread (False: in the foreground, for tests).
+        preview_every: Steps between preview updates.
+        size: Display width of the original and the reconstruction in pixels (64 … 2048); None for
+            `default_size()`.
+
+    Raises:
+        CnnlensError: An unknown `layer` or one without (C, H, W) maps; a `size` outside 64 … 2048
+            or not a whole number.
+    """
 
     @legacy_calls(order=("self", "model", "layer", "background", "preview_every", "size"))
     def __init__(

@@ -18,8 +18,10 @@ MIN_SIZE = 32  # the shape world's smallest image
 
 
 def shape_world_samples(count: int, size: int, seed: int = SAMPLE_SEED) -> dict[str, torch.Tensor]:
-    """Labelled shape-world images ("#3 red star on dots") keyed by their label, (3, size, size);
-    below the shape world's 32 px they are drawn at 32 px and area-averaged down."""
+    """Labelled shape-world images ("#3 red star on dots") keyed by their label, (3, size, size).
+
+    Below the shape world's 32 px they are drawn at 32 px and area-averaged down.
+    """
     world = ShapeWorld(length=count, seed=seed, size=max(size, MIN_SIZE))
     samples = {}
     for i in range(count):
@@ -58,10 +60,12 @@ class ImagePicker(widgets.VBox):
         return self.images[self.choice.value]
 
     def add(self, name: str, image: ImageSource) -> None:
-        """Add an image (a user's tensor or array, a file's bytes or path) to the choices and
-        select it, read as `load_image` reads it at the model's size. The status line says how
+        """Add an image to the choices and select it, read by `load_image` at the model's size.
+
+        The image may be a user's tensor or array, a file's bytes or path. The status line says how
         it was fitted (centre-cropped, resized), or why it could not be read (a float image of
-        0..255 values, say)."""
+        0..255 values, say).
+        """
         try:
             whole, fitted = load_image(image), load_image(image, size=self.size)
         except Exception as exc:

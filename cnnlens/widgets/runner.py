@@ -21,9 +21,9 @@ class Runner(widgets.HBox):
     """[Run] [Cancel] [bar]: `start(work, done)` runs `work(progress)`, then `done(result)`.
 
     While it runs the status says "running…"; an error shows as one red line, a cancel as an
-    informational one; `done` only sees finished results. A widget that sets `stale` has the
-    views it fills marked stale from each start until `done` shows a result (so after a cancel or
-    an error too).
+    informational one; `done` only sees finished results. A widget that sets `stale` has the views
+    it fills marked stale from each start until `done` shows a result (so after a cancel or an error
+    too).
     """
 
     def __init__(self, status: StatusLine, label: str = "Run", background: bool = True) -> None:
@@ -54,8 +54,10 @@ class Runner(widgets.HBox):
     def start(
         self, work: Callable[[Progress], Any], done: Callable[[Any], None], what: str = ""
     ) -> None:
-        """Run `work` with a progress callback (in the background unless `background=False`),
-        saying "running… `what`" meanwhile."""
+        """Run `work` with a progress callback, saying "running… `what`" meanwhile.
+
+        In the background unless `background=False`.
+        """
         if self.running:
             self.status.show("still running — cancel it first")
             return

@@ -12,8 +12,11 @@ from cnnlens.widgets.runner import Runner
 
 
 class LayerScans:
-    """`start(layer)` scans `images` for the layer's top `k` examples (all of them in a dataset
-    of fewer) in `runner` and then calls `on_done()`; `get(layer)` is the finished scan or None."""
+    """Top-example scans per layer, run in a `Runner`, then kept for browsing.
+
+    `start(layer)` scans `images` for the layer's top `k` examples (all of them in a dataset of
+    fewer) in `runner` and then calls `on_done()`; `get(layer)` is the finished scan or None.
+    """
 
     def __init__(
         self,

@@ -40,11 +40,26 @@ MAX_K = 16
 
 
 class StimuliExplorer(Exportable, widgets.VBox):
-    """Pick a layer, press Scan (one pass over the dataset, with progress and Cancel), then browse
+    """Lecture 2: a unit's top dataset examples as receptive-field crops.
+
+    Pick a layer, press Scan (one pass over the dataset, with progress and Cancel), then browse
     units instantly: each unit's top-k crops and, below, the images they were cut from with the
-    field outlined. Drive it through `layer`, `unit`, `k`, `overlay` and `scan()`; `current`
-    holds the last crops shown. `size` sets the display size in pixels (each grid is about 1.5
-    × `size` wide; default: `set_default_size`'s)."""
+    field outlined. Drive it through `layer`, `unit`, `k`, `overlay` and `scan()`; `current` holds
+    the last crops shown. Zeiler & Fergus, ECCV 2014, https://arxiv.org/abs/1311.2901.
+
+    Args:
+        model: The network: a `LoadedModel` or an `nn.Module`.
+        images: The dataset to scan: a `ShapeWorld`, a dataset or an (N, 3, H, W) float tensor in
+            [0, 1]; None for the held-out shape-world probe set.
+        layer: A layer with (C, H, W) maps (name or alias); None for the last one.
+        background: Scan on a background thread (False: in the foreground, for tests).
+        size: Display size in pixels (64 … 2048): each grid is about 1.5 × `size` wide; None for
+            `default_size()`.
+
+    Raises:
+        CnnlensError: Empty or malformed `images`; an unknown `layer` or one without (C, H, W) maps;
+            a `size` outside 64 … 2048 or not a whole number.
+    """
 
     @legacy_calls(order=("self", "model", "images", "layer", "background", "size"))
     def __init__(
