@@ -259,7 +259,8 @@ class Activations(Mapping[str, torch.Tensor]):
 
     Args:
         tensors: {canonical path: output tensor}.
-        notes: {canonical path: "pre-ReLU" / "post-ReLU" note}.
+        notes: {canonical path: note}: "post-ReLU", "pre-ReLU (... applies ReLU after it)", or ""
+            where the module graph does not tell.
     """
 
     tensors: dict[str, torch.Tensor]

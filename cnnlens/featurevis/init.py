@@ -85,7 +85,7 @@ def strongest_images(
         k: Number of images to return.
 
     Returns:
-        (k,) int64 tensor of indices into `images`, strongest first.
+        (min(k, N),) int64 tensor of indices into `images`, strongest first.
 
     Raises:
         CnnlensError: `unit` is out of range; `layer` is unknown; `images` are invalid.
