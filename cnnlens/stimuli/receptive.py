@@ -97,7 +97,7 @@ def receptive_field(
     browsing units never pays for it twice; a measured field takes seconds on a large network. For
     how much of it a unit really uses, see `empirical_field` and Luo et al., Understanding the
     Effective Receptive Field in Deep Convolutional Neural Networks, NIPS 2016,
-    https://arxiv.org/abs/1701.04128.
+    https://proceedings.neurips.cc/paper_files/paper/2016/hash/c8067ad1937f728f51288b3eb986afaa-Abstract.html
 
     Args:
         model: The network: a `LoadedModel` or an `nn.Module`.
