@@ -99,6 +99,9 @@ def shadowed(package: str, name: str) -> str | None:
 
 
 def _default(value) -> str:
+    if isinstance(value, Path) and value.is_relative_to(ROOT):
+        # a folder of the package: the same in every checkout
+        return repr(str(value.relative_to(ROOT)))
     text = repr(value)
     # An object's default repr holds its address, which changes from run to run.
     return re.sub(r"<(.+?) at 0x[0-9a-f]+>", r"<\1>", text)
