@@ -267,7 +267,6 @@ class ShapeWorld(Dataset[tuple[torch.Tensor, torch.Tensor]]):
 
     @legacy_calls(order=("self", "length", "seed", "size"))
     def __init__(self, *, length: int = 10_000, seed: int = 0, size: int = 64) -> None:
-        """A world of `length` images of size×size pixels; `seed` selects the world."""
         if length < 1:
             raise ValueError(f"ShapeWorld length must be at least 1, got {length}")
         if size < 32:
