@@ -21,6 +21,22 @@ def test_smoothgrad_without_noise_is_the_gradient(shapes, images):
     assert torch.allclose(ours, input_gradient(shapes, images, [0, 3]), atol=1e-6)
 
 
+def test_smoothgrad_smooths_any_backprop_rule(shapes, images):
+    """SmoothGrad of guided backprop: the mean guided gradient over the same noisy copies, drawn
+    here by hand from the same seed (one image at a time, as the docstring says)."""
+    ours = smoothgrad(shapes, images, [0, 3], noise=0.2, samples=4, seed=7, rule="guided")
+    generator = torch.Generator().manual_seed(7)
+    for n, (image, cls) in enumerate(zip(images, [0, 3], strict=True)):
+        sigma = 0.2 * (image.max() - image.min())
+        noisy = image + sigma * torch.randn(4, *image.shape, generator=generator)
+        by_hand = input_gradient(shapes, noisy, cls, rule="guided").mean(dim=0)
+        assert torch.allclose(ours[n], by_hand, atol=1e-6)
+    plain = smoothgrad(shapes, images, [0, 3], noise=0.2, samples=4, seed=7)
+    assert not torch.allclose(ours, plain, atol=1e-3)
+    with pytest.raises(cnnlens.CnnlensError, match="unknown backprop rule 'smooth'"):
+        smoothgrad(shapes, images, 0, samples=1, rule="smooth")
+
+
 def test_smoothgrad_is_seeded_and_smoother_than_the_gradient(shapes, images):
     first = smoothgrad(shapes, images, 1, samples=16, seed=4, batch_size=5)
     assert torch.equal(first, smoothgrad(shapes, images, 1, samples=16, seed=4, batch_size=5))

@@ -26,15 +26,16 @@ def _summed_gradients(
     target: Target,
     batch_size: int,
     tick: Callable[[int], None],
+    rule: str = "gradient",
 ) -> torch.Tensor:
     """Sum over a stack of inputs of d target / d input, `batch_size` inputs per pass.
 
-    `tick` hears how many inputs each pass finished.
+    ReLUs backpropagate by `rule`; `tick` hears how many inputs each pass finished.
     """
     total = torch.zeros_like(inputs[0])
     for start in range(0, len(inputs), batch_size):
         chunk = inputs[start : start + batch_size]
-        total += input_gradient(model, chunk, target).sum(dim=0)
+        total += input_gradient(model, chunk, target, rule=rule).sum(dim=0)
         tick(len(chunk))
     return total
 
@@ -80,6 +81,7 @@ def smoothgrad(
     samples: int = 25,
     batch_size: int = 32,
     seed: int = 0,
+    rule: str = "gradient",
     progress: Progress | None = None,
 ) -> torch.Tensor:
     """The input gradient averaged over `samples` noisy copies of each image (SmoothGrad).
@@ -88,7 +90,8 @@ def smoothgrad(
     https://arxiv.org/abs/1706.03825.
 
     The noise is Gaussian and seeded, so the result is repeatable. Take `.abs().amax(dim=1)` of the
-    result for a SmoothGrad saliency map.
+    result for a SmoothGrad saliency map. Any gradient method can be smoothed (the idea of Captum's
+    NoiseTunnel): `rule="guided"` averages guided backprop, `rule="deconvnet"` the deconvnet.
 
     Args:
         model: The network: a `LoadedModel` (its normalization is applied) or an `nn.Module`.
@@ -100,6 +103,8 @@ def smoothgrad(
         samples: Number of noisy copies per image; >= 1.
         batch_size: Noisy copies per forward and backward pass (bounds memory).
         seed: Seed of the noise.
+        rule: How ReLUs backpropagate: "gradient" (the plain gradient), "guided" or "deconvnet"
+            (see `relu_rule`).
         progress: Optional callback `progress(done, total)` counting noisy copies; may raise
             `Cancelled`.
 
@@ -107,9 +112,9 @@ def smoothgrad(
         (N, 3, H, W) float tensor: the mean gradient, signed, on the input's device.
 
     Raises:
-        CnnlensError: `samples` < 1 or `noise` < 0; `images` is not a finite float (N, 3, H, W) or
-            (3, H, W) tensor; the target names an unknown layer, a unit or class out of range, or a
-            position outside the map.
+        CnnlensError: `samples` < 1 or `noise` < 0; an unknown `rule`; `images` is not a finite
+            float (N, 3, H, W) or (3, H, W) tensor; the target names an unknown layer, a unit or
+            class out of range, or a position outside the map.
         Cancelled: `progress` cancelled the computation.
     """
     if samples < 1 or noise < 0:
@@ -124,7 +129,8 @@ def smoothgrad(
         noisy = image + sigma * torch.randn(
             samples, *image.shape, generator=generator, device=x.device
         )
-        result[n] = _summed_gradients(model, noisy, for_image(target, n, len(x)), batch_size, tick)
+        per_image = for_image(target, n, len(x))
+        result[n] = _summed_gradients(model, noisy, per_image, batch_size, tick, rule)
     return result / samples
 
 
