@@ -16,7 +16,7 @@ from cnnlens.core.inputs import batch_like
 from cnnlens.core.layers import ModelLike
 from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.progress import Progress, report
-from cnnlens.core.targets import Classes, Target, as_target, for_image
+from cnnlens.core.targets import Target, TargetLike, as_target, for_image
 from cnnlens.errors import CnnlensError
 
 
@@ -75,7 +75,7 @@ def _baseline(baselines: float | torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 def smoothgrad(
     model: ModelLike,
     images: torch.Tensor,
-    target: Target | Classes,
+    target: TargetLike,
     *,
     noise: float = 0.15,
     samples: int = 25,
@@ -141,7 +141,7 @@ def smoothgrad(
 def integrated_gradients(
     model: ModelLike,
     images: torch.Tensor,
-    target: Target | Classes,
+    target: TargetLike,
     *,
     baselines: float | torch.Tensor = 0.0,
     steps: int = 32,

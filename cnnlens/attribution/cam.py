@@ -15,7 +15,7 @@ from cnnlens.core.capture import forward_until_done, images_for, normalize_for, 
 from cnnlens.core.guard import preserved
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
 from cnnlens.core.legacy import legacy_calls
-from cnnlens.core.targets import Classes, Target, as_target, target_indices
+from cnnlens.core.targets import TargetLike, as_target, target_indices
 from cnnlens.errors import CnnlensError
 
 
@@ -36,7 +36,7 @@ def gap_head(net: nn.Module) -> tuple[str, nn.Linear]:
     return pools[-1], linears[-1]
 
 
-def cam(model: ModelLike, images: torch.Tensor, target: Target | Classes) -> torch.Tensor:
+def cam(model: ModelLike, images: torch.Tensor, target: TargetLike) -> torch.Tensor:
     """Class activation map: the class's linear weights applied to the globally pooled maps.
 
     Zhou et al., Learning Deep Features for Discriminative Localization (CAM), CVPR 2016,
@@ -60,7 +60,7 @@ def cam(model: ModelLike, images: torch.Tensor, target: Target | Classes) -> tor
             finite float (N, 3, H, W) or (3, H, W) tensor.
     """
     target = as_target(target)
-    if target.layer is not None or target.probability:
+    if target.layer is not None or target.probability or target.unit is None:
         raise CnnlensError("CAM explains a class logit: give a class index or class_score(index)")
     net = as_net(model)
     pool, fc = gap_head(net)
@@ -82,7 +82,7 @@ def grad_cam(
     model: ModelLike,
     images: torch.Tensor,
     layer: str,
-    target: Target | Classes,
+    target: TargetLike,
     *,
     signed: bool = False,
 ) -> torch.Tensor:
@@ -158,7 +158,7 @@ def upsample(maps: torch.Tensor, size: int | tuple[int, int]) -> torch.Tensor:
 
 @legacy_calls(order=("model", "images", "target", "layer"), old_order=_target_third)
 def guided_grad_cam(
-    model: ModelLike, images: torch.Tensor, layer: str, target: Target | Classes
+    model: ModelLike, images: torch.Tensor, layer: str, target: TargetLike
 ) -> torch.Tensor:
     """Guided backprop weighted by the upsampled Grad-CAM map.
 

@@ -16,7 +16,7 @@ from cnnlens.core.guard import Guard, preserved
 from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
 from cnnlens.core.legacy import legacy_calls
-from cnnlens.core.targets import Classes, Target, as_target, select
+from cnnlens.core.targets import Target, TargetLike, as_target, select
 
 
 def target_scores(
@@ -37,7 +37,7 @@ def target_scores(
 
 @legacy_calls(order=("model", "images", "target", "rule"))
 def input_gradient(
-    model: ModelLike, images: torch.Tensor, target: Target | Classes, *, rule: str = "gradient"
+    model: ModelLike, images: torch.Tensor, target: TargetLike, *, rule: str = "gradient"
 ) -> torch.Tensor:
     """The gradient d target / d image, with ReLUs backpropagating by `rule`.
 

@@ -7,10 +7,10 @@ import torch
 from cnnlens.attribution.engine import input_gradient
 from cnnlens.core.capture import images_for
 from cnnlens.core.layers import ModelLike
-from cnnlens.core.targets import Classes, Target
+from cnnlens.core.targets import TargetLike
 
 
-def saliency(model: ModelLike, images: torch.Tensor, target: Target | Classes) -> torch.Tensor:
+def saliency(model: ModelLike, images: torch.Tensor, target: TargetLike) -> torch.Tensor:
     """The saliency map: |d score / d pixel|, the maximum over the colour channels.
 
     Simonyan et al., Deep Inside Convolutional Networks: Visualising Image Classification Models and
@@ -32,7 +32,7 @@ def saliency(model: ModelLike, images: torch.Tensor, target: Target | Classes) -
 
 
 def gradient_times_input(
-    model: ModelLike, images: torch.Tensor, target: Target | Classes
+    model: ModelLike, images: torch.Tensor, target: TargetLike
 ) -> torch.Tensor:
     """Gradient times the image, summed over colour channels.
 
@@ -51,7 +51,7 @@ def gradient_times_input(
     return (gradient * images_for(model, images)).sum(dim=1)
 
 
-def deconvnet(model: ModelLike, images: torch.Tensor, target: Target | Classes) -> torch.Tensor:
+def deconvnet(model: ModelLike, images: torch.Tensor, target: TargetLike) -> torch.Tensor:
     """The deconvnet reconstruction: ReLUs pass only positive returning gradients.
 
     Zeiler & Fergus, Visualizing and Understanding Convolutional Networks, ECCV 2014,
@@ -74,9 +74,7 @@ def deconvnet(model: ModelLike, images: torch.Tensor, target: Target | Classes) 
     return input_gradient(model, images, target, rule="deconvnet")
 
 
-def guided_backprop(
-    model: ModelLike, images: torch.Tensor, target: Target | Classes
-) -> torch.Tensor:
+def guided_backprop(model: ModelLike, images: torch.Tensor, target: TargetLike) -> torch.Tensor:
     """Guided backprop: ReLUs pass positive gradients where the input was positive.
 
     Springenberg et al., Striving for Simplicity: The All Convolutional Net, ICLR 2015 workshop,

@@ -15,7 +15,7 @@ from cnnlens.core.guard import preserved
 from cnnlens.core.layers import ModelLike, as_net
 from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.progress import Progress, report
-from cnnlens.core.targets import Classes, Target, as_target, for_image
+from cnnlens.core.targets import TargetLike, as_target, for_image
 from cnnlens.core.windows import window_starts
 
 
@@ -26,7 +26,7 @@ from cnnlens.core.windows import window_starts
 def occlusion(
     model: ModelLike,
     images: torch.Tensor,
-    target: Target | Classes,
+    target: TargetLike,
     *,
     window: int = 8,
     stride: int = 4,

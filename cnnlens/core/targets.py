@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TypeGuard
 
@@ -28,9 +28,16 @@ def per_image(spec: Classes) -> TypeGuard[Sequence[int] | torch.Tensor | np.ndar
     return getattr(spec, "ndim", 1) > 0 and hasattr(spec, "__len__")
 
 
+Score = Callable[[torch.Tensor], torch.Tensor]
+"""A custom target: the output logits (N, classes), or a layer's values (N, C, H, W), to one
+score per image (N,). E.g. `lambda logits: logits[:, 3] - logits[:, 5]` (class 3 against 5)."""
+
+
 @dataclass(frozen=True)
 class Target:
-    """A scalar per image to differentiate: a class score, a channel, or one unit at one position.
+    """A scalar per image to differentiate: a class score, a channel, a unit, or a custom score.
+
+    The custom score is a callable on the layer's (or output's) values: pytorch-grad-cam's idea.
 
     Args:
         unit: A unit (channel) of `layer` — a class when `layer` is None — one for all images or one
@@ -41,16 +48,19 @@ class Target:
         x: Column of that position.
         probability: For the output: the softmax probability (within the class's head) instead of
             the raw logit.
+        score: Instead of `unit`: a callable from the layer's (or the output's) values to one
+            score per image, e.g. `Target(score=lambda logits: logits[:, 3] - logits[:, 5])`.
 
     Raises:
-        CnnlensError: `layer` is not a string.
+        CnnlensError: `layer` is not a string; neither or both of `unit` and `score` given.
     """
 
-    unit: Classes
+    unit: Classes | None = None
     layer: str | None = None
     y: int | None = None
     x: int | None = None
     probability: bool = False
+    score: Score | None = None
 
     def __post_init__(self) -> None:
         # a layer given as 0 would otherwise read as "no layer": the model's output
@@ -58,9 +68,11 @@ class Target:
             raise CnnlensError(
                 f"layer names are strings like 'conv1', got {type(self.layer).__name__}"
             )
+        if (self.unit is None) == (self.score is None):
+            raise CnnlensError("a Target takes a unit (or class) index or a score callable")
 
     @property
-    def channel(self) -> Classes:
+    def channel(self) -> Classes | None:
         """0.x name of `unit`."""
         warn_once("Target.channel", "name", "Target.channel is now Target.unit")
         return self.unit
@@ -100,14 +112,23 @@ def unit(layer: str, unit: Classes, *, y: int | None = None, x: int | None = Non
     return Target(unit=unit, layer=layer, y=y, x=x)
 
 
-def as_target(target: Target | Classes) -> Target:
-    """Accept a Target, a class index, or one class index per image."""
-    return target if isinstance(target, Target) else class_score(target)
+TargetLike = Target | Classes | Score
+"""What the attribution methods explain: a `Target`, a class index, one class index per image, or
+a `Score` callable on the output logits."""
+
+
+def as_target(target: TargetLike) -> Target:
+    """Accept a Target, a class index, one class index per image, or a score callable."""
+    if isinstance(target, Target):
+        return target
+    if callable(target) and not isinstance(target, torch.Tensor | np.ndarray):
+        return Target(score=target)
+    return class_score(target)
 
 
 def for_image(target: Target, n: int, count: int) -> Target:
     """The target for image n of `count` alone: a per-image list of indices picks image n's."""
-    if not per_image(target.unit):
+    if target.unit is None or not per_image(target.unit):
         return target
     indices = list(target.unit)
     if len(indices) != count:
@@ -145,6 +166,9 @@ def _softmax_in_head(model: ModelLike | None, logits: torch.Tensor) -> torch.Ten
 
 def select(model: ModelLike | None, values: torch.Tensor, target: Target) -> torch.Tensor:
     """The target's scalar for each image from the layer's (or output's) values: shape (N,)."""
+    if target.unit is None:
+        assert target.score is not None  # __post_init__: a unit or a score
+        return _custom_score(target.score, values)
     where = target.layer or "the output"
     what = "class" if target.layer is None else "unit"
     classes = target_indices(target.unit, len(values), values.shape[1], where, what)
@@ -163,6 +187,17 @@ def select(model: ModelLike | None, values: torch.Tensor, target: Target) -> tor
             f"position (y={target.y}, x={target.x}) outside {where}'s {height}×{width} map"
         )
     return picked[:, target.y, target.x]
+
+
+def _custom_score(score: Score, values: torch.Tensor) -> torch.Tensor:
+    """`score(values)`, checked to be one finite-typed float per image: shape (N,)."""
+    scores = score(values)
+    if not isinstance(scores, torch.Tensor) or tuple(scores.shape) != (len(values),):
+        shape = tuple(scores.shape) if isinstance(scores, torch.Tensor) else type(scores).__name__
+        raise CnnlensError(
+            f"a target's score must return one value per image, shape ({len(values)},); got {shape}"
+        )
+    return scores
 
 
 def predicted(model: ModelLike, logits: torch.Tensor) -> list[int]:
