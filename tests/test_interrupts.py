@@ -67,8 +67,8 @@ def _run_traced(call, injector: Injector):
 CALLS = {
     "capture": lambda m: cnnlens.capture(m, X, ["relu2", "relu4_2"])["relu4_2"],
     "guided_backprop": lambda m: guided_backprop(m, X, [0, 1]),
-    "grad_cam": lambda m: grad_cam(m, X, [0, 1], "relu4_2"),
-    "top_examples": lambda m: top_examples(m, "relu3", X, k=1, cache=False).values,
+    "grad_cam": lambda m: grad_cam(m, X, "relu4_2", [0, 1]),
+    "top_examples": lambda m: top_examples(m, "relu3", images=X, k=1, cache=False).values,
     "render": lambda m: render(m, channel("relu3", [0]), steps=2).images,
 }
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from torch import nn
 
+from cnnlens.widgets import default_size, set_default_size
+
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
@@ -42,11 +44,15 @@ def test_the_readme_has_examples_for_every_lecture_family():
 def test_every_readme_example_runs_with_the_current_api(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the export example writes slides/
     namespace: dict[str, object] = {"net": four_class_net()}
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", FutureWarning)
-        for number, code in enumerate(examples(), start=1):
-            try:
-                exec(compile(code, f"README.md example {number}", "exec"), namespace)
-            except Exception as error:
-                raise AssertionError(f"README example {number} failed: {error!r}") from error
+    size = default_size()  # the projector example sets it for the process: restored below
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", FutureWarning)
+            for number, code in enumerate(examples(), start=1):
+                try:
+                    exec(compile(code, f"README.md example {number}", "exec"), namespace)
+                except Exception as error:
+                    raise AssertionError(f"README example {number} failed: {error!r}") from error
+    finally:
+        set_default_size(size)
     assert sorted(p.name for p in (tmp_path / "slides").iterdir())

@@ -82,7 +82,7 @@ def test_every_family_runs_on_the_architecture(name):
 
     check(cnnlens.capture(model, x, middle)[middle])
     check(saliency(model, x, 3))
-    check(grad_cam(model, x, [3, 7], last))
+    check(grad_cam(model, x, last, [3, 7]))
     check(occlusion(model, x[:1], 3, window=size // 2, stride=size // 2))
     check(render(model, channel(middle, [0]), steps=2, input_size=size).images)
     check(
@@ -90,7 +90,7 @@ def test_every_family_runs_on_the_architecture(name):
             model, middle, images=ShapeWorld(length=6, seed=3, size=size), k=2, cache=False
         ).values
     )
-    check(dissect(model, middle, ShapeWorldProbe(length=4, size=size)).iou)
+    check(dissect(model, middle, probe=ShapeWorldProbe(length=4, size=size)).iou)
     gates = sum(isinstance(m, GATES) for m in model.net.modules())
     others = sum(isinstance(m, NOT_GATES) for m in model.net.modules())
     with warnings.catch_warnings(record=True) as said:
