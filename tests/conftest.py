@@ -10,6 +10,16 @@ import cnnlens
 ZOO_NAMES = ("alexnet", "vgg16", "googlenet", "resnet18")
 
 
+@pytest.fixture(autouse=True)
+def every_0x_call_warns():
+    """cnnlens says each 0.x call form once per process, and pytest makes that warning an error
+    (pyproject.toml): forget what was said before each test, so that a 0.x call fails the test
+    that makes it whatever ran before in the same worker."""
+    from cnnlens.core import legacy
+
+    legacy._said.clear()
+
+
 @pytest.fixture(scope="session")
 def shapes() -> cnnlens.LoadedModel:
     return cnnlens.load("shapes")

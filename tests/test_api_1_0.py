@@ -14,7 +14,6 @@ import torch
 
 import cnnlens
 from cnnlens.attribution import Target, grad_cam, integrated_gradients, occlusion, unit
-from cnnlens.core import legacy
 from cnnlens.data import ShapeWorld
 from cnnlens.dissection import ShapeWorldProbe, dissect
 from cnnlens.embedding import dataset_features, nearest
@@ -81,16 +80,6 @@ def test_positional_inputs_follow_one_order():
         if ranks != sorted(ranks):
             wrong[name] = [p.name for p in positional(function)]
     assert wrong == {}
-
-
-@pytest.fixture
-def fresh_warnings() -> Iterator[None]:
-    """Each 0.x form warns once per process: forget which ones have been said."""
-    said = set(legacy._said)
-    legacy._said.clear()
-    yield
-    legacy._said.clear()
-    legacy._said.update(said)
 
 
 def said(call: Callable[[], object]) -> tuple[object, list[warnings.WarningMessage]]:
@@ -176,7 +165,7 @@ CASES = list(old_and_new(None, torch.zeros(4, 3, 64, 64)))
 
 @pytest.mark.parametrize("case", CASES)
 def test_a_0x_call_gives_the_1_0_result_and_warns_once_at_the_callers_line(
-    case, shapes, shape_images, fresh_warnings
+    case, shapes, shape_images
 ):
     old, new = old_and_new(shapes, shape_images)[case]
     expected, quiet = said(new)
@@ -196,7 +185,7 @@ def test_an_argument_under_both_names_is_a_type_error(shapes, shape_images):
         occlusion(shapes, shape_images[:1], 0, 8, 4, 0.5, 64, None, "extra")
 
 
-def test_renamed_attributes_still_read(shapes, fresh_warnings):
+def test_renamed_attributes_still_read(shapes):
     top = top_examples(shapes, "relu2", images=ShapeWorld(length=20, seed=4), k=2)
     images, warned = said(lambda: top.images)
     assert images == top.scanned == 20 and len(warned) == 1

@@ -83,7 +83,7 @@ def test_progress_reports_and_cancel_leaves_the_model_unchanged(shapes, world):
     top_examples(
         shapes,
         "relu1",
-        world,
+        images=world,
         k=2,
         batch_size=50,
         progress=lambda d, t: seen.append((d, t)),
@@ -105,7 +105,7 @@ def test_progress_reports_and_cancel_leaves_the_model_unchanged(shapes, world):
 
 def test_bad_requests_fail_in_one_line(shapes, world):
     with pytest.raises(CnnlensError, match="more than the 20 images"):
-        top_examples(shapes, "relu1", world.batch(0, 20).images, k=25)
+        top_examples(shapes, "relu1", images=world.batch(0, 20).images, k=25)
     with pytest.raises(CnnlensError, match="did you mean"):
         top_examples(shapes, "relu9", images=world)
     top = top_examples(shapes, "relu1", images=world, k=2)
