@@ -24,7 +24,7 @@ from cnnlens.core.capture import (
 )
 from cnnlens.core.fastcopy import input_layout
 from cnnlens.core.guard import preserved
-from cnnlens.core.layers import ModelLike, as_net, resolve_layer, resolve_layers
+from cnnlens.core.layers import ModelLike, as_net, resolve_layers
 from cnnlens.core.legacy import legacy_calls, warn_once
 from cnnlens.core.progress import Progress, steps
 from cnnlens.dissection.iou import IoUTally
@@ -189,23 +189,10 @@ def dissect(
             layer.
         Cancelled: `progress` cancelled the dissection.
     """
-    if isinstance(layers, str):
-        results = dissect(
-            model,
-            [layers],
-            probe=probe,
-            top_fraction=top_fraction,
-            iou_threshold=iou_threshold,
-            k=k,
-            batch_size=batch_size,
-            exact=exact,
-            progress=progress,
-        )
-        return results[resolve_layer(model, layers)]
     settings = _Settings(top_fraction, iou_threshold, k, exact, batch_size)
     settings.check()
     net = as_net(model)
-    paths = resolve_layers(net, layers)
+    paths = resolve_layers(net, [layers] if isinstance(layers, str) else layers)
     probe = ShapeWorldProbe() if probe is None else probe
     if len(probe) == 0:
         raise CnnlensError("the probe set is empty")
@@ -233,7 +220,7 @@ def dissect(
             forward(batch.images)
             for path in paths:
                 passes[path].score(_maps(outputs, path), batch)
-    return {
+    results = {
         path: Dissection(
             layer=path,
             note=relu_note(net, path),
@@ -248,6 +235,7 @@ def dissect(
         )
         for path, state in passes.items()
     }
+    return results[paths[0]] if isinstance(layers, str) else results
 
 
 @legacy_calls(order=("model", "layers", "probe"), renamed={"top_images": "k"})
