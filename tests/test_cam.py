@@ -7,8 +7,7 @@ import torch
 from torch import nn
 
 import cnnlens
-from cnnlens.attribution import guided_backprop, unit
-from cnnlens.attribution.cam import cam, grad_cam, guided_grad_cam, upsample
+from cnnlens.attribution import cam, grad_cam, guided_backprop, guided_grad_cam, unit, upsample
 
 
 def _images(size: int, n: int = 2, seed: int = 0) -> torch.Tensor:

@@ -89,9 +89,9 @@ def smoothgrad(
     Smilkov et al., SmoothGrad: removing noise by adding noise, 2017,
     https://arxiv.org/abs/1706.03825.
 
-    The noise is Gaussian and seeded, so the result is repeatable. Take `.abs().amax(dim=1)` of the
-    result for a SmoothGrad saliency map. Any gradient method can be smoothed (the idea of Captum's
-    NoiseTunnel): `rule="guided"` averages guided backprop, `rule="deconvnet"` the deconvnet.
+    The noise is Gaussian and seeded, so the result is repeatable. `attribution_map(result)` is the
+    SmoothGrad saliency map. Any gradient method can be smoothed (the idea of Captum's NoiseTunnel):
+    `rule="guided"` averages guided backprop, `rule="deconvnet"` the deconvnet.
 
     Args:
         model: The network: a `LoadedModel` (its normalization is applied) or an `nn.Module`.

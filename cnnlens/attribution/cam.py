@@ -1,16 +1,16 @@
 """Class activation maps: CAM for global-average-pooling nets, Grad-CAM, guided Grad-CAM.
 
-Maps come at the layer's resolution; `upsample` brings them to the image's.
+Maps come at the layer's resolution; `attribution_map(maps, size=...)` brings them to the image's.
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from cnnlens.attribution.engine import target_scores
 from cnnlens.attribution.maps import guided_backprop
+from cnnlens.attribution.reduce import upsample
 from cnnlens.core.capture import forward_until_done, images_for, normalize_for, recording_input
 from cnnlens.core.guard import preserved
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
@@ -141,19 +141,6 @@ def _with_extent(maps: torch.Tensor, what: str) -> torch.Tensor:
             "input image"
         )
     return maps
-
-
-def upsample(maps: torch.Tensor, size: int | tuple[int, int]) -> torch.Tensor:
-    """Bilinearly resize (N, h, w) maps to the image size.
-
-    Args:
-        maps: (N, h, w) float tensor, e.g. from `cam` or `grad_cam`.
-        size: Target size in pixels: one side for square images, or (H, W).
-
-    Returns:
-        (N, H, W) float tensor.
-    """
-    return F.interpolate(maps[:, None], size=size, mode="bilinear", align_corners=False)[:, 0]
 
 
 @legacy_calls(order=("model", "images", "target", "layer"), old_order=_target_third)

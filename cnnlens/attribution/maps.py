@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from cnnlens.attribution.engine import input_gradient
+from cnnlens.attribution.reduce import attribution_map
 from cnnlens.core.capture import images_for
 from cnnlens.core.layers import ModelLike
 from cnnlens.core.targets import TargetLike
@@ -28,7 +29,7 @@ def saliency(model: ModelLike, images: torch.Tensor, target: TargetLike) -> torc
         CnnlensError: The target names an unknown layer, a unit or class out of range, or a position
             outside the map; `images` is not a finite float (N, 3, H, W) or (3, H, W) tensor.
     """
-    return input_gradient(model, images, target).abs().amax(dim=1)
+    return attribution_map(input_gradient(model, images, target), reduce="max_abs")
 
 
 def gradient_times_input(
@@ -48,7 +49,7 @@ def gradient_times_input(
         CnnlensError: The target is out of range or names an unknown layer; `images` is invalid.
     """
     gradient = input_gradient(model, images, target)
-    return (gradient * images_for(model, images)).sum(dim=1)
+    return attribution_map(gradient * images_for(model, images), reduce="sum")
 
 
 def deconvnet(model: ModelLike, images: torch.Tensor, target: TargetLike) -> torch.Tensor:

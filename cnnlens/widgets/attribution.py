@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from cnnlens.attribution import (
+    attribution_map,
     cam,
     deconvnet,
     grad_cam,
@@ -22,7 +23,6 @@ from cnnlens.attribution import (
     occlusion,
     saliency,
     smoothgrad,
-    upsample,
 )
 from cnnlens.core.capture import forward_until_done, images_for, normalize_for, output_names
 from cnnlens.core.guard import preserved
@@ -72,7 +72,8 @@ class Method:
 
 
 def _resized(maps: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    return upsample(maps, (x.shape[-2], x.shape[-1]))[0]
+    """One image's map at the image's resolution."""
+    return attribution_map(maps, size=(x.shape[-2], x.shape[-1]))[0]
 
 
 METHODS: dict[str, Method] = {
@@ -81,18 +82,16 @@ METHODS: dict[str, Method] = {
     "deconvnet": Method(lambda m, x, t, o, p: deconvnet(m, x, t)[0], "rgb"),
     "guided backprop": Method(lambda m, x, t, o, p: guided_backprop(m, x, t)[0], "rgb"),
     "SmoothGrad": Method(
-        lambda m, x, t, o, p: (
-            smoothgrad(m, x, t, noise=o["noise"], samples=o["samples"], progress=p)[0]
-            .abs()
-            .amax(dim=0)
-        ),
+        lambda m, x, t, o, p: attribution_map(
+            smoothgrad(m, x, t, noise=o["noise"], samples=o["samples"], progress=p)
+        )[0],
         "heat",
         ("noise", "samples"),
     ),
     "integrated gradients": Method(
-        lambda m, x, t, o, p: integrated_gradients(m, x, t, steps=o["steps"], progress=p)[0].sum(
-            dim=0
-        ),
+        lambda m, x, t, o, p: attribution_map(
+            integrated_gradients(m, x, t, steps=o["steps"], progress=p), reduce="sum"
+        )[0],
         "signed",
         ("steps",),
     ),
