@@ -6,7 +6,8 @@ import torch
 import cnnlens
 from cnnlens import CnnlensError
 from cnnlens.data import ShapeWorld
-from cnnlens.embedding import dataset_features, knn_agreement, last_feature_layer, nearest, tsne
+from cnnlens.embedding import dataset_features, knn_agreement, last_linear_layer, nearest, tsne
+from cnnlens.embedding.features import last_feature_layer
 
 
 @pytest.fixture(scope="module")
@@ -14,10 +15,40 @@ def world():
     return ShapeWorld(length=300, seed=21)
 
 
-def test_last_feature_layer_is_the_input_of_the_last_linear_layer(shapes, zoo):
-    assert last_feature_layer(shapes) == "fc:input"
-    assert last_feature_layer(zoo["resnet18"]) == "fc:input"
-    assert last_feature_layer(zoo["vgg16"]) == "classifier.6:input"
+def test_last_linear_layer(shapes, zoo):
+    assert last_linear_layer(shapes) == "fc"
+    assert last_linear_layer(zoo["resnet18"]) == "fc"
+    assert last_linear_layer(zoo["vgg16"]) == "classifier.6"
+
+
+def test_the_default_is_the_input_of_the_last_linear_layer(zoo):
+    """Read with a hook on VGG16's classifier.6 (fc8), independently of cnnlens's recording."""
+    vgg, images = zoo["vgg16"], torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(4))
+    seen = []
+    handle = vgg.net.classifier[6].register_forward_pre_hook(lambda _m, args: seen.append(args[0]))
+    try:
+        with torch.no_grad():
+            vgg.net.eval()(vgg.normalize(images))
+    finally:
+        handle.remove()
+    features = dataset_features(vgg, images)
+    assert features.layer == "classifier.6 (input)"
+    assert torch.allclose(features.values, seen[0], atol=1e-5)
+
+
+def test_a_layer_name_means_its_output_and_the_0x_input_suffix_still_works_once(shapes, world):
+    """1.0: "layer" is always a layer's output (as in capture and render's "layer:unit"). The 0.x
+    "fc:input" and last_feature_layer() give the default's values, with one FutureWarning each."""
+    images = world.batch(0, 12).images
+    default = dataset_features(shapes, images)
+    assert default.layer == "fc (input)"
+    flat = dataset_features(shapes, images, layer="flatten")  # the module that feeds fc
+    assert flat.layer == "flatten" and torch.equal(flat.values, default.values)
+    with pytest.warns(FutureWarning, match="last_feature_layer\\(\\) is 0.x"):
+        old_name = last_feature_layer(shapes)
+    with pytest.warns(FutureWarning, match="layer='fc:input'\\) is 0.x"):
+        old = dataset_features(shapes, images, layer=old_name)
+    assert old.layer == "fc (input)" and torch.equal(old.values, default.values)
 
 
 def test_features_equal_the_pooled_maps_and_carry_labels(shapes, world):
@@ -106,5 +137,5 @@ def test_tsne_works_down_to_four_points_and_partly_repeated_ones():
 
 @pytest.mark.parametrize("layer", [3, 0])
 def test_a_layer_that_is_not_a_name_gets_one_line(shapes, world, layer):
-    with pytest.raises(CnnlensError, match="layer names are strings like 'relu3' or 'fc:input'"):
+    with pytest.raises(CnnlensError, match="layer names are strings like 'relu3', got int"):
         dataset_features(shapes, world, layer=layer)

@@ -1,6 +1,11 @@
 """Lecture 7: the feature space — features of a dataset, nearest neighbours, t-SNE."""
 
-from cnnlens.embedding.features import Features, dataset_features, last_feature_layer
+from cnnlens.embedding.features import (
+    Features,
+    dataset_features,
+    last_feature_layer,  # noqa: F401  (0.x name)
+    last_linear_layer,
+)
 from cnnlens.embedding.neighbours import knn_agreement, nearest
 from cnnlens.embedding.tsne import tsne
 
@@ -8,7 +13,7 @@ __all__ = [
     "Features",
     "dataset_features",
     "knn_agreement",
-    "last_feature_layer",
+    "last_linear_layer",
     "nearest",
     "tsne",
 ]

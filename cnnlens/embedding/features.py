@@ -17,7 +17,7 @@ from cnnlens.core.capture import (
 )
 from cnnlens.core.guard import preserved
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
-from cnnlens.core.legacy import legacy_calls
+from cnnlens.core.legacy import legacy_calls, warn_once
 from cnnlens.core.progress import Progress, steps
 from cnnlens.data.batches import Images, dataset_key, image_batches, image_count
 from cnnlens.errors import CnnlensError
@@ -30,7 +30,8 @@ class Features:
     """Feature vectors of a dataset at one layer, with the images' labels if it has any.
 
     Attributes:
-        layer: The layer's name (with ":input" for a layer's input).
+        layer: The layer whose outputs these are, or "<last linear layer> (input)" (e.g. "fc
+            (input)") for the default, the input of the last linear layer.
         values: (N, D) float tensor: one feature vector per image.
         labels: (N,) int64 tensor of class labels, or None.
         source: Which dataset the features come from.
@@ -42,16 +43,17 @@ class Features:
     source: str
 
 
-def last_feature_layer(model: ModelLike) -> str:
-    """The input of the network's last linear layer: the "last feature layer".
+def last_linear_layer(model: ModelLike) -> str:
+    """The network's last linear layer: its input is the "last feature layer".
 
-    ShapeNet's GAP vector, ResNet's pooled 512-d vector, VGG's and AlexNet's fc7.
+    The input of ShapeNet's `fc` is its GAP vector; ResNet's is the pooled 512-d vector, VGG's and
+    AlexNet's is fc7.
 
     Args:
         model: The network: a `LoadedModel` or an `nn.Module`.
 
     Returns:
-        The layer name with ":input", e.g. "fc:input".
+        The layer's path, e.g. "fc" or "classifier.6".
 
     Raises:
         CnnlensError: The model has no linear layer.
@@ -59,7 +61,28 @@ def last_feature_layer(model: ModelLike) -> str:
     linears = [name for name, m in as_net(model).named_modules() if isinstance(m, nn.Linear)]
     if not linears:
         raise CnnlensError("the model has no linear layer; name a layer for its features")
-    return f"{linears[-1]}:input"
+    return linears[-1]
+
+
+def last_feature_layer(model: ModelLike) -> str:
+    """Deprecated (0.x): "<last linear layer>:input"; 1.0's default `layer=None` means it.
+
+    Args:
+        model: The network: a `LoadedModel` or an `nn.Module`.
+
+    Returns:
+        The 0.x name, e.g. "fc:input".
+
+    Raises:
+        CnnlensError: The model has no linear layer.
+    """
+    warn_once(
+        "last_feature_layer",
+        "call",
+        "last_feature_layer() is 0.x; in cnnlens 1.0 a layer name means the layer's output, the "
+        "default layer=None of dataset_features is the input of last_linear_layer(model)",
+    )
+    return f"{last_linear_layer(model)}:input"
 
 
 @legacy_calls(order=("model", "images", "layer", "pool", "batch_size", "progress"))
@@ -72,15 +95,16 @@ def dataset_features(
     batch_size: int = 128,
     progress: Progress | None = None,
 ) -> Features:
-    """Features of every image at `layer` (default: the last feature layer).
+    """Features of every image at `layer`'s output, by default at the last linear layer's input.
 
+    The default is the "last feature layer": the vector the classifier reads (`last_linear_layer`).
     Shape-world results are cached by model weights and preprocessing, layer, pooling and dataset.
 
     Args:
         model: The network: a `LoadedModel` (its normalization is applied) or an `nn.Module`.
         images: A `ShapeWorld`, a dataset of images, or an (N, 3, H, W) float tensor in [0, 1].
-        layer: A layer name ("relu3"), or a layer's input ("fc:input"); None for
-            `last_feature_layer`.
+        layer: A layer name ("relu3"), whose output is read; None for the input of the last linear
+            layer.
         pool: "flatten" keeps spatial maps whole (D = C·H·W); "mean" averages them over positions (D
             = C).
         batch_size: Images per forward pass.
@@ -90,26 +114,28 @@ def dataset_features(
         The `Features`: values (N, D).
 
     Raises:
-        CnnlensError: `pool` is not "flatten" or "mean"; `layer` is not a string, has a suffix other
-            than ":input", or is unknown; the model has no linear layer (when `layer` is None);
-            `images` are invalid.
+        CnnlensError: `pool` is not "flatten" or "mean"; `layer` is not a string or is unknown; the
+            model has no linear layer (when `layer` is None); `images` are invalid.
         Cancelled: `progress` cancelled the pass.
     """
     if pool not in POOLS:
         raise CnnlensError(f"pool must be one of {POOLS}, got {pool!r}")
-    if layer is None:
-        layer = last_feature_layer(model)
-    elif not isinstance(layer, str):
-        raise CnnlensError(
-            f"layer names are strings like 'relu3' or 'fc:input', got {type(layer).__name__}"
+    if layer is not None and not isinstance(layer, str):
+        raise CnnlensError(f"layer names are strings like 'relu3', got {type(layer).__name__}")
+    if layer is not None and layer.endswith(":input"):  # 0.x: "fc:input", a layer's input
+        warn_once(
+            "dataset_features",
+            ":input",
+            f"dataset_features(layer={layer!r}) is 0.x; in cnnlens 1.0 a layer name means the "
+            "layer's output, and layer=None the input of the last linear layer",
         )
-    path, _, where = layer.partition(":")
-    path = resolve_layer(model, path)
-    if where not in ("", "input"):
-        raise CnnlensError(f"layer suffix must be ':input', got {layer!r}")
-    name = f"{path}:input" if where else path
+    at_input = layer is None or layer.endswith(":input")
+    path = resolve_layer(
+        model, last_linear_layer(model) if layer is None else layer.removesuffix(":input")
+    )
+    name = f"{path} (input)" if at_input else path
     key = dataset_key(images)
-    compute = lambda: _features(model, images, path, bool(where), pool, batch_size, progress, name)  # noqa: E731
+    compute = lambda: _features(model, images, path, at_input, pool, batch_size, progress, name)  # noqa: E731
     if key is None:
         return compute()
     return _STORE.get(model, (name, pool, key), compute, persist=True)

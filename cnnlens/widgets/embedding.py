@@ -11,7 +11,7 @@ from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.progress import Progress
 from cnnlens.data.batches import Images, first_images, image_batches, image_count, images_at
 from cnnlens.data.shapeworld import HEAD_CLASSES, HEADS, ShapeWorld
-from cnnlens.embedding import dataset_features, last_feature_layer, nearest, tsne
+from cnnlens.embedding import dataset_features, last_linear_layer, nearest, tsne
 from cnnlens.embedding.features import Features
 from cnnlens.errors import CnnlensError
 from cnnlens.plot import fit_scale
@@ -59,7 +59,8 @@ class NeighboursExplorer(Exportable, widgets.VBox):
         model: The network: a `LoadedModel` or an `nn.Module`.
         images: The dataset: a `ShapeWorld`, a dataset or an (N, 3, H, W) float tensor in [0, 1], N
             >= 2; None for the held-out shape-world probe set.
-        layer: The feature layer (as `dataset_features` takes it); None for the last feature layer.
+        layer: A layer name, whose output is read; None for the input of the last linear layer.
+
         size: Display size in pixels (64 … 2048): a row is about 4.7 × `size` wide; None for
             `default_size()`.
 
@@ -181,9 +182,13 @@ class EmbeddingExplorer(Exportable, widgets.VBox):
             for i in list_layers(model, input_size=input_size)
             if len(i.output_shape or ()) == 3
         ]
-        last = last_feature_layer(model)
+        last = f"{last_linear_layer(model)} (input)"  # dataset_features' name for layer=None
         self.status = StatusLine()
-        self.layer = widgets.Dropdown(options=[last, *spatial], value=last, description="layer")
+        self.layer = widgets.Dropdown(
+            options=[(last, ""), *((name, name) for name in spatial)],
+            value="",
+            description="layer",
+        )
         self.samples = _samples_slider(image_count(self.images))
         # t-SNE needs 3 × perplexity neighbours per point: start within reach of the sample
         perplexity = min(30, max(5, (self.samples.value - 1) // 3))
@@ -241,12 +246,16 @@ class EmbeddingExplorer(Exportable, widgets.VBox):
         """Features of the first `samples` images at `layer`, then their t-SNE (cached)."""
         key = self._key()
         subset = first_images(self.images, key[2])
-        pool = "mean" if key[0] != last_feature_layer(self.model) else "flatten"
+        layer = key[0] or None  # "": the default, the last linear layer's input
 
         def work(progress: Progress) -> tuple[Features, torch.Tensor]:
             def compute() -> tuple[Features, torch.Tensor]:
                 features = dataset_features(
-                    self.model, subset, layer=key[0], pool=pool, progress=progress
+                    self.model,
+                    subset,
+                    layer=layer,
+                    pool="flatten" if layer is None else "mean",
+                    progress=progress,
                 )
                 return features, tsne(features.values, perplexity=key[1], progress=progress)
 
@@ -254,12 +263,13 @@ class EmbeddingExplorer(Exportable, widgets.VBox):
 
         def done(result: tuple[Features, torch.Tensor]) -> None:
             features, self.coords = result
-            self._shown = (key, features.labels, subset)
+            self._shown = ((features.layer, *key[1:]), features.labels, subset)
             self._draw()
             assert self.runner.stale is not None  # set in __init__
             self.runner.stale.showing(key)
 
-        self.runner.start(work, done, f"features and t-SNE of {key[2]} images at {key[0]}")
+        what = f"features and t-SNE of {key[2]} images at {self.layer.label}"
+        self.runner.start(work, done, what)
 
     @guarded
     def _draw(self, _change: dict | None = None) -> None:
