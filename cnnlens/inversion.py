@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import torch
 
 from cnnlens.core.capture import capture, images_for
 from cnnlens.core.layers import ModelLike, resolve_layer
-from cnnlens.core.legacy import legacy_calls
+from cnnlens.core.legacy import legacy_calls, warn_once
 from cnnlens.core.progress import Progress
 from cnnlens.errors import CnnlensError
 from cnnlens.featurevis.objectives import Objective, Values
@@ -25,10 +25,10 @@ from cnnlens.featurevis.params import Param
 from cnnlens.featurevis.regularizers import AlphaNorm, TotalVariation
 from cnnlens.featurevis.render import Preview, render
 
-__all__ = ["Inversion", "code_match", "invert", "invert_layers"]
+__all__ = ["Inversion", "code_match", "invert"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Inversion:
     """Reconstructions of images from their code at a layer, with each one's code error.
 
@@ -89,13 +89,56 @@ def code_match(layer: str, code: torch.Tensor, *, field: int | None = None) -> O
         return -difference.flatten(1).pow(2).sum(dim=1) / norm.to(difference)
 
     where = "" if field is None else f" (central {field}×{field})"
-    return Objective(score, frozenset({layer}), len(code), f"code match at {layer}{where}")
+    return Objective(
+        score, frozenset({layer}), batch=len(code), name=f"code match at {layer}{where}"
+    )
 
 
+@overload
 def invert(
     model: ModelLike,
     images: torch.Tensor,
-    layer: str,
+    layers: str,
+    *,
+    field: int | None = ...,
+    steps: int = ...,
+    lr: float = ...,
+    alpha: float = ...,
+    alpha_strength: float = ...,
+    tv_strength: float = ...,
+    param: Param | None = ...,
+    seed: int = ...,
+    progress: Progress | None = ...,
+    preview: Preview | None = ...,
+    preview_every: int = ...,
+) -> Inversion: ...
+
+
+@overload
+def invert(
+    model: ModelLike,
+    images: torch.Tensor,
+    layers: list[str] | tuple[str, ...],
+    *,
+    field: int | None = ...,
+    steps: int = ...,
+    lr: float = ...,
+    alpha: float = ...,
+    alpha_strength: float = ...,
+    tv_strength: float = ...,
+    param: Param | None = ...,
+    seed: int = ...,
+    progress: Progress | None = ...,
+    preview: Preview | None = ...,
+    preview_every: int = ...,
+) -> dict[str, Inversion]: ...
+
+
+@legacy_calls(renamed={"layer": "layers"})
+def invert(
+    model: ModelLike,
+    images: torch.Tensor,
+    layers: str | Sequence[str],
     *,
     field: int | None = None,
     steps: int = 150,
@@ -108,7 +151,7 @@ def invert(
     progress: Progress | None = None,
     preview: Preview | None = None,
     preview_every: int = 16,
-) -> Inversion:
+) -> Inversion | dict[str, Inversion]:
     """Reconstruct images from their code at `layer` (see the module docstring).
 
     The image is plain pixels (sigmoid-squashed RGB, as in Mahendran & Vedaldi, CVPR 2015,
@@ -118,7 +161,8 @@ def invert(
     Args:
         model: The network: a `LoadedModel` (its normalization is applied) or an `nn.Module`.
         images: (N, 3, S, S) or (3, S, S) float tensor in [0, 1]; square.
-        layer: Name of a layer with (C, H, W) maps.
+        layers: Name of a layer with (C, H, W) maps, or a list (or tuple) of them, each inverted in
+            turn with the same settings.
         field: Match only the central field×field code positions; None for the whole map.
         steps: Optimization steps.
         lr: Adam learning rate.
@@ -133,59 +177,70 @@ def invert(
         preview_every: Steps between previews.
 
     Returns:
-        The `Inversion`.
+        The `Inversion`; for a list of layers, an `Inversion` per layer name, in their order.
 
     Raises:
-        CnnlensError: The images are not square or otherwise invalid; `layer` is unknown or has no
+        CnnlensError: The images are not square or otherwise invalid; a layer is unknown or has no
             (C, H, W) maps; `field` is out of range.
         Cancelled: `progress` cancelled the optimization.
     """
-    path = resolve_layer(model, layer)
-    originals = images_for(model, images)
-    if originals.shape[-2] != originals.shape[-1]:
-        raise CnnlensError(f"inversion takes square images, got {tuple(originals.shape[-2:])} px")
-    code = capture(model, originals, path)[path]
-    if code.dim() != 4:
-        raise CnnlensError(f"layer {path!r} outputs shape {tuple(code.shape)}, not (C, H, W) maps")
-    result = render(
-        model,
-        code_match(path, code.detach(), field=field),
-        steps=steps,
-        lr=lr,
-        input_size=originals.shape[-1],
-        param=param or Param(fourier=False, decorrelate=False),
-        transforms=[],
-        regularizers=[
-            AlphaNorm(alpha_strength, alpha=alpha),
-            TotalVariation(tv_strength),
-        ],
-        leaky=None,
-        pre_relu=False,
-        seed=seed,
-        progress=progress,
-        preview=preview,
-        preview_every=preview_every,
-    )
-    error = (-result.values).clamp_min(0).sqrt()
-    return Inversion(path, field, originals.cpu(), result.images, error)
+
+    def one(name: str) -> Inversion:
+        path = resolve_layer(model, name)
+        originals = images_for(model, images)
+        if originals.shape[-2] != originals.shape[-1]:
+            raise CnnlensError(
+                f"inversion takes square images, got {tuple(originals.shape[-2:])} px"
+            )
+        code = capture(model, originals, path)[path]
+        if code.dim() != 4:
+            raise CnnlensError(
+                f"layer {path!r} outputs shape {tuple(code.shape)}, not (C, H, W) maps"
+            )
+        result = render(
+            model,
+            code_match(path, code.detach(), field=field),
+            steps=steps,
+            lr=lr,
+            input_size=originals.shape[-1],
+            param=param or Param(fourier=False, decorrelate=False),
+            transforms=[],
+            regularizers=[
+                AlphaNorm(alpha_strength, alpha=alpha),
+                TotalVariation(tv_strength),
+            ],
+            leaky=None,
+            pre_relu=False,
+            seed=seed,
+            progress=progress,
+            preview=preview,
+            preview_every=preview_every,
+        )
+        error = (-result.values).clamp_min(0).sqrt()
+        return Inversion(
+            layer=path, field=field, originals=originals.cpu(), images=result.images, error=error
+        )
+
+    return one(layers) if isinstance(layers, str) else {name: one(name) for name in layers}
 
 
 def invert_layers(
     model: ModelLike, images: torch.Tensor, layers: Sequence[str], **settings: Any
 ) -> dict[str, Inversion]:
-    """`invert` from each of `layers` in turn, with the same settings.
+    """0.x name of `invert` with a list of layers.
 
     Args:
-        model: The network: a `LoadedModel` or an `nn.Module`.
+        model: The network.
         images: (N, 3, S, S) or (3, S, S) float tensor in [0, 1].
-        layers: Layer names with (C, H, W) maps.
-        **settings: Keyword options of `invert` (`field`, `steps`, `lr`, ...).
+        layers: Layer names.
+        **settings: Keyword options of `invert`.
 
     Returns:
-        An `Inversion` per layer name, in the order of `layers`.
-
-    Raises:
-        CnnlensError: As `invert`, for any of the layers.
-        Cancelled: `progress` cancelled an optimization.
+        An `Inversion` per layer name.
     """
-    return {layer: invert(model, images, layer, **settings) for layer in layers}
+    warn_once(
+        "invert_layers",
+        "name",
+        "invert_layers(...) is 0.x; cnnlens 1.0 takes invert(model, images, [layers])",
+    )
+    return invert(model, images, list(layers), **settings)

@@ -17,7 +17,16 @@ from cnnlens.attribution import Target, grad_cam, integrated_gradients, occlusio
 from cnnlens.data import ShapeWorld
 from cnnlens.dissection import ShapeWorldProbe, dissect
 from cnnlens.embedding import dataset_features, nearest
-from cnnlens.featurevis import multifaceted, render, strongest_images
+from cnnlens.featurevis import (
+    AlphaNorm,
+    Blur,
+    Param,
+    TotalVariation,
+    multifaceted,
+    render,
+    strongest_images,
+)
+from cnnlens.inversion import invert, invert_layers
 from cnnlens.stimuli import receptive_field, top_examples
 from scripts.api_table import PACKAGES as API_PACKAGES
 
@@ -30,14 +39,14 @@ ORDER = {"model": 0, "images": 1, "image": 1, "layer": 2, "layers": 2, "unit": 3
 
 
 def public() -> Iterator[tuple[str, Callable]]:
-    """Every public function and class (its constructor) of the probing packages, once each.
-    Records (dataclasses: results, settings) are built by keyword or by cnnlens itself."""
+    """Every public function and class (its constructor) of the probing packages, once each,
+    records (dataclasses: results, settings) included: their options are keyword-only too."""
     seen = set()
     for package in PACKAGES:
         module = importlib.import_module(package)
         for name in module.__all__:
             obj = getattr(module, name)
-            if not callable(obj) or id(obj) in seen or dataclasses.is_dataclass(obj):
+            if not callable(obj) or id(obj) in seen:
                 continue
             seen.add(id(obj))
             yield f"{package}.{name}", obj.__init__ if inspect.isclass(obj) else obj
@@ -81,6 +90,8 @@ def said(call: Callable[[], object]) -> tuple[object, list[warnings.WarningMessa
 def same(a: object, b: object) -> bool:
     if isinstance(a, tuple):
         return len(a) == len(b) and all(map(same, a, b))
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same(a[key], b[key]) for key in a)
     if isinstance(a, torch.Tensor):
         return torch.equal(a, b)
     if dataclasses.is_dataclass(a):
@@ -142,6 +153,28 @@ def old_and_new(shapes, images) -> dict[str, tuple[Callable, Callable]]:
             lambda: unit("relu2", 4, y=1, x=2),
         ),
         "Target: channel": (lambda: Target(channel=4), lambda: Target(unit=4)),
+        "Target: positional": (
+            lambda: Target(4, "relu2", 1, 2),
+            lambda: Target(unit=4, layer="relu2", y=1, x=2),
+        ),
+        "AlphaNorm: alpha positional": (lambda: AlphaNorm(1.0, 6), lambda: AlphaNorm(1.0, alpha=6)),
+        "Blur: sigmas positional": (
+            lambda: Blur(1.0, 2.0, 0.5),
+            lambda: Blur(1.0, sigma_start=2.0, sigma_end=0.5),
+        ),
+        "TotalVariation: beta positional": (
+            lambda: TotalVariation(1.0, 1.5),
+            lambda: TotalVariation(1.0, beta=1.5),
+        ),
+        "Param: positional": (lambda: Param(False, 1.5), lambda: Param(fourier=False, decay=1.5)),
+        "LoadedModel: options positional": (
+            lambda: cnnlens.LoadedModel(shapes.net, "s", 64, (), (0.5,) * 3).mean,
+            lambda: cnnlens.LoadedModel(shapes.net, "s", 64, (), mean=(0.5,) * 3).mean,
+        ),
+        "invert_layers: 0.x name": (
+            lambda: invert_layers(shapes, images[:1], ["relu1"], steps=2),
+            lambda: invert(shapes, images[:1], ["relu1"], steps=2),
+        ),
         "list_layers: input_size positional": (
             lambda: [i.output_shape for i in cnnlens.list_layers(shapes, 32)],
             lambda: [i.output_shape for i in cnnlens.list_layers(shapes, input_size=32)],

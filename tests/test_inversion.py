@@ -8,7 +8,7 @@ import cnnlens
 from cnnlens.core.progress import Cancelled
 from cnnlens.data import ShapeWorld
 from cnnlens.errors import CnnlensError
-from cnnlens.inversion import central, code_match, invert, invert_layers
+from cnnlens.inversion import central, code_match, invert
 from tests.snapshot import assert_unchanged, snapshot
 
 
@@ -34,7 +34,7 @@ def test_an_early_code_gives_the_image_back(shapes, originals):
 
 
 def test_a_deep_code_forgets_more_than_an_early_one(shapes, originals):
-    results = invert_layers(shapes, originals, ["relu1", "relu4_2"], steps=30)
+    results = invert(shapes, originals, ["relu1", "relu4_2"], steps=30)
     assert list(results) == ["relu1", "relu4_2"]
     assert (results["relu4_2"].error > results["relu1"].error).all()
     early, deep = (correlation(results[k].images, originals) for k in ("relu1", "relu4_2"))

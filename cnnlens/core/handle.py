@@ -8,18 +8,22 @@ input size, the class names, and which part of the forward's output holds the lo
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from weakref import WeakKeyDictionary
 
 import torch
 from torch import nn
 
+from cnnlens.core.legacy import legacy_fields
 from cnnlens.core.notes import note
 from cnnlens.errors import CnnlensError
 
 DEFAULT_INPUT_SIZE = 224  # a plain module's input size unless declared (ImageNet's crop)
 
 
+@legacy_fields(
+    ("net", "name", "input_size", "class_names", "mean", "std", "heads", "concepts", "pretrained")
+)
 @dataclass(frozen=True)
 class LoadedModel:
     """A network and its metadata; every cnnlens method accepts this or a plain `nn.Module`.
@@ -48,6 +52,7 @@ class LoadedModel:
     name: str
     input_size: int
     class_names: tuple[str, ...]
+    _: KW_ONLY
     mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
     std: tuple[float, float, float] = (1.0, 1.0, 1.0)
     heads: Mapping[str, slice] = field(default_factory=dict)

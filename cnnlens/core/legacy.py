@@ -84,3 +84,23 @@ def legacy_calls(
         return call  # type: ignore[return-value]  # functools.wraps keeps F's signature
 
     return wrap
+
+
+C = TypeVar("C", bound=type)
+
+
+def legacy_fields(
+    order: tuple[str, ...], renamed: Mapping[str, str] | None = None
+) -> Callable[[C], C]:
+    """Decorate a 1.0 record class (keyword-only options) so that its 0.x constructor calls work.
+
+    Args:
+        order: The 0.x field names in their 0.x positional order.
+        renamed: 0.x field name -> 1.0 name.
+    """
+
+    def wrap(cls: C) -> C:
+        cls.__init__ = legacy_calls(("self", *order), renamed)(cls.__init__)  # type: ignore[misc]
+        return cls
+
+    return wrap

@@ -11,7 +11,7 @@ import torch
 
 from cnnlens.core.handle import ModelLike, as_handle
 from cnnlens.core.inputs import as_index, check_unit
-from cnnlens.core.legacy import legacy_calls, warn_once
+from cnnlens.core.legacy import legacy_calls, legacy_fields, warn_once
 from cnnlens.errors import CnnlensError
 
 Classes = int | Sequence[int] | torch.Tensor | np.ndarray
@@ -33,7 +33,8 @@ Score = Callable[[torch.Tensor], torch.Tensor]
 score per image (N,). E.g. `lambda logits: logits[:, 3] - logits[:, 5]` (class 3 against 5)."""
 
 
-@dataclass(frozen=True)
+@legacy_fields(("channel", "layer", "y", "x", "probability"), {"channel": "unit"})
+@dataclass(frozen=True, kw_only=True)
 class Target:
     """A scalar per image to differentiate: a class score, a channel, a unit, or a custom score.
 
@@ -76,10 +77,6 @@ class Target:
         """0.x name of `unit`."""
         warn_once("Target.channel", "name", "Target.channel is now Target.unit")
         return self.unit
-
-
-# 0.x built targets as Target(channel=...)
-Target.__init__ = legacy_calls(renamed={"channel": "unit"})(Target.__init__)  # type: ignore[method-assign]
 
 
 @legacy_calls(order=("index", "probability"))

@@ -16,7 +16,7 @@ Image `i` of a world depends only on (seed, i, size), through `np.random.default
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass, replace
+from dataclasses import KW_ONLY, dataclass, replace
 
 import numpy as np
 import torch
@@ -145,6 +145,7 @@ class Batch:
 
     images: torch.Tensor  # float32 [n, 3, H, W]
     labels: torch.Tensor  # int64 [n, 3]: shape, colour, texture indices
+    _: KW_ONLY
     masks: torch.Tensor | None = None  # bool [n, len(CONCEPTS), H, W]
     object_masks: torch.Tensor | None = None  # bool [n, H, W]
 

@@ -177,4 +177,4 @@ class BrodenProbe(ProbeSet):
         codes = codes[codes > 0]
         shown = (maps[:, :, None] == codes[None, None, :, None, None]).any(dim=1)
         annotated = torch.tensor([flags for _, flags in decoded], dtype=torch.bool)
-        return ProbeBatch(start, images, shown, codes - 1, annotated)
+        return ProbeBatch(start, images, masks=shown, concepts=codes - 1, annotated=annotated)

@@ -8,7 +8,7 @@ categories each image is annotated for. Reading is deterministic, so dissection 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from types import MappingProxyType
 
 import torch
@@ -34,6 +34,7 @@ class ProbeBatch:
 
     start: int
     images: torch.Tensor  # float (N, 3, H, W) in [0, 1]
+    _: KW_ONLY
     masks: torch.Tensor | None = None  # bool (N, C, h, w)
     concepts: torch.Tensor | None = None  # int64 (C,): the concept index of each mask channel
     annotated: torch.Tensor | None = None  # bool (N, len(categories))
@@ -145,7 +146,7 @@ class ShapeWorldProbe(ProbeSet):
         return ProbeBatch(
             start,
             drawn.images,
-            torch.cat([drawn.masks, plain[:, None]], dim=1),
-            torch.arange(len(self.concepts)),
-            torch.ones(len(drawn.images), len(self.categories), dtype=torch.bool),
+            masks=torch.cat([drawn.masks, plain[:, None]], dim=1),
+            concepts=torch.arange(len(self.concepts)),
+            annotated=torch.ones(len(drawn.images), len(self.categories), dtype=torch.bool),
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 import torch
 
@@ -57,6 +57,7 @@ class Dissection:
     top_indices: torch.Tensor  # int64 (units, k): probe images with the highest peak activation
     top_values: torch.Tensor  # (units, k): those peaks
     top_masks: torch.Tensor  # bool (units, k, h, w): the unit's thresholded mask on them
+    _: KW_ONLY
     iou_threshold: float = 0.04
 
     @property

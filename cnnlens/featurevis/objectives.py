@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 import torch
@@ -77,6 +77,7 @@ class Objective:
 
     score: Score
     layers: frozenset[str]
+    _: KW_ONLY
     batch: int | None = None
     name: str = "objective"
     channels: tuple[tuple[str, frozenset[int]], ...] = ()
@@ -103,9 +104,9 @@ class Objective:
         return Objective(
             lambda v, m: self(v, m) + other(v, m),
             self.layers | other.layers,
-            _merge_batch(self.batch, other.batch),
-            f"{self.name} + {other.name}",
-            _merge_channels(self, other),
+            batch=_merge_batch(self.batch, other.batch),
+            name=f"{self.name} + {other.name}",
+            channels=_merge_channels(self, other),
         )
 
     __radd__ = __add__  # sum([...]) starts from 0
@@ -116,9 +117,9 @@ class Objective:
         return Objective(
             lambda v, m: factor * self(v, m),
             self.layers,
-            self.batch,
-            f"{factor:g}·({self.name})",
-            self.channels,
+            batch=self.batch,
+            name=f"{factor:g}·({self.name})",
+            channels=self.channels,
         )
 
     __rmul__ = __mul__
@@ -151,9 +152,9 @@ def channel(layer: str, unit: Classes) -> Objective:
     return Objective(
         lambda v, m: select(m, v[layer], Target(unit=unit, layer=layer)),
         frozenset({layer}),
-        _batch_of(unit),
-        f"channel {layer}:{unit}",
-        _unit_set(layer, unit),
+        batch=_batch_of(unit),
+        name=f"channel {layer}:{unit}",
+        channels=_unit_set(layer, unit),
     )
 
 
@@ -173,12 +174,19 @@ def neuron(layer: str, unit: Classes, *, y: int | None = None, x: int | None = N
 
     def score(values: Values, model: ModelLike | None) -> torch.Tensor:
         height, width = values[layer].shape[-2:]
-        at = (height // 2 if y is None else y, width // 2 if x is None else x)
-        return select(model, values[layer], Target(unit, layer, *at))
+        at = Target(
+            unit=unit,
+            layer=layer,
+            y=height // 2 if y is None else y,
+            x=width // 2 if x is None else x,
+        )
+        return select(model, values[layer], at)
 
     where = "centre" if y is None or x is None else f"y={y}, x={x}"
     name = f"neuron {layer}:{unit} @ {where}"
-    return Objective(score, frozenset({layer}), _batch_of(unit), name, _unit_set(layer, unit))
+    return Objective(
+        score, frozenset({layer}), batch=_batch_of(unit), name=name, channels=_unit_set(layer, unit)
+    )
 
 
 def layer_energy(layer: str) -> Objective:
@@ -191,7 +199,10 @@ def layer_energy(layer: str) -> Objective:
         The `Objective`.
     """
     return Objective(
-        lambda v, m: _mean_map(v[layer] ** 2), frozenset({layer}), None, f"DeepDream {layer}"
+        lambda v, m: _mean_map(v[layer] ** 2),
+        frozenset({layer}),
+        batch=None,
+        name=f"DeepDream {layer}",
     )
 
 
@@ -210,8 +221,8 @@ def class_logit(index: Classes) -> Objective:
     return Objective(
         lambda v, m: select(m, v[OUTPUT], Target(unit=index)),
         frozenset({OUTPUT}),
-        _batch_of(index),
-        f"logit {index}",
+        batch=_batch_of(index),
+        name=f"logit {index}",
     )
 
 
@@ -227,8 +238,8 @@ def class_probability(index: Classes) -> Objective:
     return Objective(
         lambda v, m: select(m, v[OUTPUT], Target(unit=index, probability=True)),
         frozenset({OUTPUT}),
-        _batch_of(index),
-        f"probability {index}",
+        batch=_batch_of(index),
+        name=f"probability {index}",
     )
 
 
@@ -256,7 +267,7 @@ def direction(layer: str, vector: torch.Tensor) -> Objective:
     if vector.dim() not in (1, 2):
         raise CnnlensError(f"a direction is (C,) or (N, C), got shape {tuple(vector.shape)}")
     batch = len(vector) if vector.dim() == 2 else None
-    return Objective(score, frozenset({layer}), batch, f"direction in {layer}")
+    return Objective(score, frozenset({layer}), batch=batch, name=f"direction in {layer}")
 
 
 def channel_interpolation(layer: str, first: int, second: int) -> Objective:
@@ -281,7 +292,9 @@ def channel_interpolation(layer: str, first: int, second: int) -> Objective:
         b = select(model, z, Target(unit=second, layer=layer))
         return (1 - t) * a + t * b
 
-    return Objective(score, frozenset({layer}), None, f"interpolation {layer}:{first}→{second}")
+    return Objective(
+        score, frozenset({layer}), batch=None, name=f"interpolation {layer}:{first}→{second}"
+    )
 
 
 def diversity(layer: str) -> Objective:
@@ -310,7 +323,7 @@ def diversity(layer: str) -> Objective:
         others = similarity.sum(dim=1) - similarity.diagonal()
         return -others / (len(z) - 1)
 
-    return Objective(score, frozenset({layer}), None, f"diversity {layer}")
+    return Objective(score, frozenset({layer}), batch=None, name=f"diversity {layer}")
 
 
 def as_objective(spec: Objective | str) -> Objective:

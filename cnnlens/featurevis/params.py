@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-from cnnlens.core.legacy import legacy_calls
+from cnnlens.core.legacy import legacy_calls, legacy_fields
 from cnnlens.data import ShapeWorld
 from cnnlens.errors import CnnlensError
 
@@ -97,7 +97,8 @@ class ParamImage:
         return mix_colors(self.color, self.spatial()).sigmoid()
 
 
-@dataclass(frozen=True)
+@legacy_fields(("fourier", "decay", "decorrelate", "covariance"))
+@dataclass(frozen=True, kw_only=True)
 class Param:
     """How images are parameterized: Fourier or pixels, and decorrelated colour or plain RGB.
 

@@ -6,10 +6,11 @@ penalty is a per-image mean over pixels, so a strength means the same at any ima
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 import torch
 
+from cnnlens.core.legacy import legacy_fields
 from cnnlens.errors import CnnlensError
 from cnnlens.featurevis.transforms import gaussian_blur, sigma_schedule
 
@@ -51,6 +52,7 @@ class Regularizer:
         return self.strength * self.penalty(images, fraction)
 
 
+@legacy_fields(("strength", "alpha", "center"))
 @dataclass(frozen=True)
 class AlphaNorm(Regularizer):
     """Mean |x − centre|^α per image.
@@ -65,6 +67,7 @@ class AlphaNorm(Regularizer):
         center: The value deviations are measured from, in [0, 1] (0.5 = mid-gray).
     """
 
+    _: KW_ONLY
     alpha: float = 2.0
     center: float = 0.5
 
@@ -97,6 +100,7 @@ def l2(strength: float) -> AlphaNorm:
     return AlphaNorm(strength, alpha=2.0)
 
 
+@legacy_fields(("strength", "beta"))
 @dataclass(frozen=True)
 class TotalVariation(Regularizer):
     """Mean of (dx² + dy²)^(β/2) over pixels: penalizes high-frequency patterns.
@@ -109,6 +113,7 @@ class TotalVariation(Regularizer):
         beta: The exponent β.
     """
 
+    _: KW_ONLY
     beta: float = 2.0
 
     def penalty(self, images: torch.Tensor, fraction: float) -> torch.Tensor:
@@ -118,6 +123,7 @@ class TotalVariation(Regularizer):
         return (dx**2 + dy**2).pow(self.beta / 2).flatten(1).mean(dim=1)
 
 
+@legacy_fields(("strength", "sigma_start", "sigma_end"))
 @dataclass(frozen=True)
 class Blur(Regularizer):
     """Mean squared distance to the image's own blurred copy, held fixed.
@@ -131,6 +137,7 @@ class Blur(Regularizer):
         sigma_end: σ in pixels at its end.
     """
 
+    _: KW_ONLY
     sigma_start: float = 1.0
     sigma_end: float = 0.3
 

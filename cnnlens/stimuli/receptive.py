@@ -8,7 +8,7 @@ ambiguous, so the field is measured instead: the support of the gradient of one 
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 import torch
 from torch import nn
@@ -62,6 +62,7 @@ class ReceptiveField:
     size: int
     stride: int
     start: int
+    _: KW_ONLY
     measured: bool = False
 
     def box(self, y: int, x: int, image_size: int | None = None) -> tuple[int, int, int, int]:
