@@ -30,7 +30,7 @@ EPOCH_IMAGES = 8192
 CHECKPOINT_EPOCHS = (0, 1, 2, 4)
 
 
-def head_spans() -> dict[str, slice]:
+def _head_spans() -> dict[str, slice]:
     """Where each head's logits sit in the concatenated output."""
     spans, start = {}, 0
     for head in HEADS:
@@ -39,11 +39,11 @@ def head_spans() -> dict[str, slice]:
     return spans
 
 
-def multi_head_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+def _multi_head_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Sum of the heads' cross-entropies, so the net must learn shape, color AND texture."""
     losses = (
         F.cross_entropy(logits[:, span], labels[:, i])
-        for i, span in enumerate(head_spans().values())
+        for i, span in enumerate(_head_spans().values())
     )
     return cast(torch.Tensor, sum(losses))  # typed `Tensor | int`: 0 only for no heads
 
@@ -59,12 +59,12 @@ def evaluate(
         for start in range(0, images, 500):
             batch = world.batch(start, min(500, images - start))
             logits = guard.model(batch.images)
-            for i, span in enumerate(head_spans().values()):
+            for i, span in enumerate(_head_spans().values()):
                 correct[i] += (logits[:, span].argmax(1) == batch.labels[:, i]).sum()
     return {head: round(float(c) / images, 4) for head, c in zip(HEADS, correct, strict=True)}
 
 
-def learning_rate(step: int, steps: int, peak: float) -> float:
+def _learning_rate(step: int, steps: int, peak: float) -> float:
     """Linear warm-up over the first 5% of steps, then cosine decay to zero."""
     warmup = max(1, steps // 20)
     if step < warmup:
@@ -72,7 +72,7 @@ def learning_rate(step: int, steps: int, peak: float) -> float:
     return peak * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
 
 
-def start_first_layer_small(net: ShapeNet, scale: float = 0.01) -> None:
+def _start_first_layer_small(net: ShapeNet, scale: float = 0.01) -> None:
     """Shrink conv1's random init so its trained filters show learned structure, not init noise.
 
     Adam moves every weight by about the learning rate per step whatever its size, and BatchNorm
@@ -107,7 +107,7 @@ def train(
     world = ShapeWorld(length=images, seed=seed, size=INPUT_SIZE)
     # channels-last makes the CPU convolutions ~1.4x faster here; results are unaffected.
     net = ShapeNet(sum(len(HEAD_CLASSES[h]) for h in HEADS)).to(memory_format=torch.channels_last)
-    start_first_layer_small(net)
+    _start_first_layer_small(net)
     optimizer = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=5e-4)
     steps = images // batch_size
     files: dict[str, dict] = {}
@@ -127,9 +127,9 @@ def train(
         if seen % EPOCH_IMAGES == 0 and seen // EPOCH_IMAGES in CHECKPOINT_EPOCHS:
             checkpoint(f"epoch{seen // EPOCH_IMAGES}", seen, half=True)
         for group in optimizer.param_groups:
-            group["lr"] = learning_rate(step, steps, lr)
+            group["lr"] = _learning_rate(step, steps, lr)
         x = batch.images.contiguous(memory_format=torch.channels_last)
-        loss = multi_head_loss(net(x), batch.labels)
+        loss = _multi_head_loss(net(x), batch.labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

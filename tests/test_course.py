@@ -12,7 +12,7 @@ from nbclient import NotebookClient
 
 from cnnlens.course.checks import answers, describe
 from cnnlens.course.grading import STUDENT_SUFFIX, write_handout
-from cnnlens.course.run import nbgrader_flags
+from cnnlens.course.run import _nbgrader_flags
 
 ROOT = Path(__file__).resolve().parent.parent
 HOMEWORK = sorted((ROOT / "course").glob("*_homework.ipynb"))
@@ -64,7 +64,7 @@ def student_notebook(name: str, code_for: dict[int, str]) -> nbformat.NotebookNo
     """The hand-out notebook with these tasks answered ({task: code}), the rest untouched."""
     notebook = nbformat.read(HANDOUT / f"{name}{STUDENT_SUFFIX}", as_version=4)
     for cell in notebook.cells:
-        grade_id = nbgrader_flags(cell).get("grade_id", "")
+        grade_id = _nbgrader_flags(cell).get("grade_id", "")
         task = int(grade_id.removeprefix("solution-")) if grade_id.startswith("solution-") else 0
         if task in code_for:
             assert cell.source.endswith(STUB)
@@ -75,7 +75,7 @@ def student_notebook(name: str, code_for: dict[int, str]) -> nbformat.NotebookNo
 def solved(name: str) -> dict[int, str]:
     """Every task of a homework answered with its solution."""
     notebook = nbformat.read(ROOT / "course" / f"{name}_homework.ipynb", as_version=4)
-    cells = [cell for cell in notebook.cells if nbgrader_flags(cell).get("solution")]
+    cells = [cell for cell in notebook.cells if _nbgrader_flags(cell).get("solution")]
     return {task: solution_code(cell) for task, cell in enumerate(cells, start=1)}
 
 
@@ -105,8 +105,8 @@ def test_the_handout_holds_no_solutions_and_no_hidden_tests(homework):
     text = student_path.read_text(encoding="utf-8")
     assert "_homework.ipynb" not in text and "BEGIN SOLUTION" not in text
     assert "HIDDEN TESTS" not in text
-    solutions = [c for c in source.cells if nbgrader_flags(c).get("solution")]
-    stubs = [c for c in student.cells if nbgrader_flags(c).get("solution")]
+    solutions = [c for c in source.cells if _nbgrader_flags(c).get("solution")]
+    stubs = [c for c in student.cells if _nbgrader_flags(c).get("solution")]
     assert len(stubs) == len(solutions) > 0
     handed_out = {line.strip() for cell in student.cells for line in cell.source.splitlines()}
     for solution, stub in zip(solutions, stubs, strict=True):
@@ -114,7 +114,7 @@ def test_the_handout_holds_no_solutions_and_no_hidden_tests(homework):
         # Short lines (")", "with torch.no_grad():") also occur in the setup and check cells.
         code = {line.strip() for line in solution_code(solution).splitlines()}
         assert not {line for line in code if len(line) >= 25} & handed_out
-    checks = [c for c in student.cells if nbgrader_flags(c).get("grade")]
+    checks = [c for c in student.cells if _nbgrader_flags(c).get("grade")]
     assert len(checks) == len(stubs) and not any(c.get("outputs") for c in student.cells)
 
 

@@ -12,7 +12,7 @@ import torch
 
 from cnnlens.course import CheckFailed, check, expect
 from cnnlens.course.checks import answers
-from cnnlens.course.run import task_results
+from cnnlens.course.run import _task_results
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted(ROOT.glob("notebooks/*.ipynb")) + sorted(ROOT.glob("course/*_homework.ipynb"))
@@ -150,7 +150,7 @@ def test_task_results_name_each_task_and_why_it_failed():
             grade=True,
         ),
     ]
-    results = task_results(notebook)
+    results = _task_results(notebook)
     assert [(r.task, r.passed) for r in results] == [
         ("task 1", True),
         ("task 2", False),

@@ -10,7 +10,7 @@ from torch import nn
 
 from cnnlens import CnnlensError
 from cnnlens.dissection import BrodenProbe, dissect
-from cnnlens.dissection.broden import decode_mask, primary_category
+from cnnlens.dissection.broden import _decode_mask, _primary_category
 
 SIZE = 16
 CAR, TREE, STREET = 300, 2, 5  # 300 needs the G channel: R + 256·G
@@ -91,9 +91,9 @@ def broden(tmp_path):
 def test_label_files_decode_as_in_broden(tmp_path):
     numbers = np.array([[0, 2], [300, 65535]])
     encode(numbers).save(tmp_path / "m.png")
-    assert np.array_equal(decode_mask(tmp_path / "m.png"), numbers)
-    assert primary_category("part(2);object(7)") == "object"
-    assert primary_category("scene(2)") == "scene"
+    assert np.array_equal(_decode_mask(tmp_path / "m.png"), numbers)
+    assert _primary_category("part(2);object(7)") == "object"
+    assert _primary_category("scene(2)") == "scene"
 
 
 def test_the_reader_gives_images_masks_and_annotation_flags(broden):

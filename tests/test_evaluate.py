@@ -6,8 +6,8 @@ import torch
 import cnnlens
 from cnnlens.attribution import grad_cam, guided_backprop, occlusion, saliency, upsample
 from cnnlens.attribution.evaluate import (
+    _dilate,
     center_maps,
-    dilate,
     mass_inside,
     pointing_game,
     random_maps,
@@ -33,7 +33,7 @@ def test_mass_inside_and_dilate():
     maps = torch.ones(1, 4, 4)
     maps[0, 3, 3] = -5.0  # negative evidence does not count as mass
     assert mass_inside(maps, masks).item() == pytest.approx(1 / 15)
-    assert dilate(masks, 1)[0].sum().item() == 4  # the corner pixel grows into a 2x2 block
+    assert _dilate(masks, 1)[0].sum().item() == 4  # the corner pixel grows into a 2x2 block
 
 
 def test_evaluation_errors():

@@ -19,7 +19,7 @@ from cnnlens.core.targets import TargetLike, as_target, target_indices
 from cnnlens.errors import CnnlensError
 
 
-def gap_head(net: nn.Module) -> tuple[str, nn.Linear]:
+def _gap_head(net: nn.Module) -> tuple[str, nn.Linear]:
     """The global-average-pooling module and the linear layer after it (what CAM needs)."""
     modules = list(net.named_modules())
     pools = [
@@ -63,7 +63,7 @@ def cam(model: ModelLike, images: torch.Tensor, target: TargetLike) -> torch.Ten
     if target.layer is not None or target.probability or target.unit is None:
         raise CnnlensError("CAM explains a class logit: give a class index or class_score(index)")
     net = as_net(model)
-    pool, fc = gap_head(net)
+    pool, fc = _gap_head(net)
     x = normalize_for(model, images_for(model, images))
     with preserved(net) as guard, torch.no_grad(), recording_input(guard, pool) as inputs:
         forward_until_done(guard.model, x)

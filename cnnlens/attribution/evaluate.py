@@ -21,7 +21,7 @@ def _check(maps: torch.Tensor, masks: torch.Tensor) -> None:
         )
 
 
-def dilate(masks: torch.Tensor, pixels: int) -> torch.Tensor:
+def _dilate(masks: torch.Tensor, pixels: int) -> torch.Tensor:
     """Grow boolean (N, H, W) masks by `pixels` in every direction (a square neighbourhood)."""
     if pixels <= 0:
         return masks.bool()
@@ -51,7 +51,7 @@ def pointing_game(maps: torch.Tensor, masks: torch.Tensor, *, tolerance: int = 0
     _check(maps, masks)
     flat = maps.flatten(1)
     peak = flat == flat.max(dim=1, keepdim=True).values
-    on_target = dilate(masks, tolerance).flatten(1)
+    on_target = _dilate(masks, tolerance).flatten(1)
     return (peak & on_target).sum(dim=1) * 2 > peak.sum(dim=1)
 
 

@@ -48,7 +48,7 @@ class _RuleReLU(torch.autograd.Function):
         return (passed.clamp(min=0) if ctx.rule == "guided" else passed), None, None
 
 
-def unruled_note(rule: str, others: Mapping[str, int]) -> str:
+def _unruled_note(rule: str, others: Mapping[str, int]) -> str:
     """One line saying how many non-ReLU activation calls a rule left as they are.
 
     "" if none, or for the plain gradient, which is exact there.
@@ -98,6 +98,6 @@ class relu_rule(ReLUCalls):
         traceback: TracebackType | None,
     ) -> None:
         super().__exit__(exc_type, exc_value, traceback)
-        text = unruled_note(self.rule, self.others)
+        text = _unruled_note(self.rule, self.others)
         if exc_type is None and text:
             note(text)

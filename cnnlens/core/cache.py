@@ -28,7 +28,7 @@ FORMAT = 2  # bump when a cached result's meaning changes (2: keys hold the prep
 T = TypeVar("T")
 
 
-def cache_dir() -> Path:
+def _cache_dir() -> Path:
     """Where results are kept on disk: `$CNNLENS_CACHE`, or `~/.cache/cnnlens`."""
     return Path(os.environ.get("CNNLENS_CACHE") or Path.home() / ".cache" / "cnnlens")
 
@@ -42,7 +42,7 @@ def preprocessing(model: ModelLike) -> tuple:
     return (handle.mean, handle.std, handle.input_size, handle.output)
 
 
-def fingerprint(net: nn.Module) -> str:
+def _fingerprint(net: nn.Module) -> str:
     """A digest of the architecture's class and every parameter and buffer value."""
     digest = hashlib.blake2b(type(net).__qualname__.encode(), digest_size=16)
     for name, tensor in net.state_dict().items():
@@ -63,7 +63,7 @@ class ResultStore(Generic[T]):
     def key(self, model: ModelLike, key: tuple) -> tuple:
         """The full key of a result: format, kind, weights, preprocessing, then `key`."""
         net = as_handle(model).net
-        return (FORMAT, self.kind.__name__, fingerprint(net), preprocessing(model), *key)
+        return (FORMAT, self.kind.__name__, _fingerprint(net), preprocessing(model), *key)
 
     def get(self, model: ModelLike, key: tuple, compute: Callable[[], T], persist: bool) -> T:
         """The stored result for (`model`'s weights and preprocessing, `key`), computed on a miss.
@@ -75,7 +75,9 @@ class ResultStore(Generic[T]):
             if full in self._memory:
                 self._memory.move_to_end(full)
                 return self._memory[full]
-        path = cache_dir() / f"{self.kind.__name__.lower()}-{_digest(full)}.pt" if persist else None
+        path = (
+            _cache_dir() / f"{self.kind.__name__.lower()}-{_digest(full)}.pt" if persist else None
+        )
         result = self._load(path) if path is not None else None
         if result is None:
             result = compute()

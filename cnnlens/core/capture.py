@@ -69,7 +69,7 @@ def relu_note(net: nn.Module, path: str) -> str:
 _CALLS: WeakKeyDictionary[nn.Module, tuple[tuple, Counter[str]]] = WeakKeyDictionary()
 
 
-def call_counts(net: nn.Module, x: torch.Tensor) -> Counter[str]:
+def _call_counts(net: nn.Module, x: torch.Tensor) -> Counter[str]:
     """How many times each module path of `net` runs in one forward of inputs like `x`.
 
     `x` is the network's input, (N, ...). Read from one input on a probing view (no user hooks),
@@ -102,12 +102,12 @@ def call_counts(net: nn.Module, x: torch.Tensor) -> Counter[str]:
 
 
 def _calls_to_read(net: nn.Module, paths: list[str], inputs: tuple) -> dict[str, int]:
-    """Which call of each path a forward of `inputs` reads: the last one (`call_counts`).
+    """Which call of each path a forward of `inputs` reads: the last one (`_call_counts`).
 
     A path that runs more than once is said (`core.notes`).
     """
     x = inputs[0] if inputs and isinstance(inputs[0], torch.Tensor) else None
-    counts = Counter() if x is None else call_counts(net, x)
+    counts = Counter() if x is None else _call_counts(net, x)
     for path in paths:
         if counts[path] > 1:
             note(

@@ -33,7 +33,7 @@ STUDENT_SUFFIX = "_student.ipynb"
 CELL_TIMEOUT_S = 600
 
 
-def homework_name(solution: Path) -> str:
+def _homework_name(solution: Path) -> str:
     """The nbgrader assignment's name: "03_backprop" for course/03_backprop_homework.ipynb."""
     return solution.name.removesuffix(SOLUTION_SUFFIX)
 
@@ -59,7 +59,7 @@ def _nbgrader(root: Path, *args: str) -> None:
 
 
 @contextmanager
-def course_folder(course: Path, names: list[str]) -> Iterator[Path]:
+def _course_folder(course: Path, names: list[str]) -> Iterator[Path]:
     """A temporary nbgrader course folder whose assignments are the named homework, generated."""
     with tempfile.TemporaryDirectory(prefix="cnnlens-course-") as scratch:
         root = Path(scratch)
@@ -73,12 +73,12 @@ def course_folder(course: Path, names: list[str]) -> Iterator[Path]:
 
 def write_handout(course: Path, out: Path) -> list[Path]:
     """Write each homework's student notebook into `out`, which holds no solution afterwards."""
-    names = [homework_name(path) for path in solutions(course)]
+    names = [_homework_name(path) for path in solutions(course)]
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob("*.ipynb"):
         stale.unlink()
     written = []
-    with course_folder(course, names) as root:
+    with _course_folder(course, names) as root:
         for name in names:
             target = out / f"{name}{STUDENT_SUFFIX}"
             notebook = nbformat.read(root / "release" / name / target.name, as_version=4)
@@ -117,9 +117,9 @@ def grade(course: Path, submitted: Path) -> list[Grade]:
     """Autograde every submission in `submitted` (one folder per student) with nbgrader."""
     from nbgrader.api import Gradebook
 
-    known = {homework_name(path) for path in solutions(course)}
+    known = {_homework_name(path) for path in solutions(course)}
     by_homework = _submissions(submitted, known)
-    with course_folder(course, sorted(by_homework)) as root:
+    with _course_folder(course, sorted(by_homework)) as root:
         for name, paths in by_homework.items():
             for path in paths:
                 target = root / "submitted" / path.parent.name / name / path.name

@@ -19,7 +19,7 @@ class TaskResult:
     lines: tuple[str, ...]
 
 
-def nbgrader_flags(cell: dict) -> dict:
+def _nbgrader_flags(cell: dict) -> dict:
     """The cell's nbgrader metadata (empty for a cell nbgrader does not manage)."""
     return cell.get("metadata", {}).get("nbgrader", {})
 
@@ -33,11 +33,11 @@ def _printed(cell: dict) -> list[str]:
     return [line for line in text.splitlines() if line.strip()]
 
 
-def task_results(notebook: dict) -> list[TaskResult]:
+def _task_results(notebook: dict) -> list[TaskResult]:
     """The outcome of each check cell (nbgrader grade cell) of an executed notebook."""
     results, answer = [], None
     for cell in notebook["cells"]:
-        flags = nbgrader_flags(cell)
+        flags = _nbgrader_flags(cell)
         if flags.get("solution"):
             answer = cell
         if not flags.get("grade") or cell["cell_type"] != "code":
@@ -71,7 +71,7 @@ def run_checks(path: Path) -> list[TaskResult]:
     if not path.is_file():
         raise CnnlensError(f"no notebook at {path}")
     notebook = nbformat.read(path, as_version=4)
-    if not any(flags.get("grade") for flags in map(nbgrader_flags, notebook.cells)):
+    if not any(flags.get("grade") for flags in map(_nbgrader_flags, notebook.cells)):
         raise CnnlensError(f"{path} has no check cells (cells nbgrader grades)")
     client = NotebookClient(
         notebook,
@@ -81,7 +81,7 @@ def run_checks(path: Path) -> list[TaskResult]:
         resources={"metadata": {"path": str(path.resolve().parent)}},
     )
     client.execute()
-    return task_results(notebook)
+    return _task_results(notebook)
 
 
 def report(path: Path, results: list[TaskResult]) -> str:

@@ -61,7 +61,7 @@ def _open_rgb(path: Path) -> np.ndarray:
         raise CnnlensError(f"{path.name}, listed in index.csv, is not an image") from None
 
 
-def primary_category(field: str) -> str:
+def _primary_category(field: str) -> str:
     """The category with the largest count in a label.csv category field ("object(12);part(3)")."""
     counts = []
     for part in field.split(";"):
@@ -70,7 +70,7 @@ def primary_category(field: str) -> str:
     return max(counts, key=lambda pair: pair[0])[1]
 
 
-def decode_mask(path: Path) -> np.ndarray:
+def _decode_mask(path: Path) -> np.ndarray:
     """Label numbers of a Broden mask PNG: R + 256·G."""
     rgb = _open_rgb(path).astype(np.int64)
     return rgb[..., 0] + 256 * rgb[..., 1]
@@ -114,7 +114,7 @@ class BrodenProbe(ProbeSet):
             raise CnnlensError(f"no images in {self.root / 'index.csv'} (split {split!r})")
         self.name = f"Broden {self.root.name}" + (f" ({split})" if split else "")
         self.concepts = tuple(row["name"] for row in labels)
-        self.concept_categories = tuple(primary_category(row["category"]) for row in labels)
+        self.concept_categories = tuple(_primary_category(row["category"]) for row in labels)
         self.columns = [c for c in rows[0] if c not in INDEX_FIELDS]
         numbers = [_label_number(row) for row in labels]
         self._codes = np.zeros(max(numbers, default=0) + 1, np.int64)  # Broden number → index + 1
@@ -142,7 +142,7 @@ class BrodenProbe(ProbeSet):
         """One label layer: a decoded mask PNG, or an image-level label number everywhere."""
         if entry.isdigit():
             return self._codes_of(np.full(self.mask_size, int(entry), np.int64))
-        codes = self._codes_of(decode_mask(self.root / "images" / entry))
+        codes = self._codes_of(_decode_mask(self.root / "images" / entry))
         if codes.shape != self.mask_size:
             resized = F.interpolate(torch.from_numpy(codes)[None, None].double(), self.mask_size)
             codes = resized[0, 0].long().numpy()

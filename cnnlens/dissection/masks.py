@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 
 
-def bilinear_matrix(
+def _bilinear_matrix(
     size_in: int, size_out: int, dtype: torch.dtype = torch.float32
 ) -> torch.Tensor:
     """(size_out, size_in) matrix of 1-D bilinear interpolation with align_corners=False."""
@@ -35,8 +35,8 @@ def bilinear_matrix(
 
 def upsample(maps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Bilinear upsampling of (..., h, w) maps to (..., H, W)."""
-    rows = bilinear_matrix(maps.shape[-2], size[0], maps.dtype).to(maps.device)
-    cols = bilinear_matrix(maps.shape[-1], size[1], maps.dtype).to(maps.device)
+    rows = _bilinear_matrix(maps.shape[-2], size[0], maps.dtype).to(maps.device)
+    cols = _bilinear_matrix(maps.shape[-1], size[1], maps.dtype).to(maps.device)
     return rows @ maps @ cols.T
 
 

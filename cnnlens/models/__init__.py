@@ -14,7 +14,7 @@ from torch import nn
 
 from cnnlens.core.handle import DEFAULT_INPUT_SIZE, LoadedModel, as_handle
 from cnnlens.errors import CnnlensError
-from cnnlens.models.embedded import checkpoint_names, load_shapes
+from cnnlens.models.embedded import checkpoint_names, load_shapes, read_manifest
 from cnnlens.models.zoo import load_torchvision, torchvision_names
 
 Triple = tuple[float, float, float]
@@ -131,4 +131,4 @@ def _declared(
     return dataclasses.replace(handle, **given) if given else handle
 
 
-__all__ = ["LoadedModel", "checkpoint_names", "load", "names"]
+__all__ = ["LoadedModel", "checkpoint_names", "load", "names", "read_manifest"]

@@ -29,14 +29,14 @@ def torchvision_names() -> tuple[str, ...]:
     return tuple(tvm.list_models(module=torchvision.models))
 
 
-def weights_path(weights: tvm.WeightsEnum) -> Path:
+def _weights_path(weights: tvm.WeightsEnum) -> Path:
     """Where torchvision looks for (and downloads) a weights file."""
     return Path(torch.hub.get_dir()) / "checkpoints" / weights.url.rsplit("/", 1)[-1]
 
 
 def _fetch_weights(name: str, weights: tvm.WeightsEnum) -> None:
     """Make sure the weights file is in torchvision's cache, or fail with where to put it."""
-    path = weights_path(weights)
+    path = _weights_path(weights)
     if path.exists():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
