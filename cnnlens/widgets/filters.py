@@ -5,11 +5,10 @@ from __future__ import annotations
 import ipywidgets as widgets
 import numpy as np
 import torch
-from torch import nn
 
 from cnnlens.activations import FeatureMaps, feature_maps
 from cnnlens.core.handle import as_handle
-from cnnlens.core.layers import ModelLike, as_net, list_layers
+from cnnlens.core.layers import ModelLike, as_net, feeding_conv, list_layers
 from cnnlens.core.legacy import legacy_calls
 from cnnlens.filters import filter_slices, filters_rgb, layer_filters
 from cnnlens.models import checkpoint_names, load
@@ -46,17 +45,6 @@ def _image_widget() -> widgets.Image:
 def show_png(view: widgets.Image, picture: np.ndarray, scale: int = 1) -> None:
     """Show a picture at its natural pixel size (upscaled by `scale`), never browser-stretched."""
     show_bytes(view, png_bytes(picture, scale), f"{picture.shape[1] * scale}px")
-
-
-def feeding_conv(net: nn.Module, layer: str, channels: int) -> str | None:
-    """The conv behind a layer's channels: the last Conv2d up to `layer` with that many outputs."""
-    found = None
-    for path, module in net.named_modules():
-        if isinstance(module, nn.Conv2d) and module.out_channels == channels:
-            found = path
-        if path == layer:
-            return found
-    return None
 
 
 def filter_picture(weights: torch.Tensor, unit: int) -> np.ndarray:
