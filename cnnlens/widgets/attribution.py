@@ -55,9 +55,9 @@ from cnnlens.widgets.base import (
     titled,
     view_size,
 )
-from cnnlens.widgets.filters import show_png
 from cnnlens.widgets.picker import ImagePicker
 from cnnlens.widgets.runner import Runner
+from cnnlens.widgets.views import image_view, show_png
 
 Options = dict[str, Any]
 
@@ -197,7 +197,7 @@ class AttributionExplorer(Exportable, widgets.VBox):
         self.compare = widgets.SelectMultiple(
             options=list(METHODS), value=(), description="compare", rows=4
         )
-        self.overlay_view, self.map_view = widgets.Image(format="png"), widgets.Image(format="png")
+        self.overlay_view, self.map_view = image_view(), image_view()
         self.map_key = ColourKey()
         self.compare_row = row()
         self._compare_views: dict[str, widgets.Image] = {}
@@ -355,7 +355,7 @@ class AttributionExplorer(Exportable, widgets.VBox):
         scale = fit_scale(image.shape[0], self.compare_px)
         for name, values in self.compared.items():
             if name not in self._compare_views:
-                self._compare_views[name] = widgets.Image(format="png")
+                self._compare_views[name] = image_view()
                 self._compare_keys[name] = ColourKey()
             _, strength, key = self._picture(name, values)
             show_png(self._compare_views[name], overlay(image, strength, self.opacity.value), scale)

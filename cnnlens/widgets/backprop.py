@@ -29,16 +29,15 @@ from cnnlens.widgets.base import (
     first_unit,
     row,
     scaled,
-    show_placeholder,
     titled,
     unit_box,
     unit_slider_follows,
     view_size,
 )
-from cnnlens.widgets.filters import show_png
 from cnnlens.widgets.picker import ImagePicker
 from cnnlens.widgets.runner import Runner
 from cnnlens.widgets.scans import LayerScans
+from cnnlens.widgets.views import image_view, show_placeholder, show_png
 
 PATCH_GRID_RATIO = 260 / 192  # each 3 × 3 patch grid, relative to the widget's size
 GRADIENT_KEY = (
@@ -107,13 +106,13 @@ class BackpropExplorer(Exportable, widgets.VBox):
             continuous_update=False,
         )
         self.unit_box = unit_box(self.unit, self.status, lambda: self.layer.value)
-        self.views = {rule: widgets.Image(format="png") for rule in RULES}
+        self.views = {rule: image_view() for rule in RULES}
         self.current: dict[str, Any] = {}
         self._results = ResultCache()
         self.picker.observe_choice(self._refresh)
         unit_slider_follows(self.layer, self.unit, self.channels.__getitem__, self._refresh)
         self.unit.observe(self._refresh, "value")
-        self.input_view = widgets.Image(format="png")
+        self.input_view = image_view()
         self.key = ColourKey()
         columns = [titled("input", self.input_view)]
         columns += [titled(TITLES[rule], view) for rule, view in self.views.items()]
@@ -122,10 +121,7 @@ class BackpropExplorer(Exportable, widgets.VBox):
         self.runner = Runner(self.status, label="Scan for top examples", background=background)
         self.runner.run_button.on_click(lambda _: self.scan())
         self.scans = LayerScans(model, self.images, self.runner, self._refresh, k=9)
-        self.crops_view, self.patches_view = (
-            widgets.Image(format="png"),
-            widgets.Image(format="png"),
-        )
+        self.crops_view, self.patches_view = image_view(), image_view()
         patch_row = row(
             [
                 titled("top dataset crops", self.crops_view),

@@ -1,8 +1,8 @@
-"""What every cnnlens widget shares: status, guarded callbacks, placeholders, stale marks, export.
+"""What every cnnlens widget shares: status, guarded callbacks, stale marks, export.
 
-The status line is one line (result, running…, cancelled, stale or error); empty views show
-placeholders. Also control rows that wrap (`row`), a colour key under each map (`ColourKey`) and the
-display size of pictures (`set_default_size`, each widget's `size=`).
+The status line is one line (result, running…, cancelled, stale or error); `views` shows the
+pictures and placeholders. Also control rows that wrap (`row`), a colour key under each map
+(`ColourKey`) and the display size of pictures (`set_default_size`, each widget's `size=`).
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ from __future__ import annotations
 import csv
 import functools
 import html
-import io
-import textwrap
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -20,7 +18,6 @@ from typing import Any
 import ipywidgets as widgets
 import numpy as np
 import torch
-from PIL import Image, ImageDraw, ImageFont
 
 from cnnlens.core.handle import as_handle
 from cnnlens.core.inputs import as_index, check_images
@@ -29,6 +26,7 @@ from cnnlens.data.batches import Images, image_count
 from cnnlens.errors import CnnlensError
 from cnnlens.plot.scales import Scale
 from cnnlens.stimuli import default_probe_set
+from cnnlens.widgets.views import is_placeholder
 
 RUNNING = "running…"
 DEFAULT_SIZE = 192  # the course-wide display size of a widget's main pictures, in pixels
@@ -235,44 +233,8 @@ def busy(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return decorate
 
 
-PLACEHOLDER = "cnnlens-placeholder"
 STALE = "cnnlens-stale"
 STALE_BORDER = "3px dashed #c8a000"
-
-
-def placeholder_png(text: str, width: int = 192, height: int = 96) -> bytes:
-    """A light-gray PNG saying `text`: what an empty view shows instead of a broken image.
-
-    Latin-1 only: Pillow's own font has no other glyphs.
-    """
-    picture = Image.new("RGB", (width, height), (236, 236, 236))
-    draw = ImageDraw.Draw(picture)
-    font = ImageFont.load_default(size=12)
-    lines = textwrap.wrap(text, width=max(8, width // 7))
-    top = (height - 15 * len(lines)) // 2
-    for row, line in enumerate(lines):
-        draw.text((8, top + 15 * row), line, fill=(90, 90, 90), font=font)
-    buffer = io.BytesIO()
-    picture.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def show_bytes(view: widgets.Image, png: bytes, width: str | None) -> None:
-    """Show a PNG in `view` at `width` (None: its own), replacing any placeholder."""
-    view.value = png
-    view.layout.width = width
-    view.remove_class(PLACEHOLDER)
-
-
-def show_placeholder(view: widgets.Image, text: str, width: int = 192) -> None:
-    """Show `text` in `view` (e.g. "press Render to draw"); the next picture replaces it."""
-    show_bytes(view, placeholder_png(text, width), f"{width}px")
-    view.add_class(PLACEHOLDER)
-
-
-def is_placeholder(view: widgets.Image) -> bool:
-    """Whether `view` shows a placeholder rather than a result."""
-    return PLACEHOLDER in view._dom_classes
 
 
 class StaleViews:

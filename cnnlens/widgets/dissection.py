@@ -21,10 +21,9 @@ from cnnlens.widgets.base import (
     guarded,
     row,
     scaled,
-    show_placeholder,
     view_size,
 )
-from cnnlens.widgets.filters import show_png
+from cnnlens.widgets.views import image_view, show_placeholder, show_png
 
 ALL = "all units"
 CHART_RATIO = 320 / 192  # the bar chart's width, relative to the widget's size
@@ -77,8 +76,8 @@ class DissectionBrowser(Exportable, widgets.VBox):
         )
         self.unit = widgets.SelectionSlider(options=[("0", 0)], description="unit")
         self.info = widgets.HTML()
-        self.strip_view = widgets.Image(format="png")
-        self.chart_view = widgets.Image(format="png")
+        self.strip_view = image_view()
+        self.chart_view = image_view()
         self.key = ColourKey()
         self.current: UnitLabel | None = None
         self._strips, self._charts = ResultCache(), ResultCache()

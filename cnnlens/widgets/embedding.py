@@ -26,12 +26,10 @@ from cnnlens.widgets.base import (
     guarded,
     row,
     scaled,
-    show_bytes,
-    show_placeholder,
     view_size,
 )
-from cnnlens.widgets.filters import show_png
 from cnnlens.widgets.runner import Runner
+from cnnlens.widgets.views import image_view, show_bytes, show_placeholder, show_png
 
 ROW_RATIO = 900 / 192  # a neighbour row's width, relative to the widget's size
 MAP_RATIO = 560 / 192  # the t-SNE map's width, relative to the widget's size
@@ -96,7 +94,7 @@ class NeighboursExplorer(Exportable, widgets.VBox):
             min(8, others), 1, min(16, others), description="k", continuous_update=False
         )
         self.space = widgets.ToggleButtons(options=SPACES, value="both", description="space")
-        self.views = {space: widgets.Image(format="png") for space in SPACES[:2]}
+        self.views = {space: image_view() for space in SPACES[:2]}
         self.captions = {space: widgets.HTML() for space in SPACES[:2]}
         self.current: dict[str, list[int]] = {}
         for control in (self.query, self.k, self.space):
@@ -193,7 +191,7 @@ class EmbeddingExplorer(Exportable, widgets.VBox):
         self.thumbnails = widgets.Checkbox(False, description="thumbnails")
         self.runner = Runner(self.status, label="Run t-SNE", background=background)
         self.runner.run_button.on_click(lambda _: self.run())
-        self.view = widgets.Image(format="png")
+        self.view = image_view()
         show_placeholder(
             self.view,
             "press Run t-SNE to map the images' features",

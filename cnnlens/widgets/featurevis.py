@@ -44,13 +44,12 @@ from cnnlens.widgets.base import (
     fit_unit_slider,
     guarded,
     row,
-    show_placeholder,
     unit_box,
     unit_slider_follows,
     view_size,
 )
-from cnnlens.widgets.filters import show_png
 from cnnlens.widgets.runner import Runner
+from cnnlens.widgets.views import image_view, show_placeholder, show_png
 
 Settings = dict[str, Any]
 
@@ -154,7 +153,7 @@ class FeatureVisualizer(Exportable, widgets.VBox):
         self.unit_box = unit_box(
             self.controls["unit"], self.status, lambda: self.controls["layer"].value
         )
-        self.view = widgets.Image(format="png")
+        self.view = image_view()
         show_placeholder(self.view, "press Render to draw what the unit responds to", self.px)
         self.runner.stale = StaleViews([self.view], self.status, self._key, "Render")
         self.current: Rendering | None = None

@@ -13,7 +13,7 @@ from cnnlens.core.legacy import legacy_calls
 from cnnlens.filters import filter_slices, filters_rgb, layer_filters
 from cnnlens.models import checkpoint_names, load
 from cnnlens.models.embedded import read_manifest
-from cnnlens.plot import fit_scale, grid, level_scale, png_bytes, to_numpy
+from cnnlens.plot import fit_scale, grid, level_scale, to_numpy
 from cnnlens.widgets.base import (
     ColourKey,
     Exportable,
@@ -25,26 +25,17 @@ from cnnlens.widgets.base import (
     guarded,
     row,
     scaled,
-    show_bytes,
     titled,
     unit_box,
     unit_slider_follows,
     view_size,
 )
 from cnnlens.widgets.picker import ImagePicker
+from cnnlens.widgets.views import image_view, show_png
 
 TILE_RATIO = 40 / 192  # a tile of the all-units overview, relative to the widget's size
 FIRST_LAYER_KEY = "RGB weights, each filter scaled on its own: mid-gray = 0"
 SLICES_KEY = "one slice per input channel, one scale: gray = 0, bright +, dark −"
-
-
-def _image_widget() -> widgets.Image:
-    return widgets.Image(format="png")
-
-
-def show_png(view: widgets.Image, picture: np.ndarray, scale: int = 1) -> None:
-    """Show a picture at its natural pixel size (upscaled by `scale`), never browser-stretched."""
-    show_bytes(view, png_bytes(picture, scale), f"{picture.shape[1] * scale}px")
 
 
 def filter_picture(weights: torch.Tensor, unit: int) -> np.ndarray:
@@ -108,8 +99,8 @@ class FeatureExplorer(Exportable, widgets.VBox):
         unit, problem = first_unit(unit, units, layer)
         self.unit = widgets.IntSlider(value=unit, min=0, max=units - 1, description="unit")
         self.unit_box = unit_box(self.unit, self.status, lambda: self.layer.value)
-        self.input_view, self.maps_view = _image_widget(), _image_widget()
-        self.unit_view, self.filter_view = _image_widget(), _image_widget()
+        self.input_view, self.maps_view = image_view(), image_view()
+        self.unit_view, self.filter_view = image_view(), image_view()
         self.filter_title = widgets.HTML()
         self.unit_key, self.maps_key, self.filter_key = ColourKey(), ColourKey(), ColourKey()
         self.current: FeatureMaps | None = None
@@ -231,7 +222,7 @@ class FilterEvolution(Exportable, widgets.VBox):
         self.checkpoint = widgets.SelectionSlider(
             options=self.names, value=self.names[-1], description="checkpoint"
         )
-        self.view = _image_widget()
+        self.view = image_view()
         self.key = ColourKey()
         self._pictures = ResultCache()
         self.checkpoint.observe(self._refresh, "value")

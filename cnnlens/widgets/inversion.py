@@ -20,13 +20,12 @@ from cnnlens.widgets.base import (
     StatusLine,
     chosen_layer,
     row,
-    show_placeholder,
     titled,
     view_size,
 )
-from cnnlens.widgets.filters import show_png
 from cnnlens.widgets.picker import ImagePicker
 from cnnlens.widgets.runner import Runner
+from cnnlens.widgets.views import image_view, show_placeholder, show_png
 
 WHOLE = 0  # the field control's value for "the whole map"
 
@@ -93,8 +92,8 @@ class InversionExplorer(Exportable, widgets.VBox):
                 description="code",
             ),
         }
-        self.original_view = widgets.Image(format="png")
-        self.view = widgets.Image(format="png")
+        self.original_view = image_view()
+        self.view = image_view()
         show_placeholder(self.view, "press Invert to reconstruct the image from its code", self.px)
         self.runner.stale = StaleViews([self.view], self.status, self._key, "Invert")
         self.current: Inversion | None = None

@@ -24,15 +24,14 @@ from cnnlens.widgets.base import (
     guarded,
     row,
     scaled,
-    show_placeholder,
     titled,
     unit_box,
     unit_slider_follows,
     view_size,
 )
-from cnnlens.widgets.filters import show_png
 from cnnlens.widgets.runner import Runner
 from cnnlens.widgets.scans import LayerScans
+from cnnlens.widgets.views import image_view, show_placeholder, show_png
 
 GRID_RATIO = 300 / 192  # each grid's width, relative to the widget's size
 FIELD_KEY = "white-and-black frame: the part of the image the unit sees (its receptive field)"
@@ -90,8 +89,8 @@ class StimuliExplorer(Exportable, widgets.VBox):
         self.overlay = widgets.Checkbox(False, description="light by activation")
         self.runner = Runner(self.status, label="Scan", background=background)
         self.runner.run_button.on_click(lambda _: self.scan())
-        self.crops_view = widgets.Image(format="png")
-        self.sources_view = widgets.Image(format="png")
+        self.crops_view = image_view()
+        self.sources_view = image_view()
         self.key = ColourKey()
         self.scans = LayerScans(model, self.images, self.runner, self._refresh, MAX_K)
         self.current: torch.Tensor | None = None
