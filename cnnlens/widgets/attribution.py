@@ -27,7 +27,7 @@ from cnnlens.attribution import (
 from cnnlens.core.capture import forward_until_done, images_for, normalize_for, output_names
 from cnnlens.core.guard import preserved
 from cnnlens.core.handle import as_handle
-from cnnlens.core.layers import ModelLike, as_net, list_layers
+from cnnlens.core.layers import ModelLike, as_net
 from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.notes import collecting_notes
 from cnnlens.core.progress import Progress
@@ -48,13 +48,13 @@ from cnnlens.widgets.base import (
     ResultCache,
     StaleViews,
     StatusLine,
-    chosen_layer,
     guarded,
     row,
     scaled,
     titled,
     view_size,
 )
+from cnnlens.widgets.controls import layer_control, slider_options, spatial_layers
 from cnnlens.widgets.picker import ImagePicker
 from cnnlens.widgets.runner import Runner
 from cnnlens.widgets.views import image_view, show_png
@@ -170,21 +170,12 @@ class AttributionExplorer(Exportable, widgets.VBox):
             value=PREDICTED,
             description="target",
         )
-        spatial = [  # maps with real extent: a 1×1 layer (after global pooling) gives a flat map
-            i.name
-            for i in list_layers(model, input_size=size)
-            if i.output_shape is not None
-            and len(i.output_shape) == 3
-            and min(i.output_shape[1:]) > 1
-        ]
-        slider = {"continuous_update": False, "style": {"description_width": "initial"}}
+        # maps with real extent: a 1×1 layer (after global pooling) gives a flat map
+        layers = spatial_layers(model, min_side=2)
+        slider = slider_options()
         self._longest_stride = size // 4
         self.options = {
-            "layer": widgets.Dropdown(
-                options=spatial,
-                value=chosen_layer(model, layer, spatial, spatial[-1], offered=WITH_EXTENT),
-                description="layer",
-            ),
+            "layer": layer_control(model, layer, layers, last=True, offered=WITH_EXTENT),
             "window": widgets.IntSlider(8, 2, size // 2, description="window", **slider),
             "stride": widgets.IntSlider(4, 1, self._longest_stride, description="stride", **slider),
             "noise": widgets.FloatSlider(
@@ -226,11 +217,10 @@ class AttributionExplorer(Exportable, widgets.VBox):
                 titled("map", widgets.VBox([self.map_view, self.map_key])),
             ]
         )
-        controls = row([self.method, self.target, self.opacity])
         super().__init__(
             [
                 self.picker,
-                controls,
+                row([self.method, self.target, self.opacity]),
                 row(list(self.options.values())),
                 row([self.compare, self.runner]),
                 views,

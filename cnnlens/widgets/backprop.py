@@ -11,7 +11,7 @@ import torch
 from cnnlens.attribution import RULES, input_gradient, unit
 from cnnlens.attribution.patches import GradientPatches, gradient_patches
 from cnnlens.core.handle import as_handle
-from cnnlens.core.layers import ModelLike, list_layers
+from cnnlens.core.layers import ModelLike
 from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.notes import collecting_notes
 from cnnlens.core.targets import Target
@@ -24,15 +24,16 @@ from cnnlens.widgets.base import (
     ResultCache,
     StatusLine,
     busy,
-    chosen_layer,
-    dataset_or_default,
-    first_unit,
     row,
     scaled,
     titled,
-    unit_box,
-    unit_slider_follows,
     view_size,
+)
+from cnnlens.widgets.controls import (
+    dataset_or_default,
+    layer_control,
+    spatial_layers,
+    unit_controls,
 )
 from cnnlens.widgets.picker import ImagePicker
 from cnnlens.widgets.runner import Runner
@@ -89,29 +90,17 @@ class BackpropExplorer(Exportable, widgets.VBox):
         self.model = model
         self.px = view_size(size)
         self.patch_px = scaled(self.px, PATCH_GRID_RATIO)
-        size = as_handle(model).input_size
         self.status = StatusLine()
-        self.picker = ImagePicker(size, self.status)
-        spatial = [i for i in list_layers(model, input_size=size) if len(i.output_shape or ()) == 3]
-        self.channels = {i.name: i.output_shape[0] for i in spatial if i.output_shape}
-        names = [i.name for i in spatial]
-        layer = chosen_layer(model, layer, names, names[-1])
-        self.layer = widgets.Dropdown(options=names, value=layer, description="layer")
-        unit, problem = first_unit(unit, self.channels[layer], layer)
-        self.unit = widgets.IntSlider(
-            value=unit,
-            min=0,
-            max=self.channels[layer] - 1,
-            description="unit",
-            continuous_update=False,
+        self.picker = ImagePicker(as_handle(model).input_size, self.status)
+        layers = spatial_layers(model)
+        self.layer = layer_control(model, layer, layers, last=True)
+        self.unit, self.unit_box, problem = unit_controls(
+            self.layer, layers, self.status, unit, then=self._refresh, continuous_update=False
         )
-        self.unit_box = unit_box(self.unit, self.status, lambda: self.layer.value)
         self.views = {rule: image_view() for rule in RULES}
         self.current: dict[str, Any] = {}
         self._results = ResultCache()
         self.picker.observe_choice(self._refresh)
-        unit_slider_follows(self.layer, self.unit, self.channels.__getitem__, self._refresh)
-        self.unit.observe(self._refresh, "value")
         self.input_view = image_view()
         self.key = ColourKey()
         columns = [titled("input", self.input_view)]

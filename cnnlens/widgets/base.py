@@ -19,13 +19,8 @@ import ipywidgets as widgets
 import numpy as np
 import torch
 
-from cnnlens.core.handle import as_handle
-from cnnlens.core.inputs import as_index, check_images
-from cnnlens.core.layers import ModelLike, resolve_layer
-from cnnlens.data.batches import Images, image_count
 from cnnlens.errors import CnnlensError
 from cnnlens.plot.scales import Scale
-from cnnlens.stimuli import default_probe_set
 from cnnlens.widgets.views import is_placeholder
 
 RUNNING = "running…"
@@ -397,105 +392,3 @@ class ResultCache:
 
     def __contains__(self, key: Hashable) -> bool:
         return key in self._items
-
-
-def dataset_or_default(model: ModelLike, images: Images | None) -> Images:
-    """The images a widget scans: `images`, or the held-out shape-world probe set when None.
-
-    The probe set is at the model's input size. Never `images or ...`: a tensor has no truth value.
-    Raises CnnlensError for an empty collection or a tensor that is not an (N, 3, H, W) batch.
-    """
-    if images is None:
-        return default_probe_set(size=as_handle(model).input_size)
-    if isinstance(images, torch.Tensor):
-        images = check_images(images)
-    if image_count(images) == 0:
-        raise CnnlensError("no images given: pass at least one, or None for the default set")
-    return images
-
-
-def chosen_layer(
-    model: ModelLike,
-    layer: str | None,
-    options: Sequence[str],
-    default: str,
-    offered: str = "layers with (C, H, W) maps",
-) -> str:
-    """The layer dropdown's first value for a widget's `layer` argument.
-
-    A name or alias resolved to its path, `default` for None. Raises CnnlensError for an unknown
-    layer or one the widget does not offer (`offered` says which it offers), instead of the
-    dropdown's raw "value not found".
-    """
-    if layer is None:
-        return default
-    path = resolve_layer(model, layer)
-    if path not in options:
-        raise CnnlensError(
-            f"layer {path!r} is not one of this widget's {offered} "
-            f"({len(options)}: {options[0]!r} … {options[-1]!r})"
-        )
-    return path
-
-
-def first_unit(unit: object, units: int, layer: str) -> tuple[int, CnnlensError | None]:
-    """The unit slider's first value for a widget's `unit` argument, and an error if out of range.
-
-    When the unit lies outside 0..units-1, the error is for the status line (the slider then starts
-    at the nearest unit rather than silently at another one).
-    """
-    index = as_index(unit)
-    if 0 <= index < units:
-        return index, None
-    nearest = min(max(index, 0), units - 1)
-    return nearest, CnnlensError(
-        f"unit {index} out of range: {layer!r} has units 0..{units - 1}; showing unit {nearest}"
-    )
-
-
-def unit_box(
-    slider: widgets.IntSlider, status: StatusLine, layer: Callable[[], str]
-) -> widgets.IntText:
-    """A box to type a unit into beside `slider`.
-
-    The slider's readout clamps a typed 999 to the last unit in the browser, without a word: here a
-    unit past the end is said in `status`, and the slider goes to the nearest unit. The box shares
-    the slider's layout, so it hides and shows with it.
-    """
-    box = widgets.IntText(slider.value, layout=slider.layout)
-
-    def typed(change: dict) -> None:
-        nearest, problem = first_unit(change["new"], slider.max + 1, layer())
-        slider.value = box.value = nearest
-        if problem is not None:
-            status.error(problem)
-
-    box.observe(typed, "value")
-    slider.observe(lambda change: setattr(box, "value", change["new"]), "value")
-    return box
-
-
-def fit_unit_slider(slider: widgets.IntSlider, units: int) -> None:
-    """Give a unit slider the range 0..units-1, keeping its value when it still fits."""
-    with slider.hold_trait_notifications():
-        slider.value = min(slider.value, units - 1)
-        slider.max = units - 1
-
-
-def unit_slider_follows(
-    layer: widgets.ValueWidget,
-    slider: widgets.IntSlider,
-    units: Callable[[str], int],
-    then: Callable[[], None] | None = None,
-) -> None:
-    """Whenever another layer is chosen, fit `slider` to its `units(layer)` channels.
-
-    Then call `then` (the widget's redraw).
-    """
-
-    def follow(change: dict) -> None:
-        fit_unit_slider(slider, units(change["new"]))
-        if then is not None:
-            then()
-
-    layer.observe(follow, "value")

@@ -5,8 +5,7 @@ from __future__ import annotations
 import ipywidgets as widgets
 import torch
 
-from cnnlens.core.handle import as_handle
-from cnnlens.core.layers import ModelLike, list_layers
+from cnnlens.core.layers import ModelLike
 from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.progress import Progress
 from cnnlens.data.batches import Images, first_images, image_batches, image_count, images_at
@@ -22,12 +21,12 @@ from cnnlens.widgets.base import (
     ResultCache,
     StaleViews,
     StatusLine,
-    dataset_or_default,
     guarded,
     row,
     scaled,
     view_size,
 )
+from cnnlens.widgets.controls import dataset_or_default, spatial_layers
 from cnnlens.widgets.runner import Runner
 from cnnlens.widgets.views import image_view, show_bytes, show_placeholder, show_png
 
@@ -173,15 +172,10 @@ class EmbeddingExplorer(Exportable, widgets.VBox):
         self.model = model
         self.map_px = scaled(view_size(size), MAP_RATIO)
         self.images = dataset_or_default(model, images)
-        input_size = as_handle(model).input_size
-        spatial = [
-            i.name
-            for i in list_layers(model, input_size=input_size)
-            if len(i.output_shape or ()) == 3
-        ]
         last = last_feature_layer(model)
+        layers = [last, *spatial_layers(model)]
         self.status = StatusLine()
-        self.layer = widgets.Dropdown(options=[last, *spatial], value=last, description="layer")
+        self.layer = widgets.Dropdown(options=layers, value=last, description="layer")
         self.samples = _samples_slider(image_count(self.images))
         # t-SNE needs 3 × perplexity neighbours per point: start within reach of the sample
         perplexity = min(30, max(5, (self.samples.value - 1) // 3))
@@ -205,11 +199,12 @@ class EmbeddingExplorer(Exportable, widgets.VBox):
         self._thumbnails_of: Images | None = None
         for control in (self.color_by, self.thumbnails):
             control.observe(self._draw, "value")
-        for control in (self.layer, self.perplexity, self.samples):
+        controls = (self.layer, self.perplexity, self.samples)
+        for control in controls:
             control.observe(self.runner.stale.check, "value")
         super().__init__(
             [
-                row([self.layer, self.perplexity, self.samples]),
+                row(controls),
                 row([self.runner, self.color_by, self.thumbnails]),
                 self.view,
                 self.status,

@@ -13,7 +13,7 @@ import torch
 
 from cnnlens.core.capture import output_names
 from cnnlens.core.handle import as_handle
-from cnnlens.core.layers import ModelLike, list_layers
+from cnnlens.core.layers import ModelLike
 from cnnlens.core.legacy import legacy_calls
 from cnnlens.featurevis import (
     Blur,
@@ -39,15 +39,11 @@ from cnnlens.widgets.base import (
     ResultCache,
     StaleViews,
     StatusLine,
-    chosen_layer,
-    first_unit,
-    fit_unit_slider,
     guarded,
     row,
-    unit_box,
-    unit_slider_follows,
     view_size,
 )
+from cnnlens.widgets.controls import layer_control, slider_options, spatial_layers, unit_controls
 from cnnlens.widgets.runner import Runner
 from cnnlens.widgets.views import image_view, show_placeholder, show_png
 
@@ -116,18 +112,17 @@ class FeatureVisualizer(Exportable, widgets.VBox):
         self.preview_every = preview_every
         self.status = StatusLine()
         self.runner = Runner(self.status, "Render", background=background)
-        spatial = [
-            i for i in list_layers(model, input_size=self.size) if len(i.output_shape or ()) == 3
-        ]
-        self.channels = {i.name: i.output_shape[0] for i in spatial if i.output_shape}
-        names = [i.name for i in spatial]
-        layer = chosen_layer(model, layer, names, names[-1])
         classes = output_names(model)
-        slider = {"continuous_update": False, "style": {"description_width": "initial"}}
+        slider = slider_options()
+        layers = spatial_layers(model)
+        layer_choice = layer_control(model, layer, layers, last=True)
+        unit_choice, self.unit_box, problem = unit_controls(
+            layer_choice, layers, self.status, unit, **slider
+        )
         self.controls: dict[str, widgets.ValueWidget] = {
             "objective": widgets.Dropdown(options=list(OBJECTIVES), description="objective"),
-            "layer": widgets.Dropdown(options=names, value=layer, description="layer"),
-            "unit": widgets.IntSlider(0, 0, 1, description="unit", **slider),
+            "layer": layer_choice,
+            "unit": unit_choice,
             "class": widgets.Dropdown(
                 options=[(n, i) for i, n in enumerate(classes)], description="class"
             ),
@@ -147,20 +142,11 @@ class FeatureVisualizer(Exportable, widgets.VBox):
             "decorrelate": _toggle("decorrelated colour"),
             "leaky": _toggle("leaky ReLUs"),
         }
-        fit_unit_slider(self.controls["unit"], self.channels[layer])
-        start, problem = first_unit(unit, self.channels[layer], layer)
-        self.controls["unit"].value = start
-        self.unit_box = unit_box(
-            self.controls["unit"], self.status, lambda: self.controls["layer"].value
-        )
         self.view = image_view()
         show_placeholder(self.view, "press Render to draw what the unit responds to", self.px)
         self.runner.stale = StaleViews([self.view], self.status, self._key, "Render")
         self.current: Rendering | None = None
         self._results = ResultCache()
-        unit_slider_follows(
-            self.controls["layer"], self.controls["unit"], self.channels.__getitem__
-        )
         for control in self.controls.values():
             control.observe(self.runner.stale.check, "value")
         self.controls["objective"].observe(self._show_relevant, "value")

@@ -8,7 +8,7 @@ import torch
 
 from cnnlens.activations import FeatureMaps, feature_maps
 from cnnlens.core.handle import as_handle
-from cnnlens.core.layers import ModelLike, as_net, feeding_conv, list_layers
+from cnnlens.core.layers import ModelLike, as_net, feeding_conv
 from cnnlens.core.legacy import legacy_calls
 from cnnlens.filters import filter_slices, filters_rgb, layer_filters
 from cnnlens.models import checkpoint_names, load
@@ -20,16 +20,13 @@ from cnnlens.widgets.base import (
     ResultCache,
     StatusLine,
     busy,
-    chosen_layer,
-    first_unit,
     guarded,
     row,
     scaled,
     titled,
-    unit_box,
-    unit_slider_follows,
     view_size,
 )
+from cnnlens.widgets.controls import layer_control, spatial_layers, unit_controls
 from cnnlens.widgets.picker import ImagePicker
 from cnnlens.widgets.views import image_view, show_png
 
@@ -76,29 +73,13 @@ class FeatureExplorer(Exportable, widgets.VBox):
         self.model = model
         self.px = view_size(size)
         self.net = as_net(model)
-        size = as_handle(model).input_size
         self.status = StatusLine()
-        self.picker = ImagePicker(size, self.status)
-        spatial = [
-            info
-            for info in list_layers(model, input_size=size)
-            if info.output_shape and len(info.output_shape) == 3
-        ]
-        self.shapes = {info.name: info.output_shape for info in spatial if info.output_shape}
-        labels = [
-            (
-                f"{info.alias or info.name} ({info.type}, "
-                f"{'×'.join(map(str, self.shapes[info.name]))})",
-                info.name,
-            )
-            for info in spatial
-        ]
-        layer = chosen_layer(model, layer, list(self.shapes), spatial[0].name)
-        self.layer = widgets.Dropdown(options=labels, value=layer, description="layer")
-        units = self.shapes[layer][0]
-        unit, problem = first_unit(unit, units, layer)
-        self.unit = widgets.IntSlider(value=unit, min=0, max=units - 1, description="unit")
-        self.unit_box = unit_box(self.unit, self.status, lambda: self.layer.value)
+        self.picker = ImagePicker(as_handle(model).input_size, self.status)
+        layers = spatial_layers(model)
+        self.layer = layer_control(model, layer, layers, labelled=True)
+        self.unit, self.unit_box, problem = unit_controls(
+            self.layer, layers, self.status, unit, then=self._refresh
+        )
         self.input_view, self.maps_view = image_view(), image_view()
         self.unit_view, self.filter_view = image_view(), image_view()
         self.filter_title = widgets.HTML()
@@ -106,10 +87,6 @@ class FeatureExplorer(Exportable, widgets.VBox):
         self.current: FeatureMaps | None = None
         self._maps = ResultCache()
         self.picker.observe_choice(self._refresh)
-        unit_slider_follows(
-            self.layer, self.unit, lambda layer: self.shapes[layer][0], self._refresh
-        )
-        self.unit.observe(self._refresh, "value")
         views = row(
             [
                 titled("input", self.input_view, self.px),
@@ -117,15 +94,13 @@ class FeatureExplorer(Exportable, widgets.VBox):
                 widgets.VBox([self.filter_title, self.filter_view, self.filter_key]),
             ]
         )
+        maps = widgets.VBox([self.maps_view, self.maps_key])
         super().__init__(
             [
                 self.picker,
                 row([self.layer, self.unit, self.unit_box]),
                 views,
-                titled(
-                    "all units of the layer (one shared scale)",
-                    widgets.VBox([self.maps_view, self.maps_key]),
-                ),
+                titled("all units of the layer (one shared scale)", maps),
                 self.status,
             ]
         )

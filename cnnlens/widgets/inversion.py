@@ -9,7 +9,7 @@ import ipywidgets as widgets
 import torch
 
 from cnnlens.core.handle import as_handle
-from cnnlens.core.layers import ModelLike, list_layers
+from cnnlens.core.layers import ModelLike
 from cnnlens.core.legacy import legacy_calls
 from cnnlens.inversion import Inversion, invert
 from cnnlens.plot import fit_scale, to_numpy
@@ -18,11 +18,11 @@ from cnnlens.widgets.base import (
     ResultCache,
     StaleViews,
     StatusLine,
-    chosen_layer,
     row,
     titled,
     view_size,
 )
+from cnnlens.widgets.controls import layer_control, slider_options, spatial_layers
 from cnnlens.widgets.picker import ImagePicker
 from cnnlens.widgets.runner import Runner
 from cnnlens.widgets.views import image_view, show_placeholder, show_png
@@ -65,21 +65,13 @@ class InversionExplorer(Exportable, widgets.VBox):
         self.model = model
         self.px = view_size(size)
         self.preview_every = preview_every
-        size = as_handle(model).input_size
         self.status = StatusLine()
-        self.picker = ImagePicker(size, self.status)
+        self.picker = ImagePicker(as_handle(model).input_size, self.status)
         self.runner = Runner(self.status, "Invert", background=background)
-        names = [
-            i.name for i in list_layers(model, input_size=size) if len(i.output_shape or ()) == 3
-        ]
-        slider = {"continuous_update": False, "style": {"description_width": "initial"}}
+        slider = slider_options()
+        layers = spatial_layers(model)
         self.controls: dict[str, widgets.ValueWidget] = {
-            "layer": widgets.SelectionSlider(
-                options=names,
-                value=chosen_layer(model, layer, names, names[0]),
-                description="layer",
-                **slider,
-            ),
+            "layer": layer_control(model, layer, layers, kind=widgets.SelectionSlider, **slider),
             "alpha_strength": widgets.FloatLogSlider(
                 1.0, base=10, min=-3, max=2, description="λ_α (α = 6)", **slider
             ),
@@ -95,12 +87,13 @@ class InversionExplorer(Exportable, widgets.VBox):
         self.original_view = image_view()
         self.view = image_view()
         show_placeholder(self.view, "press Invert to reconstruct the image from its code", self.px)
-        self.runner.stale = StaleViews([self.view], self.status, self._key, "Invert")
         self.current: Inversion | None = None
         self._results = ResultCache()
+        self.runner.stale = StaleViews([self.view], self.status, self._key, "Invert")
         self.runner.run_button.on_click(lambda _: self.run())
         self.picker.observe_choice(lambda _: self._show_original())
-        for control in (self.picker.choice, *self.controls.values()):
+        controls = list(self.controls.values())
+        for control in (self.picker.choice, *controls):
             control.observe(self.runner.stale.check, "value")
         columns = row(
             [
@@ -108,16 +101,8 @@ class InversionExplorer(Exportable, widgets.VBox):
                 titled("reconstruction from the code", self.view),
             ]
         )
-        controls = list(self.controls.values())
         super().__init__(
-            [
-                self.picker,
-                row(controls[:3]),
-                row(controls[3:]),
-                self.runner,
-                columns,
-                self.status,
-            ]
+            [self.picker, row(controls[:3]), row(controls[3:]), self.runner, columns, self.status]
         )
         self._show_original()
 

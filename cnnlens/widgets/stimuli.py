@@ -6,8 +6,7 @@ import ipywidgets as widgets
 import numpy as np
 import torch
 
-from cnnlens.core.handle import as_handle
-from cnnlens.core.layers import ModelLike, list_layers
+from cnnlens.core.layers import ModelLike
 from cnnlens.core.legacy import legacy_calls
 from cnnlens.data.batches import Images, image_count, images_at
 from cnnlens.plot import fit_scale
@@ -19,15 +18,17 @@ from cnnlens.widgets.base import (
     ColourKey,
     Exportable,
     StatusLine,
-    chosen_layer,
-    dataset_or_default,
     guarded,
     row,
     scaled,
     titled,
-    unit_box,
-    unit_slider_follows,
     view_size,
+)
+from cnnlens.widgets.controls import (
+    dataset_or_default,
+    layer_control,
+    spatial_layers,
+    unit_controls,
 )
 from cnnlens.widgets.runner import Runner
 from cnnlens.widgets.scans import LayerScans
@@ -73,17 +74,12 @@ class StimuliExplorer(Exportable, widgets.VBox):
         self.model = model
         self.grid_px = scaled(view_size(size), GRID_RATIO)
         self.images = dataset_or_default(model, images)
-        size = as_handle(model).input_size
-        spatial = [i for i in list_layers(model, input_size=size) if len(i.output_shape or ()) == 3]
-        self.channels = {i.name: i.output_shape[0] for i in spatial if i.output_shape}
-        names = list(self.channels)
         self.status = StatusLine()
-        layer = chosen_layer(model, layer, names, names[-1])
-        self.layer = widgets.Dropdown(options=names, value=layer, description="layer")
-        self.unit = widgets.IntSlider(
-            0, 0, self.channels[self.layer.value] - 1, description="unit", continuous_update=False
+        layers = spatial_layers(model)
+        self.layer = layer_control(model, layer, layers, last=True)
+        self.unit, self.unit_box, _ = unit_controls(
+            self.layer, layers, self.status, then=self._refresh, continuous_update=False
         )
-        self.unit_box = unit_box(self.unit, self.status, lambda: self.layer.value)
         most = min(MAX_K, image_count(self.images))
         self.k = widgets.IntSlider(min(9, most), 1, most, description="k", continuous_update=False)
         self.overlay = widgets.Checkbox(False, description="light by activation")
@@ -94,9 +90,9 @@ class StimuliExplorer(Exportable, widgets.VBox):
         self.key = ColourKey()
         self.scans = LayerScans(model, self.images, self.runner, self._refresh, MAX_K)
         self.current: torch.Tensor | None = None
-        unit_slider_follows(self.layer, self.unit, self.channels.__getitem__, self._refresh)
-        for control in (self.unit, self.k, self.overlay):
+        for control in (self.k, self.overlay):
             control.observe(self._refresh, "value")
+        sources = widgets.VBox([self.sources_view, self.key])
         super().__init__(
             [
                 row([self.layer, self.runner]),
@@ -104,9 +100,7 @@ class StimuliExplorer(Exportable, widgets.VBox):
                 row(
                     [
                         titled("top crops, best first", self.crops_view),
-                        titled(
-                            "the images they come from", widgets.VBox([self.sources_view, self.key])
-                        ),
+                        titled("the images they come from", sources),
                     ]
                 ),
                 self.status,
