@@ -42,18 +42,7 @@ from cnnlens.plot import (
     signed_scale,
     to_numpy,
 )
-from cnnlens.widgets.base import (
-    ColourKey,
-    Exportable,
-    ResultCache,
-    StaleViews,
-    StatusLine,
-    guarded,
-    row,
-    scaled,
-    titled,
-    view_size,
-)
+from cnnlens.widgets.base import BaseWidget, ColourKey, ResultCache, guarded, row, scaled, titled
 from cnnlens.widgets.controls import layer_control, slider_options, spatial_layers
 from cnnlens.widgets.picker import ImagePicker
 from cnnlens.widgets.runner import Runner
@@ -117,7 +106,7 @@ COMPARE_RATIO = 140 / 192  # each side-by-side map, relative to the widget's siz
 RGB_KEY = "RGB input gradient: mid-gray = 0, one scale for all three channels"
 
 
-class AttributionExplorer(Exportable, widgets.VBox):
+class AttributionExplorer(BaseWidget):
     """Lectures 3 and 5: any attribution method for any image, target class and layer.
 
     Pick an image, a method, a target class (the prediction by default) and the method's settings;
@@ -154,11 +143,10 @@ class AttributionExplorer(Exportable, widgets.VBox):
         background: bool = True,
         size: int | None = None,
     ):
+        super().__init__(size)
         self.model = model
-        self.px = view_size(size)
         self.compare_px = scaled(self.px, COMPARE_RATIO)
         size = as_handle(model).input_size
-        self.status = StatusLine()
         self.picker = ImagePicker(size, self.status)
         names = output_names(model)
         self.class_names = names
@@ -197,9 +185,8 @@ class AttributionExplorer(Exportable, widgets.VBox):
         self.runner = Runner(self.status, background=background)
         self.runner.run_button.layout.display = "none"  # controls start the work themselves
         self.runner.again = "choose the setting again to compute it"
-        self.runner.stale = StaleViews(
-            [self.overlay_view, self.map_view], self.status, self._wanted, "a setting"
-        )
+        views = [self.overlay_view, self.map_view]
+        self.stale = self.runner.mark_stale(views, self._wanted, press="a setting")
         self.current: torch.Tensor | None = None
         self.compared: dict[str, torch.Tensor] = {}
         self._request = 0  # the latest setting asked for; older results are dropped
@@ -211,24 +198,23 @@ class AttributionExplorer(Exportable, widgets.VBox):
             control.observe(self._refresh, "value")
         self.picker.observe_choice(self._refresh)
         self.opacity.observe(self._render, "value")
-        views = row(
+        maps = row(
             [
                 titled("map over the image", self.overlay_view),
                 titled("map", widgets.VBox([self.map_view, self.map_key])),
             ]
         )
-        super().__init__(
+        self._assemble(
             [
                 self.picker,
                 row([self.method, self.target, self.opacity]),
                 row(list(self.options.values())),
                 row([self.compare, self.runner]),
-                views,
+                maps,
                 self.compare_row,
-                self.status,
-            ]
+            ],
+            self._refresh,
         )
-        self._refresh()
 
     def exported_data(self) -> dict[str, torch.Tensor]:
         """The map shown, and each compared method's map by name."""
@@ -286,8 +272,7 @@ class AttributionExplorer(Exportable, widgets.VBox):
             )
             notes = dict.fromkeys(line for _, lines in results.values() for line in lines)
             self.status.show(" · ".join([heading, *notes]))
-            assert self.runner.stale is not None  # set in __init__
-            self.runner.stale.showing(keys)
+            self.stale.showing(keys)
 
         if self.runner.running:  # a newer setting wins: stop the old work at its next step
             self.runner.cancel()

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import ipywidgets as widgets
 import numpy as np
 import torch
 
 from cnnlens.attribution import RULES, input_gradient, unit
 from cnnlens.attribution.patches import GradientPatches, gradient_patches
-from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike
 from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.notes import collecting_notes
@@ -18,17 +16,7 @@ from cnnlens.core.targets import Target
 from cnnlens.data.batches import Images
 from cnnlens.plot import fit_scale, gradient_picture, to_numpy
 from cnnlens.plot.stimuli import crop_grid
-from cnnlens.widgets.base import (
-    ColourKey,
-    Exportable,
-    ResultCache,
-    StatusLine,
-    busy,
-    row,
-    scaled,
-    titled,
-    view_size,
-)
+from cnnlens.widgets.base import BaseWidget, ColourKey, ResultCache, busy, row, scaled, titled
 from cnnlens.widgets.controls import (
     dataset_or_default,
     layer_control,
@@ -47,7 +35,7 @@ GRADIENT_KEY = (
 TITLES = {"gradient": "gradient", "deconvnet": "deconvnet", "guided": "guided backprop"}
 
 
-class BackpropExplorer(Exportable, widgets.VBox):
+class BackpropExplorer(BaseWidget):
     """Lecture 3: one unit's gradient, deconvnet and guided-backprop images side by side.
 
     Pick an image, a layer and a unit (channel, mean over positions): see what each of the three
@@ -87,11 +75,10 @@ class BackpropExplorer(Exportable, widgets.VBox):
         background: bool = True,
         size: int | None = None,
     ) -> None:
+        super().__init__(size)
         self.model = model
-        self.px = view_size(size)
         self.patch_px = scaled(self.px, PATCH_GRID_RATIO)
-        self.status = StatusLine()
-        self.picker = ImagePicker(as_handle(model).input_size, self.status)
+        self.picker = ImagePicker.for_model(model, self.status)
         layers = spatial_layers(model)
         self.layer = layer_control(model, layer, layers, last=True)
         self.unit, self.unit_box, problem = unit_controls(
@@ -107,8 +94,7 @@ class BackpropExplorer(Exportable, widgets.VBox):
         columns += [titled(TITLES[rule], view) for rule, view in self.views.items()]
         self.images = dataset_or_default(model, images)
         self.patches: GradientPatches | None = None
-        self.runner = Runner(self.status, label="Scan for top examples", background=background)
-        self.runner.run_button.on_click(lambda _: self.scan())
+        self.runner = Runner(self.status, "Scan for top examples", background, run=self.scan)
         self.scans = LayerScans(model, self.images, self.runner, self._refresh, k=9)
         self.crops_view, self.patches_view = image_view(), image_view()
         patch_row = row(
@@ -117,7 +103,7 @@ class BackpropExplorer(Exportable, widgets.VBox):
                 titled("their guided backprop", self.patches_view),
             ]
         )
-        super().__init__(
+        self._assemble(
             [
                 self.picker,
                 row([self.layer, self.unit, self.unit_box]),
@@ -125,12 +111,10 @@ class BackpropExplorer(Exportable, widgets.VBox):
                 self.key,
                 self.runner,
                 patch_row,
-                self.status,
-            ]
+            ],
+            self._refresh,
+            problem,
         )
-        self._refresh()
-        if problem is not None:
-            self.status.error(problem)
 
     def scan(self) -> None:
         """Find the top examples of every unit of the current layer (then patches are instant)."""

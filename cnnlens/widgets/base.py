@@ -392,3 +392,34 @@ class ResultCache:
 
     def __contains__(self, key: Hashable) -> bool:
         return key in self._items
+
+
+class BaseWidget(Exportable, widgets.VBox):
+    """A cnnlens widget: its controls and views above one status line, and `export`.
+
+    A subclass's constructor starts with `super().__init__(size)`, which sets `px`, the display size
+    of its main pictures (`size`, or the course-wide default for None), and `status`, its status
+    line; it ends with `_assemble`, which lays out its rows and draws its first picture.
+    """
+
+    def __init__(self, size: int | None = None) -> None:
+        super().__init__()
+        self.px = view_size(size)
+        self.status = StatusLine()
+
+    def _assemble(
+        self,
+        rows: Sequence[widgets.Widget],
+        draw: Callable[[], object] | None = None,
+        problem: CnnlensError | None = None,
+    ) -> None:
+        """Show `rows` above the status line, then call `draw` and say `problem` in the status.
+
+        `draw` is the widget's first drawing; `problem` one found in its arguments that it could
+        work around (a unit out of range), said after the drawing so that its line stays.
+        """
+        self.children = [*rows, self.status]
+        if draw is not None:
+            draw()
+        if problem is not None:
+            self.status.error(problem)

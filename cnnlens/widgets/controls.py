@@ -77,7 +77,7 @@ def unit_controls(
     layers: Mapping[str, LayerInfo],
     status: StatusLine,
     unit: object = 0,
-    then: Callable[..., object] | None = None,
+    then: Callable[[], object] | None = None,
     **options: Any,
 ) -> tuple[widgets.IntSlider, widgets.IntText, CnnlensError | None]:
     """A unit slider for the layer chosen in `layer`, a box to type a unit into, and `unit`'s error.
@@ -96,7 +96,7 @@ def unit_controls(
     box = _unit_box(slider, status, lambda: layer.value)
     _follow_layer(layer, slider, units, then)
     if then is not None:
-        slider.observe(then, "value")
+        slider.observe(lambda _: then(), "value")
     return slider, box, problem
 
 
@@ -187,7 +187,7 @@ def _follow_layer(
     layer: widgets.ValueWidget,
     slider: widgets.IntSlider,
     units: Callable[[str], int],
-    then: Callable[..., object] | None = None,
+    then: Callable[[], object] | None = None,
 ) -> None:
     """Whenever another layer is chosen, fit `slider` to its `units(layer)` channels.
 

@@ -13,16 +13,7 @@ from cnnlens.dissection.result import Dissection, UnitLabel
 from cnnlens.errors import CnnlensError
 from cnnlens.plot import fit_scale
 from cnnlens.plot.dissection import category_bars, unit_strip
-from cnnlens.widgets.base import (
-    ColourKey,
-    Exportable,
-    ResultCache,
-    StatusLine,
-    guarded,
-    row,
-    scaled,
-    view_size,
-)
+from cnnlens.widgets.base import BaseWidget, ColourKey, ResultCache, guarded, row, scaled
 from cnnlens.widgets.views import image_view, show_placeholder, show_png
 
 ALL = "all units"
@@ -33,7 +24,7 @@ MASK_KEY = (
 )
 
 
-class DissectionBrowser(Exportable, widgets.VBox):
+class DissectionBrowser(BaseWidget):
     """Lecture 8: browse a dissection — units, their concepts, IoU and top images.
 
     Pick a layer, an IoU threshold and a category; step through the units (all of them, or that
@@ -55,12 +46,11 @@ class DissectionBrowser(Exportable, widgets.VBox):
     def __init__(
         self, results: Dissection | Mapping[str, Dissection], *, size: int | None = None
     ) -> None:
-        self.px = view_size(size)
+        super().__init__(size)
         self.results = {results.layer: results} if isinstance(results, Dissection) else results
         if not self.results:
             raise CnnlensError("no dissection results to browse")
         first = next(iter(self.results.values()))
-        self.status = StatusLine()
         self.layer = widgets.Dropdown(options=list(self.results), description="layer")
         self.category = widgets.Dropdown(
             options=[ALL, *first.probe.categories], value=ALL, description="category"
@@ -84,7 +74,7 @@ class DissectionBrowser(Exportable, widgets.VBox):
         for control in (self.layer, self.category, self.threshold):
             control.observe(self._refilter, "value")
         self.unit.observe(self._show_unit, "value")
-        super().__init__(
+        self._assemble(
             [
                 row([self.layer, self.category]),
                 row([self.unit, self.threshold]),
@@ -93,10 +83,9 @@ class DissectionBrowser(Exportable, widgets.VBox):
                 self.strip_view,
                 self.key,
                 self.chart_view,
-                self.status,
-            ]
+            ],
+            self._refilter,
         )
-        self._refilter()
 
     @property
     def result(self) -> Dissection:

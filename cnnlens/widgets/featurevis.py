@@ -34,15 +34,7 @@ from cnnlens.featurevis import (
 from cnnlens.featurevis.render import LEAKY_SLOPE
 from cnnlens.featurevis.transforms import STANDARD_KINDS, Transform, standard
 from cnnlens.plot import fit_scale, grid, to_numpy
-from cnnlens.widgets.base import (
-    Exportable,
-    ResultCache,
-    StaleViews,
-    StatusLine,
-    guarded,
-    row,
-    view_size,
-)
+from cnnlens.widgets.base import BaseWidget, ResultCache, guarded, row
 from cnnlens.widgets.controls import layer_control, slider_options, spatial_layers, unit_controls
 from cnnlens.widgets.runner import Runner
 from cnnlens.widgets.views import image_view, show_placeholder, show_png
@@ -73,7 +65,7 @@ def transforms_for(settings: Settings) -> list[Transform]:
     return standard(settings["size"], kinds=[kind for kind in STANDARD_KINDS if settings[kind]])
 
 
-class FeatureVisualizer(Exportable, widgets.VBox):
+class FeatureVisualizer(BaseWidget):
     """Lecture 4: activation maximization with every knob, a live preview and Cancel.
 
     Pick a layer, a unit (or a class) and an objective, set steps, learning rate, regularizer
@@ -106,12 +98,11 @@ class FeatureVisualizer(Exportable, widgets.VBox):
         preview_every: int = 8,
         size: int | None = None,
     ) -> None:
+        super().__init__(size)
         self.model = model
-        self.px = view_size(size)
         self.size = as_handle(model).input_size
         self.preview_every = preview_every
-        self.status = StatusLine()
-        self.runner = Runner(self.status, "Render", background=background)
+        self.runner = Runner(self.status, "Render", background, run=self.run)
         classes = output_names(model)
         slider = slider_options()
         layers = spatial_layers(model)
@@ -144,13 +135,10 @@ class FeatureVisualizer(Exportable, widgets.VBox):
         }
         self.view = image_view()
         show_placeholder(self.view, "press Render to draw what the unit responds to", self.px)
-        self.runner.stale = StaleViews([self.view], self.status, self._key, "Render")
+        self.stale = self.runner.mark_stale([self.view], self._key, self.controls.values())
         self.current: Rendering | None = None
         self._results = ResultCache()
-        for control in self.controls.values():
-            control.observe(self.runner.stale.check, "value")
         self.controls["objective"].observe(self._show_relevant, "value")
-        self.runner.run_button.on_click(lambda _: self.run())
         c = self.controls
         rows = [
             [c["objective"], c["layer"], c["unit"], self.unit_box, c["class"]],
@@ -159,10 +147,9 @@ class FeatureVisualizer(Exportable, widgets.VBox):
             [c[name] for name in ("pad", "jitter", "scale", "rotate", "fourier", "decorrelate")]
             + [c["leaky"]],
         ]
-        super().__init__([*(row(r) for r in rows), self.runner, self.view, self.status])
-        self._show_relevant()
-        if problem is not None:
-            self.status.error(problem)
+        self._assemble(
+            [*(row(r) for r in rows), self.runner, self.view], self._show_relevant, problem
+        )
 
     def settings(self) -> Settings:
         """The values of the controls the objective uses, plus the image size: a render's cache key.
@@ -228,8 +215,7 @@ class FeatureVisualizer(Exportable, widgets.VBox):
         read = ", ".join(f"{name} read at {path}" for name, path in result.layers.items())
         values = " ".join(f"{v:.2f}" for v in result.values.tolist())
         self.status.show(f"{settings['objective']} · {read} · objective {values}")
-        assert self.runner.stale is not None  # set in __init__
-        self.runner.stale.showing(key)
+        self.stale.showing(key)
 
     def _hidden(self) -> set[str]:
         """The controls the chosen objective does not read."""

@@ -7,7 +7,6 @@ import numpy as np
 import torch
 
 from cnnlens.activations import FeatureMaps, feature_maps
-from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, as_net, feeding_conv
 from cnnlens.core.legacy import legacy_calls
 from cnnlens.filters import filter_slices, filters_rgb, layer_filters
@@ -15,16 +14,14 @@ from cnnlens.models import checkpoint_names, load
 from cnnlens.models.embedded import read_manifest
 from cnnlens.plot import fit_scale, grid, level_scale, to_numpy
 from cnnlens.widgets.base import (
+    BaseWidget,
     ColourKey,
-    Exportable,
     ResultCache,
-    StatusLine,
     busy,
     guarded,
     row,
     scaled,
     titled,
-    view_size,
 )
 from cnnlens.widgets.controls import layer_control, spatial_layers, unit_controls
 from cnnlens.widgets.picker import ImagePicker
@@ -42,7 +39,7 @@ def filter_picture(weights: torch.Tensor, unit: int) -> np.ndarray:
     return grid(filter_slices(weights, unit), pad=1, pad_value=0.0)
 
 
-class FeatureExplorer(Exportable, widgets.VBox):
+class FeatureExplorer(BaseWidget):
     """Lecture 1: an image's feature maps at a layer, one unit's map and its filter.
 
     Pick an image, a layer and a unit; see the layer's maps, the unit's map and its filter.
@@ -70,11 +67,9 @@ class FeatureExplorer(Exportable, widgets.VBox):
         unit: int = 0,
         size: int | None = None,
     ) -> None:
-        self.model = model
-        self.px = view_size(size)
-        self.net = as_net(model)
-        self.status = StatusLine()
-        self.picker = ImagePicker(as_handle(model).input_size, self.status)
+        super().__init__(size)
+        self.model, self.net = model, as_net(model)
+        self.picker = ImagePicker.for_model(model, self.status)
         layers = spatial_layers(model)
         self.layer = layer_control(model, layer, layers, labelled=True)
         self.unit, self.unit_box, problem = unit_controls(
@@ -95,18 +90,16 @@ class FeatureExplorer(Exportable, widgets.VBox):
             ]
         )
         maps = widgets.VBox([self.maps_view, self.maps_key])
-        super().__init__(
+        self._assemble(
             [
                 self.picker,
                 row([self.layer, self.unit, self.unit_box]),
                 views,
                 titled("all units of the layer (one shared scale)", maps),
-                self.status,
-            ]
+            ],
+            self._refresh,
+            problem,
         )
-        self._refresh()
-        if problem is not None:
-            self.status.error(problem)
 
     def exported_data(self) -> dict[str, torch.Tensor]:
         """The layer's maps shown, (C, H, W)."""
@@ -170,7 +163,7 @@ class FeatureExplorer(Exportable, widgets.VBox):
         self.filter_key.line(key, picture.shape[1] * scale)
 
 
-class FilterEvolution(Exportable, widgets.VBox):
+class FilterEvolution(BaseWidget):
     """Lecture 1: first-layer filters of the embedded model at each shipped training checkpoint.
 
     Args:
@@ -190,9 +183,10 @@ class FilterEvolution(Exportable, widgets.VBox):
         layer: str = "conv1",
         size: int | None = None,
     ) -> None:
+        super().__init__(size)
         self.layer = layer
-        self.px = 2 * view_size(None) if size is None else view_size(size)
-        self.status = StatusLine()
+        if size is None:  # the grid holds every filter: twice the course-wide size
+            self.px *= 2
         self.names = checkpoint_names()
         self.checkpoint = widgets.SelectionSlider(
             options=self.names, value=self.names[-1], description="checkpoint"
@@ -201,8 +195,7 @@ class FilterEvolution(Exportable, widgets.VBox):
         self.key = ColourKey()
         self._pictures = ResultCache()
         self.checkpoint.observe(self._refresh, "value")
-        super().__init__([self.checkpoint, self.view, self.key, self.status])
-        self._refresh()
+        self._assemble([self.checkpoint, self.view, self.key], self._refresh)
 
     def filters_at(self, name: str) -> np.ndarray:
         """The RGB filter grid of `layer` at checkpoint `name`."""

@@ -8,20 +8,11 @@ from typing import Any
 import ipywidgets as widgets
 import torch
 
-from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike
 from cnnlens.core.legacy import legacy_calls
 from cnnlens.inversion import Inversion, invert
 from cnnlens.plot import fit_scale, to_numpy
-from cnnlens.widgets.base import (
-    Exportable,
-    ResultCache,
-    StaleViews,
-    StatusLine,
-    row,
-    titled,
-    view_size,
-)
+from cnnlens.widgets.base import BaseWidget, ResultCache, row, titled
 from cnnlens.widgets.controls import layer_control, slider_options, spatial_layers
 from cnnlens.widgets.picker import ImagePicker
 from cnnlens.widgets.runner import Runner
@@ -30,7 +21,7 @@ from cnnlens.widgets.views import image_view, show_placeholder, show_png
 WHOLE = 0  # the field control's value for "the whole map"
 
 
-class InversionExplorer(Exportable, widgets.VBox):
+class InversionExplorer(BaseWidget):
     """Lecture 6: reconstruct an image from its code at any layer, beside the original.
 
     Pick an image, slide through the layers, set the prior strengths (λ_α, λ_TV), the steps and the
@@ -62,12 +53,11 @@ class InversionExplorer(Exportable, widgets.VBox):
         preview_every: int = 10,
         size: int | None = None,
     ) -> None:
+        super().__init__(size)
         self.model = model
-        self.px = view_size(size)
         self.preview_every = preview_every
-        self.status = StatusLine()
-        self.picker = ImagePicker(as_handle(model).input_size, self.status)
-        self.runner = Runner(self.status, "Invert", background=background)
+        self.picker = ImagePicker.for_model(model, self.status)
+        self.runner = Runner(self.status, "Invert", background, run=self.run)
         slider = slider_options()
         layers = spatial_layers(model)
         self.controls: dict[str, widgets.ValueWidget] = {
@@ -89,22 +79,19 @@ class InversionExplorer(Exportable, widgets.VBox):
         show_placeholder(self.view, "press Invert to reconstruct the image from its code", self.px)
         self.current: Inversion | None = None
         self._results = ResultCache()
-        self.runner.stale = StaleViews([self.view], self.status, self._key, "Invert")
-        self.runner.run_button.on_click(lambda _: self.run())
         self.picker.observe_choice(lambda _: self._show_original())
         controls = list(self.controls.values())
-        for control in (self.picker.choice, *controls):
-            control.observe(self.runner.stale.check, "value")
+        self.stale = self.runner.mark_stale([self.view], self._key, [self.picker.choice, *controls])
         columns = row(
             [
                 titled("original", self.original_view),
                 titled("reconstruction from the code", self.view),
             ]
         )
-        super().__init__(
-            [self.picker, row(controls[:3]), row(controls[3:]), self.runner, columns, self.status]
+        self._assemble(
+            [self.picker, row(controls[:3]), row(controls[3:]), self.runner, columns],
+            self._show_original,
         )
-        self._show_original()
 
     def settings(self) -> dict[str, Any]:
         """The chosen image's name and every control's value: the cache key of an inversion."""
@@ -162,5 +149,4 @@ class InversionExplorer(Exportable, widgets.VBox):
             f"{result.layer}{field} · relative code error ‖Φ(x) − Φ0‖ / ‖Φ0‖ = "
             f"{result.error[0]:.3f}"
         )
-        assert self.runner.stale is not None  # set in __init__
-        self.runner.stale.showing(key)
+        self.stale.showing(key)

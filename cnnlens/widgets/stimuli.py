@@ -14,16 +14,7 @@ from cnnlens.plot.images import grid
 from cnnlens.plot.stimuli import boxed, crop_grid
 from cnnlens.stimuli import receptive_field
 from cnnlens.stimuli.crops import unit_crops
-from cnnlens.widgets.base import (
-    ColourKey,
-    Exportable,
-    StatusLine,
-    guarded,
-    row,
-    scaled,
-    titled,
-    view_size,
-)
+from cnnlens.widgets.base import BaseWidget, ColourKey, guarded, row, scaled, titled
 from cnnlens.widgets.controls import (
     dataset_or_default,
     layer_control,
@@ -39,7 +30,7 @@ FIELD_KEY = "white-and-black frame: the part of the image the unit sees (its rec
 MAX_K = 16
 
 
-class StimuliExplorer(Exportable, widgets.VBox):
+class StimuliExplorer(BaseWidget):
     """Lecture 2: a unit's top dataset examples as receptive-field crops.
 
     Pick a layer, press Scan (one pass over the dataset, with progress and Cancel), then browse
@@ -71,10 +62,10 @@ class StimuliExplorer(Exportable, widgets.VBox):
         background: bool = True,
         size: int | None = None,
     ) -> None:
+        super().__init__(size)
         self.model = model
-        self.grid_px = scaled(view_size(size), GRID_RATIO)
+        self.grid_px = scaled(self.px, GRID_RATIO)
         self.images = dataset_or_default(model, images)
-        self.status = StatusLine()
         layers = spatial_layers(model)
         self.layer = layer_control(model, layer, layers, last=True)
         self.unit, self.unit_box, _ = unit_controls(
@@ -83,8 +74,7 @@ class StimuliExplorer(Exportable, widgets.VBox):
         most = min(MAX_K, image_count(self.images))
         self.k = widgets.IntSlider(min(9, most), 1, most, description="k", continuous_update=False)
         self.overlay = widgets.Checkbox(False, description="light by activation")
-        self.runner = Runner(self.status, label="Scan", background=background)
-        self.runner.run_button.on_click(lambda _: self.scan())
+        self.runner = Runner(self.status, "Scan", background, run=self.scan)
         self.crops_view = image_view()
         self.sources_view = image_view()
         self.key = ColourKey()
@@ -93,7 +83,7 @@ class StimuliExplorer(Exportable, widgets.VBox):
         for control in (self.k, self.overlay):
             control.observe(self._refresh, "value")
         sources = widgets.VBox([self.sources_view, self.key])
-        super().__init__(
+        self._assemble(
             [
                 row([self.layer, self.runner]),
                 row([self.unit, self.unit_box, self.k, self.overlay]),
@@ -103,10 +93,9 @@ class StimuliExplorer(Exportable, widgets.VBox):
                         titled("the images they come from", sources),
                     ]
                 ),
-                self.status,
-            ]
+            ],
+            self._refresh,
         )
-        self._refresh()
 
     def exported_data(self) -> dict[str, torch.Tensor]:
         """The unit's top crops shown, (k, 3, S, S) in [0, 1]."""
