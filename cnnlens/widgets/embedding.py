@@ -19,7 +19,7 @@ from cnnlens.plot.images import figure_png
 from cnnlens.widgets.base import BaseWidget, ResultCache, guarded, row, scaled
 from cnnlens.widgets.controls import dataset_or_default, spatial_layers
 from cnnlens.widgets.runner import Runner
-from cnnlens.widgets.views import image_view, show_bytes, show_placeholder, show_png
+from cnnlens.widgets.views import image_view, show_bytes, show_png
 
 ROW_RATIO = 900 / 192  # a neighbour row's width, relative to the widget's size
 MAP_RATIO = 560 / 192  # the t-SNE map's width, relative to the widget's size
@@ -174,12 +174,8 @@ class EmbeddingExplorer(BaseWidget):
         self.color_by = widgets.Dropdown(options=heads, value=heads[0], description="colour by")
         self.thumbnails = widgets.Checkbox(False, description="thumbnails")
         self.runner = Runner(self.status, "Run t-SNE", background, run=self.run)
-        self.view = image_view()
-        show_placeholder(
-            self.view,
-            "press Run t-SNE to map the images' features",
-            scaled(self.px, PLACEHOLDER_RATIO),
-        )
+        placeholder = "press Run t-SNE to map the images' features"
+        self.view = image_view(placeholder, scaled(self.px, PLACEHOLDER_RATIO))
         controls = (self.layer, self.perplexity, self.samples)
         self.stale = self.runner.mark_stale([self.view], self._key, controls)
         self.coords: torch.Tensor | None = None

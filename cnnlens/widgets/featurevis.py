@@ -37,7 +37,7 @@ from cnnlens.plot import fit_scale, grid, to_numpy
 from cnnlens.widgets.base import BaseWidget, ResultCache, guarded, row
 from cnnlens.widgets.controls import layer_control, slider_options, spatial_layers, unit_controls
 from cnnlens.widgets.runner import Runner
-from cnnlens.widgets.views import image_view, show_placeholder, show_png
+from cnnlens.widgets.views import image_view, show_png
 
 Settings = dict[str, Any]
 
@@ -133,8 +133,7 @@ class FeatureVisualizer(BaseWidget):
             "decorrelate": _toggle("decorrelated colour"),
             "leaky": _toggle("leaky ReLUs"),
         }
-        self.view = image_view()
-        show_placeholder(self.view, "press Render to draw what the unit responds to", self.px)
+        self.view = image_view("press Render to draw what the unit responds to", self.px)
         self.stale = self.runner.mark_stale([self.view], self._key, self.controls.values())
         self.current: Rendering | None = None
         self._results = ResultCache()

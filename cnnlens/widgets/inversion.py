@@ -16,7 +16,7 @@ from cnnlens.widgets.base import BaseWidget, ResultCache, row, titled
 from cnnlens.widgets.controls import layer_control, slider_options, spatial_layers
 from cnnlens.widgets.picker import ImagePicker
 from cnnlens.widgets.runner import Runner
-from cnnlens.widgets.views import image_view, show_placeholder, show_png
+from cnnlens.widgets.views import image_view, show_png
 
 WHOLE = 0  # the field control's value for "the whole map"
 
@@ -75,8 +75,7 @@ class InversionExplorer(BaseWidget):
             ),
         }
         self.original_view = image_view()
-        self.view = image_view()
-        show_placeholder(self.view, "press Invert to reconstruct the image from its code", self.px)
+        self.view = image_view("press Invert to reconstruct the image from its code", self.px)
         self.current: Inversion | None = None
         self._results = ResultCache()
         self.picker.observe_choice(lambda _: self._show_original())

@@ -18,9 +18,12 @@ from cnnlens.plot import png_bytes
 PLACEHOLDER = "cnnlens-placeholder"
 
 
-def image_view() -> widgets.Image:
-    """An empty view for PNG pictures."""
-    return widgets.Image(format="png")
+def image_view(placeholder: str | None = None, width: int = 192) -> widgets.Image:
+    """A view for PNG pictures: empty, or saying `placeholder` (`width` px wide) until the first."""
+    view = widgets.Image(format="png")
+    if placeholder is not None:
+        show_placeholder(view, placeholder, width)
+    return view
 
 
 def show_bytes(view: widgets.Image, png: bytes, width: str | None) -> None:
