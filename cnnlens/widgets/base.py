@@ -1,6 +1,7 @@
 """What every cnnlens widget shares: status, guarded callbacks, stale marks, export.
 
-The status line is one line (result, running…, cancelled, stale or error); `views` shows the
+`BaseWidget` is the class they derive from: a display size, a status line under the widget's rows,
+export. The status line is one line (result, running…, cancelled, stale or error); `views` shows the
 pictures and placeholders. Also control rows that wrap (`row`), a colour key under each map
 (`ColourKey`) and the display size of pictures (`set_default_size`, each widget's `size=`).
 """
