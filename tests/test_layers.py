@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import cnnlens
-from cnnlens.core.layers import layer_aliases
+from cnnlens.core.layers import feeding_conv, layer_aliases
 
 
 def test_paths_and_aliases_resolve(zoo, shapes):
@@ -56,3 +56,23 @@ def test_list_layers_shapes_match_hand_derived(shapes, zoo):
 def test_a_layer_that_is_not_a_name_gets_one_line(shapes, bad):
     with pytest.raises(cnnlens.CnnlensError, match="layer names are strings"):
         cnnlens.capture(shapes, torch.rand(1, 3, 64, 64), bad)
+
+
+def test_feeding_conv_is_the_last_conv_with_the_layers_channels():
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3),  # 0
+        torch.nn.ReLU(),  # 1
+        torch.nn.Conv2d(8, 8, 1),  # 2: a second conv with 8 outputs
+        torch.nn.BatchNorm2d(8),  # 3
+        torch.nn.MaxPool2d(2),  # 4
+        torch.nn.Conv2d(8, 16, 3),  # 5
+        torch.nn.ReLU(),  # 6
+    )
+    assert feeding_conv(net, "0", 8) == "0"  # a conv feeds itself
+    assert feeding_conv(net, "1", 8) == "0"
+    assert feeding_conv(net, "4", 8) == "2"  # the later of two 8-channel convs, past BN and pool
+    assert feeding_conv(net, "6", 16) == "5"
+    assert feeding_conv(net, "conv2", 8) == "2"  # aliases resolve
+    assert feeding_conv(net, "1", 16) is None  # the 16-channel conv comes after the layer
+    with pytest.raises(cnnlens.CnnlensError, match="unknown layer '9'"):
+        feeding_conv(net, "9", 8)

@@ -15,9 +15,9 @@ from cnnlens.errors import CnnlensError
 from cnnlens.stimuli import top_examples
 from cnnlens.stimuli.crops import unit_crops
 from cnnlens.widgets.backprop import BackpropExplorer
-from cnnlens.widgets.base import is_placeholder
 from cnnlens.widgets.embedding import EmbeddingExplorer, NeighboursExplorer
 from cnnlens.widgets.stimuli import StimuliExplorer
+from cnnlens.widgets.views import is_placeholder
 
 
 @pytest.fixture(scope="module")

@@ -88,6 +88,34 @@ def resolve_layers(model: ModelLike, names: str | Iterable[str]) -> list[str]:
     return list(dict.fromkeys(resolve_layer(model, cast(str, n)) for n in listed))
 
 
+def feeding_conv(model: ModelLike, layer: str, channels: int) -> str | None:
+    """The convolution whose filters make a layer's channels (for drawing a unit's filter).
+
+    That is the last `nn.Conv2d` with `channels` output channels among the modules up to and
+    including `layer`, in `named_modules()` order: the layer itself if it is that conv, else the
+    conv before it (a ReLU, pooling or BatchNorm after a conv keeps its channels).
+
+    Args:
+        model: A `LoadedModel` or an `nn.Module`.
+        layer: A layer name or alias, e.g. "relu3".
+        channels: The number of channels of the layer's output (C of its (C, H, W) maps).
+
+    Returns:
+        The conv's module path, or None when no conv up to `layer` has `channels` outputs.
+
+    Raises:
+        CnnlensError: `model` is neither a module nor a handle; `layer` is unknown.
+    """
+    path = resolve_layer(model, layer)
+    found = None
+    for name, module in as_net(model).named_modules():
+        if isinstance(module, nn.Conv2d) and module.out_channels == channels:
+            found = name
+        if name == path:
+            break
+    return found
+
+
 @dataclass(frozen=True)
 class LayerInfo:
     """One addressable layer: its path, alias, module type, output shape and parameter count.

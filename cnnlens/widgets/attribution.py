@@ -27,7 +27,7 @@ from cnnlens.attribution import (
 from cnnlens.core.capture import forward_until_done, images_for, normalize_for, output_names
 from cnnlens.core.guard import preserved
 from cnnlens.core.handle import as_handle
-from cnnlens.core.layers import ModelLike, as_net, list_layers
+from cnnlens.core.layers import ModelLike, as_net
 from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.notes import collecting_notes
 from cnnlens.core.progress import Progress
@@ -42,22 +42,11 @@ from cnnlens.plot import (
     signed_scale,
     to_numpy,
 )
-from cnnlens.widgets.base import (
-    ColourKey,
-    Exportable,
-    ResultCache,
-    StaleViews,
-    StatusLine,
-    chosen_layer,
-    guarded,
-    row,
-    scaled,
-    titled,
-    view_size,
-)
-from cnnlens.widgets.filters import show_png
+from cnnlens.widgets.base import BaseWidget, ColourKey, ResultCache, guarded, row, scaled, titled
+from cnnlens.widgets.controls import layer_control, slider_options, spatial_layers
 from cnnlens.widgets.picker import ImagePicker
 from cnnlens.widgets.runner import Runner
+from cnnlens.widgets.views import image_view, show_png
 
 Options = dict[str, Any]
 
@@ -116,7 +105,7 @@ COMPARE_RATIO = 140 / 192  # each side-by-side map, relative to the widget's siz
 RGB_KEY = "RGB input gradient: mid-gray = 0, one scale for all three channels"
 
 
-class AttributionExplorer(Exportable, widgets.VBox):
+class AttributionExplorer(BaseWidget):
     """Lectures 3 and 5: any attribution method for any image, target class and layer.
 
     Pick an image, a method, a target class (the prediction by default) and the method's settings;
@@ -153,11 +142,10 @@ class AttributionExplorer(Exportable, widgets.VBox):
         background: bool = True,
         size: int | None = None,
     ):
+        super().__init__(size)
         self.model = model
-        self.px = view_size(size)
         self.compare_px = scaled(self.px, COMPARE_RATIO)
         size = as_handle(model).input_size
-        self.status = StatusLine()
         self.picker = ImagePicker(size, self.status)
         names = output_names(model)
         self.class_names = names
@@ -169,21 +157,12 @@ class AttributionExplorer(Exportable, widgets.VBox):
             value=PREDICTED,
             description="target",
         )
-        spatial = [  # maps with real extent: a 1×1 layer (after global pooling) gives a flat map
-            i.name
-            for i in list_layers(model, input_size=size)
-            if i.output_shape is not None
-            and len(i.output_shape) == 3
-            and min(i.output_shape[1:]) > 1
-        ]
-        slider = {"continuous_update": False, "style": {"description_width": "initial"}}
+        # maps with real extent: a 1×1 layer (after global pooling) gives a flat map
+        layers = spatial_layers(model, min_side=2)
+        slider = slider_options()
         self._longest_stride = size // 4
         self.options = {
-            "layer": widgets.Dropdown(
-                options=spatial,
-                value=chosen_layer(model, layer, spatial, spatial[-1], offered=WITH_EXTENT),
-                description="layer",
-            ),
+            "layer": layer_control(model, layer, layers, last=True, offered=WITH_EXTENT),
             "window": widgets.IntSlider(8, 2, size // 2, description="window", **slider),
             "stride": widgets.IntSlider(4, 1, self._longest_stride, description="stride", **slider),
             "noise": widgets.FloatSlider(
@@ -196,7 +175,7 @@ class AttributionExplorer(Exportable, widgets.VBox):
         self.compare = widgets.SelectMultiple(
             options=list(METHODS), value=(), description="compare", rows=4
         )
-        self.overlay_view, self.map_view = widgets.Image(format="png"), widgets.Image(format="png")
+        self.overlay_view, self.map_view = image_view(), image_view()
         self.map_key = ColourKey()
         self.compare_row = row()
         self._compare_views: dict[str, widgets.Image] = {}
@@ -205,9 +184,8 @@ class AttributionExplorer(Exportable, widgets.VBox):
         self.runner = Runner(self.status, background=background)
         self.runner.run_button.layout.display = "none"  # controls start the work themselves
         self.runner.again = "choose the setting again to compute it"
-        self.runner.stale = StaleViews(
-            [self.overlay_view, self.map_view], self.status, self._wanted, "a setting"
-        )
+        views = [self.overlay_view, self.map_view]
+        self.stale = self.runner.mark_stale(views, self._wanted, press="a setting")
         self.current: torch.Tensor | None = None
         self.compared: dict[str, torch.Tensor] = {}
         self._request = 0  # the latest setting asked for; older results are dropped
@@ -219,25 +197,23 @@ class AttributionExplorer(Exportable, widgets.VBox):
             control.observe(self._refresh, "value")
         self.picker.observe_choice(self._refresh)
         self.opacity.observe(self._render, "value")
-        views = row(
+        maps = row(
             [
                 titled("map over the image", self.overlay_view),
                 titled("map", widgets.VBox([self.map_view, self.map_key])),
             ]
         )
-        controls = row([self.method, self.target, self.opacity])
-        super().__init__(
+        self._assemble(
             [
                 self.picker,
-                controls,
+                row([self.method, self.target, self.opacity]),
                 row(list(self.options.values())),
                 row([self.compare, self.runner]),
-                views,
+                maps,
                 self.compare_row,
-                self.status,
-            ]
+            ],
+            self._refresh,
         )
-        self._refresh()
 
     def exported_data(self) -> dict[str, torch.Tensor]:
         """The map shown, and each compared method's map by name."""
@@ -295,8 +271,7 @@ class AttributionExplorer(Exportable, widgets.VBox):
             )
             notes = dict.fromkeys(line for _, lines in results.values() for line in lines)
             self.status.show(" · ".join([heading, *notes]))
-            assert self.runner.stale is not None  # set in __init__
-            self.runner.stale.showing(keys)
+            self.stale.showing(keys)
 
         if self.runner.running:  # a newer setting wins: stop the old work at its next step
             self.runner.cancel()
@@ -354,7 +329,7 @@ class AttributionExplorer(Exportable, widgets.VBox):
         scale = fit_scale(image.shape[0], self.compare_px)
         for name, values in self.compared.items():
             if name not in self._compare_views:
-                self._compare_views[name] = widgets.Image(format="png")
+                self._compare_views[name] = image_view()
                 self._compare_keys[name] = ColourKey()
             _, strength, key = self._picture(name, values)
             show_png(self._compare_views[name], overlay(image, strength, self.opacity.value), scale)

@@ -4,41 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-import ipywidgets as widgets
 import numpy as np
 import torch
 
 from cnnlens.attribution import RULES, input_gradient, unit
 from cnnlens.attribution.patches import GradientPatches, gradient_patches
-from cnnlens.core.handle import as_handle
-from cnnlens.core.layers import ModelLike, list_layers
+from cnnlens.core.layers import ModelLike
 from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.notes import collecting_notes
 from cnnlens.core.targets import Target
 from cnnlens.data.batches import Images
 from cnnlens.plot import fit_scale, gradient_picture, to_numpy
 from cnnlens.plot.stimuli import crop_grid
-from cnnlens.widgets.base import (
-    ColourKey,
-    Exportable,
-    ResultCache,
-    StatusLine,
-    busy,
-    chosen_layer,
+from cnnlens.widgets.base import BaseWidget, ColourKey, ResultCache, busy, row, scaled, titled
+from cnnlens.widgets.controls import (
     dataset_or_default,
-    first_unit,
-    row,
-    scaled,
-    show_placeholder,
-    titled,
-    unit_box,
-    unit_slider_follows,
-    view_size,
+    layer_control,
+    spatial_layers,
+    unit_controls,
 )
-from cnnlens.widgets.filters import show_png
 from cnnlens.widgets.picker import ImagePicker
 from cnnlens.widgets.runner import Runner
 from cnnlens.widgets.scans import LayerScans
+from cnnlens.widgets.views import image_view, show_placeholder, show_png
 
 PATCH_GRID_RATIO = 260 / 192  # each 3 × 3 patch grid, relative to the widget's size
 GRADIENT_KEY = (
@@ -47,7 +35,7 @@ GRADIENT_KEY = (
 TITLES = {"gradient": "gradient", "deconvnet": "deconvnet", "guided": "guided backprop"}
 
 
-class BackpropExplorer(Exportable, widgets.VBox):
+class BackpropExplorer(BaseWidget):
     """Lecture 3: one unit's gradient, deconvnet and guided-backprop images side by side.
 
     Pick an image, a layer and a unit (channel, mean over positions): see what each of the three
@@ -87,52 +75,35 @@ class BackpropExplorer(Exportable, widgets.VBox):
         background: bool = True,
         size: int | None = None,
     ) -> None:
+        super().__init__(size)
         self.model = model
-        self.px = view_size(size)
         self.patch_px = scaled(self.px, PATCH_GRID_RATIO)
-        size = as_handle(model).input_size
-        self.status = StatusLine()
-        self.picker = ImagePicker(size, self.status)
-        spatial = [i for i in list_layers(model, input_size=size) if len(i.output_shape or ()) == 3]
-        self.channels = {i.name: i.output_shape[0] for i in spatial if i.output_shape}
-        names = [i.name for i in spatial]
-        layer = chosen_layer(model, layer, names, names[-1])
-        self.layer = widgets.Dropdown(options=names, value=layer, description="layer")
-        unit, problem = first_unit(unit, self.channels[layer], layer)
-        self.unit = widgets.IntSlider(
-            value=unit,
-            min=0,
-            max=self.channels[layer] - 1,
-            description="unit",
-            continuous_update=False,
+        self.picker = ImagePicker.for_model(model, self.status)
+        layers = spatial_layers(model)
+        self.layer = layer_control(model, layer, layers, last=True)
+        self.unit, self.unit_box, problem = unit_controls(
+            self.layer, layers, self.status, unit, then=self._refresh, continuous_update=False
         )
-        self.unit_box = unit_box(self.unit, self.status, lambda: self.layer.value)
-        self.views = {rule: widgets.Image(format="png") for rule in RULES}
+        self.views = {rule: image_view() for rule in RULES}
         self.current: dict[str, Any] = {}
         self._results = ResultCache()
         self.picker.observe_choice(self._refresh)
-        unit_slider_follows(self.layer, self.unit, self.channels.__getitem__, self._refresh)
-        self.unit.observe(self._refresh, "value")
-        self.input_view = widgets.Image(format="png")
+        self.input_view = image_view()
         self.key = ColourKey()
         columns = [titled("input", self.input_view)]
         columns += [titled(TITLES[rule], view) for rule, view in self.views.items()]
         self.images = dataset_or_default(model, images)
         self.patches: GradientPatches | None = None
-        self.runner = Runner(self.status, label="Scan for top examples", background=background)
-        self.runner.run_button.on_click(lambda _: self.scan())
+        self.runner = Runner(self.status, "Scan for top examples", background, run=self.scan)
         self.scans = LayerScans(model, self.images, self.runner, self._refresh, k=9)
-        self.crops_view, self.patches_view = (
-            widgets.Image(format="png"),
-            widgets.Image(format="png"),
-        )
+        self.crops_view, self.patches_view = image_view(), image_view()
         patch_row = row(
             [
                 titled("top dataset crops", self.crops_view),
                 titled("their guided backprop", self.patches_view),
             ]
         )
-        super().__init__(
+        self._assemble(
             [
                 self.picker,
                 row([self.layer, self.unit, self.unit_box]),
@@ -140,12 +111,10 @@ class BackpropExplorer(Exportable, widgets.VBox):
                 self.key,
                 self.runner,
                 patch_row,
-                self.status,
-            ]
+            ],
+            self._refresh,
+            problem,
         )
-        self._refresh()
-        if problem is not None:
-            self.status.error(problem)
 
     def scan(self) -> None:
         """Find the top examples of every unit of the current layer (then patches are instant)."""

@@ -1,8 +1,9 @@
-"""What every cnnlens widget shares: status, guarded callbacks, placeholders, stale marks, export.
+"""What every cnnlens widget shares: status, guarded callbacks, stale marks, export.
 
-The status line is one line (result, running…, cancelled, stale or error); empty views show
-placeholders. Also control rows that wrap (`row`), a colour key under each map (`ColourKey`) and the
-display size of pictures (`set_default_size`, each widget's `size=`).
+`BaseWidget` is the class they derive from: a display size, a status line under the widget's rows,
+export. The status line is one line (result, running…, cancelled, stale or error); `views` shows the
+pictures and placeholders. Also control rows that wrap (`row`), a colour key under each map
+(`ColourKey`) and the display size of pictures (`set_default_size`, each widget's `size=`).
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from __future__ import annotations
 import csv
 import functools
 import html
-import io
-import textwrap
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -20,15 +19,10 @@ from typing import Any
 import ipywidgets as widgets
 import numpy as np
 import torch
-from PIL import Image, ImageDraw, ImageFont
 
-from cnnlens.core.handle import as_handle
-from cnnlens.core.inputs import as_index, check_images
-from cnnlens.core.layers import ModelLike, resolve_layer
-from cnnlens.data.batches import Images, image_count
 from cnnlens.errors import CnnlensError
 from cnnlens.plot.scales import Scale
-from cnnlens.stimuli import default_probe_set
+from cnnlens.widgets.views import is_placeholder
 
 RUNNING = "running…"
 DEFAULT_SIZE = 192  # the course-wide display size of a widget's main pictures, in pixels
@@ -235,44 +229,8 @@ def busy(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return decorate
 
 
-PLACEHOLDER = "cnnlens-placeholder"
 STALE = "cnnlens-stale"
 STALE_BORDER = "3px dashed #c8a000"
-
-
-def placeholder_png(text: str, width: int = 192, height: int = 96) -> bytes:
-    """A light-gray PNG saying `text`: what an empty view shows instead of a broken image.
-
-    Latin-1 only: Pillow's own font has no other glyphs.
-    """
-    picture = Image.new("RGB", (width, height), (236, 236, 236))
-    draw = ImageDraw.Draw(picture)
-    font = ImageFont.load_default(size=12)
-    lines = textwrap.wrap(text, width=max(8, width // 7))
-    top = (height - 15 * len(lines)) // 2
-    for row, line in enumerate(lines):
-        draw.text((8, top + 15 * row), line, fill=(90, 90, 90), font=font)
-    buffer = io.BytesIO()
-    picture.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def show_bytes(view: widgets.Image, png: bytes, width: str | None) -> None:
-    """Show a PNG in `view` at `width` (None: its own), replacing any placeholder."""
-    view.value = png
-    view.layout.width = width
-    view.remove_class(PLACEHOLDER)
-
-
-def show_placeholder(view: widgets.Image, text: str, width: int = 192) -> None:
-    """Show `text` in `view` (e.g. "press Render to draw"); the next picture replaces it."""
-    show_bytes(view, placeholder_png(text, width), f"{width}px")
-    view.add_class(PLACEHOLDER)
-
-
-def is_placeholder(view: widgets.Image) -> bool:
-    """Whether `view` shows a placeholder rather than a result."""
-    return PLACEHOLDER in view._dom_classes
 
 
 class StaleViews:
@@ -437,103 +395,32 @@ class ResultCache:
         return key in self._items
 
 
-def dataset_or_default(model: ModelLike, images: Images | None) -> Images:
-    """The images a widget scans: `images`, or the held-out shape-world probe set when None.
+class BaseWidget(Exportable, widgets.VBox):
+    """A cnnlens widget: its controls and views above one status line, and `export`.
 
-    The probe set is at the model's input size. Never `images or ...`: a tensor has no truth value.
-    Raises CnnlensError for an empty collection or a tensor that is not an (N, 3, H, W) batch.
+    A subclass's constructor starts with `super().__init__(size)`, which sets `px`, the display size
+    of its main pictures (`size`, or the course-wide default for None), and `status`, its status
+    line; it ends with `_assemble`, which lays out its rows and draws its first picture.
     """
-    if images is None:
-        return default_probe_set(size=as_handle(model).input_size)
-    if isinstance(images, torch.Tensor):
-        images = check_images(images)
-    if image_count(images) == 0:
-        raise CnnlensError("no images given: pass at least one, or None for the default set")
-    return images
 
+    def __init__(self, size: int | None = None) -> None:
+        super().__init__()
+        self.px = view_size(size)
+        self.status = StatusLine()
 
-def chosen_layer(
-    model: ModelLike,
-    layer: str | None,
-    options: Sequence[str],
-    default: str,
-    offered: str = "layers with (C, H, W) maps",
-) -> str:
-    """The layer dropdown's first value for a widget's `layer` argument.
+    def _assemble(
+        self,
+        rows: Sequence[widgets.Widget],
+        draw: Callable[[], object] | None = None,
+        problem: CnnlensError | None = None,
+    ) -> None:
+        """Show `rows` above the status line, then call `draw` and say `problem` in the status.
 
-    A name or alias resolved to its path, `default` for None. Raises CnnlensError for an unknown
-    layer or one the widget does not offer (`offered` says which it offers), instead of the
-    dropdown's raw "value not found".
-    """
-    if layer is None:
-        return default
-    path = resolve_layer(model, layer)
-    if path not in options:
-        raise CnnlensError(
-            f"layer {path!r} is not one of this widget's {offered} "
-            f"({len(options)}: {options[0]!r} … {options[-1]!r})"
-        )
-    return path
-
-
-def first_unit(unit: object, units: int, layer: str) -> tuple[int, CnnlensError | None]:
-    """The unit slider's first value for a widget's `unit` argument, and an error if out of range.
-
-    When the unit lies outside 0..units-1, the error is for the status line (the slider then starts
-    at the nearest unit rather than silently at another one).
-    """
-    index = as_index(unit)
-    if 0 <= index < units:
-        return index, None
-    nearest = min(max(index, 0), units - 1)
-    return nearest, CnnlensError(
-        f"unit {index} out of range: {layer!r} has units 0..{units - 1}; showing unit {nearest}"
-    )
-
-
-def unit_box(
-    slider: widgets.IntSlider, status: StatusLine, layer: Callable[[], str]
-) -> widgets.IntText:
-    """A box to type a unit into beside `slider`.
-
-    The slider's readout clamps a typed 999 to the last unit in the browser, without a word: here a
-    unit past the end is said in `status`, and the slider goes to the nearest unit. The box shares
-    the slider's layout, so it hides and shows with it.
-    """
-    box = widgets.IntText(slider.value, layout=slider.layout)
-
-    def typed(change: dict) -> None:
-        nearest, problem = first_unit(change["new"], slider.max + 1, layer())
-        slider.value = box.value = nearest
+        `draw` is the widget's first drawing; `problem` one found in its arguments that it could
+        work around (a unit out of range), said after the drawing so that its line stays.
+        """
+        self.children = [*rows, self.status]
+        if draw is not None:
+            draw()
         if problem is not None:
-            status.error(problem)
-
-    box.observe(typed, "value")
-    slider.observe(lambda change: setattr(box, "value", change["new"]), "value")
-    return box
-
-
-def fit_unit_slider(slider: widgets.IntSlider, units: int) -> None:
-    """Give a unit slider the range 0..units-1, keeping its value when it still fits."""
-    with slider.hold_trait_notifications():
-        slider.value = min(slider.value, units - 1)
-        slider.max = units - 1
-
-
-def unit_slider_follows(
-    layer: widgets.ValueWidget,
-    slider: widgets.IntSlider,
-    units: Callable[[str], int],
-    then: Callable[[], None] | None = None,
-) -> None:
-    """Whenever another layer is chosen, fit `slider` to its `units(layer)` channels.
-
-    Then call `then` (the widget's redraw).
-    """
-
-    def follow(change: dict) -> None:
-        fit_unit_slider(slider, units(change["new"]))
-        if then is not None:
-            then()
-
-    layer.observe(follow, "value")
+            self.status.error(problem)

@@ -13,18 +13,8 @@ from cnnlens.dissection.result import Dissection, UnitLabel
 from cnnlens.errors import CnnlensError
 from cnnlens.plot import fit_scale
 from cnnlens.plot.dissection import category_bars, unit_strip
-from cnnlens.widgets.base import (
-    ColourKey,
-    Exportable,
-    ResultCache,
-    StatusLine,
-    guarded,
-    row,
-    scaled,
-    show_placeholder,
-    view_size,
-)
-from cnnlens.widgets.filters import show_png
+from cnnlens.widgets.base import BaseWidget, ColourKey, ResultCache, guarded, row, scaled
+from cnnlens.widgets.views import image_view, show_placeholder, show_png
 
 ALL = "all units"
 CHART_RATIO = 320 / 192  # the bar chart's width, relative to the widget's size
@@ -34,7 +24,7 @@ MASK_KEY = (
 )
 
 
-class DissectionBrowser(Exportable, widgets.VBox):
+class DissectionBrowser(BaseWidget):
     """Lecture 8: browse a dissection — units, their concepts, IoU and top images.
 
     Pick a layer, an IoU threshold and a category; step through the units (all of them, or that
@@ -56,12 +46,11 @@ class DissectionBrowser(Exportable, widgets.VBox):
     def __init__(
         self, results: Dissection | Mapping[str, Dissection], *, size: int | None = None
     ) -> None:
-        self.px = view_size(size)
+        super().__init__(size)
         self.results = {results.layer: results} if isinstance(results, Dissection) else results
         if not self.results:
             raise CnnlensError("no dissection results to browse")
         first = next(iter(self.results.values()))
-        self.status = StatusLine()
         self.layer = widgets.Dropdown(options=list(self.results), description="layer")
         self.category = widgets.Dropdown(
             options=[ALL, *first.probe.categories], value=ALL, description="category"
@@ -77,15 +66,15 @@ class DissectionBrowser(Exportable, widgets.VBox):
         )
         self.unit = widgets.SelectionSlider(options=[("0", 0)], description="unit")
         self.info = widgets.HTML()
-        self.strip_view = widgets.Image(format="png")
-        self.chart_view = widgets.Image(format="png")
+        self.strip_view = image_view()
+        self.chart_view = image_view()
         self.key = ColourKey()
         self.current: UnitLabel | None = None
         self._strips, self._charts = ResultCache(), ResultCache()
         for control in (self.layer, self.category, self.threshold):
             control.observe(self._refilter, "value")
         self.unit.observe(self._show_unit, "value")
-        super().__init__(
+        self._assemble(
             [
                 row([self.layer, self.category]),
                 row([self.unit, self.threshold]),
@@ -94,10 +83,9 @@ class DissectionBrowser(Exportable, widgets.VBox):
                 self.strip_view,
                 self.key,
                 self.chart_view,
-                self.status,
-            ]
+            ],
+            self._refilter,
         )
-        self._refilter()
 
     @property
     def result(self) -> Dissection:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import ipywidgets as widgets
 import torch
 
-from cnnlens.core.handle import as_handle
-from cnnlens.core.layers import ModelLike, list_layers
+from cnnlens.core.layers import ModelLike
 from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.progress import Progress
 from cnnlens.data.batches import Images, first_images, image_batches, image_count, images_at
@@ -17,21 +16,10 @@ from cnnlens.errors import CnnlensError
 from cnnlens.plot import fit_scale
 from cnnlens.plot.embedding import SCATTER_DPI, neighbour_row, scatter, thumbnail_map
 from cnnlens.plot.images import figure_png
-from cnnlens.widgets.base import (
-    Exportable,
-    ResultCache,
-    StaleViews,
-    StatusLine,
-    dataset_or_default,
-    guarded,
-    row,
-    scaled,
-    show_bytes,
-    show_placeholder,
-    view_size,
-)
-from cnnlens.widgets.filters import show_png
+from cnnlens.widgets.base import BaseWidget, ResultCache, guarded, row, scaled
+from cnnlens.widgets.controls import dataset_or_default, spatial_layers
 from cnnlens.widgets.runner import Runner
+from cnnlens.widgets.views import image_view, show_bytes, show_png
 
 ROW_RATIO = 900 / 192  # a neighbour row's width, relative to the widget's size
 MAP_RATIO = 560 / 192  # the t-SNE map's width, relative to the widget's size
@@ -48,7 +36,7 @@ def _label_line(labels: torch.Tensor | None, index: int) -> str:
     return ", ".join(HEAD_CLASSES[h][k] for h, k in zip(HEADS, labels[index].tolist(), strict=True))
 
 
-class NeighboursExplorer(Exportable, widgets.VBox):
+class NeighboursExplorer(BaseWidget):
     """Lecture 7: a query image's nearest neighbours in feature space and in pixel space.
 
     Pick a query image from the dataset: its k nearest neighbours in the network's feature space and
@@ -78,13 +66,13 @@ class NeighboursExplorer(Exportable, widgets.VBox):
         layer: str | None = None,
         size: int | None = None,
     ) -> None:
+        super().__init__(size)
         self.model = model
-        self.row_px = scaled(view_size(size), ROW_RATIO)
+        self.row_px = scaled(self.px, ROW_RATIO)
         self.images = dataset_or_default(model, images)
         others = image_count(self.images) - 1  # the most neighbours a query can have
         if others < 1:
             raise CnnlensError("nearest neighbours need at least 2 images, got 1")
-        self.status = StatusLine()
         features = dataset_features(model, self.images, layer=layer)
         self.features = features.values
         # shape-world labels come with the features: no image is drawn again to name it
@@ -97,15 +85,14 @@ class NeighboursExplorer(Exportable, widgets.VBox):
             min(8, others), 1, min(16, others), description="k", continuous_update=False
         )
         self.space = widgets.ToggleButtons(options=SPACES, value="both", description="space")
-        self.views = {space: widgets.Image(format="png") for space in SPACES[:2]}
+        self.views = {space: image_view() for space in SPACES[:2]}
         self.captions = {space: widgets.HTML() for space in SPACES[:2]}
         self.current: dict[str, list[int]] = {}
         for control in (self.query, self.k, self.space):
             control.observe(self._refresh, "value")
         rows = [widgets.VBox([self.captions[s], self.views[s]]) for s in SPACES[:2]]
         self.rows = widgets.VBox(rows)
-        super().__init__([row([self.query, self.k]), self.space, self.rows, self.status])
-        self._refresh()
+        self._assemble([row([self.query, self.k]), self.space, self.rows], self._refresh)
 
     def exported_data(self) -> dict[str, list[dict[str, object]]]:
         """The neighbours shown: one row per space and rank, with the query."""
@@ -143,7 +130,7 @@ class NeighboursExplorer(Exportable, widgets.VBox):
         ].value = f"<b>{space} space</b> — {same}/{len(found)} neighbours share all three labels"
 
 
-class EmbeddingExplorer(Exportable, widgets.VBox):
+class EmbeddingExplorer(BaseWidget):
     """Lecture 7: a t-SNE map of a layer's features for a sample of the dataset.
 
     Run computes it (with progress and Cancel for the features), then colour by any label or show
@@ -173,19 +160,13 @@ class EmbeddingExplorer(Exportable, widgets.VBox):
         background: bool = True,
         size: int | None = None,
     ) -> None:
+        super().__init__(size)
         self.model = model
-        self.map_px = scaled(view_size(size), MAP_RATIO)
+        self.map_px = scaled(self.px, MAP_RATIO)
         self.images = dataset_or_default(model, images)
-        input_size = as_handle(model).input_size
-        spatial = [
-            i.name
-            for i in list_layers(model, input_size=input_size)
-            if len(i.output_shape or ()) == 3
-        ]
         last = f"{last_linear_layer(model)} (input)"  # dataset_features' name for layer=None
-        self.status = StatusLine()
         self.layer = widgets.Dropdown(
-            options=[(last, ""), *((name, name) for name in spatial)],
+            options=[(last, ""), *((name, name) for name in spatial_layers(model))],
             value="",
             description="layer",
         )
@@ -196,15 +177,11 @@ class EmbeddingExplorer(Exportable, widgets.VBox):
         heads = HEADS if isinstance(self.images, ShapeWorld) else ("label",)
         self.color_by = widgets.Dropdown(options=heads, value=heads[0], description="colour by")
         self.thumbnails = widgets.Checkbox(False, description="thumbnails")
-        self.runner = Runner(self.status, label="Run t-SNE", background=background)
-        self.runner.run_button.on_click(lambda _: self.run())
-        self.view = widgets.Image(format="png")
-        show_placeholder(
-            self.view,
-            "press Run t-SNE to map the images' features",
-            scaled(view_size(size), PLACEHOLDER_RATIO),
-        )
-        self.runner.stale = StaleViews([self.view], self.status, self._key, "Run t-SNE")
+        self.runner = Runner(self.status, "Run t-SNE", background, run=self.run)
+        placeholder = "press Run t-SNE to map the images' features"
+        self.view = image_view(placeholder, scaled(self.px, PLACEHOLDER_RATIO))
+        controls = (self.layer, self.perplexity, self.samples)
+        self.stale = self.runner.mark_stale([self.view], self._key, controls)
         self.coords: torch.Tensor | None = None
         self._results = ResultCache(16)
         self._shown: tuple | None = None
@@ -212,15 +189,8 @@ class EmbeddingExplorer(Exportable, widgets.VBox):
         self._thumbnails_of: Images | None = None
         for control in (self.color_by, self.thumbnails):
             control.observe(self._draw, "value")
-        for control in (self.layer, self.perplexity, self.samples):
-            control.observe(self.runner.stale.check, "value")
-        super().__init__(
-            [
-                row([self.layer, self.perplexity, self.samples]),
-                row([self.runner, self.color_by, self.thumbnails]),
-                self.view,
-                self.status,
-            ]
+        self._assemble(
+            [row(controls), row([self.runner, self.color_by, self.thumbnails]), self.view]
         )
         self.status.show("choose a layer and press Run t-SNE")
 
@@ -265,8 +235,7 @@ class EmbeddingExplorer(Exportable, widgets.VBox):
             features, self.coords = result
             self._shown = ((features.layer, *key[1:]), features.labels, subset)
             self._draw()
-            assert self.runner.stale is not None  # set in __init__
-            self.runner.stale.showing(key)
+            self.stale.showing(key)
 
         what = f"features and t-SNE of {key[2]} images at {self.layer.label}"
         self.runner.start(work, done, what)

@@ -13,7 +13,7 @@ import torch
 
 from cnnlens.core.capture import output_names
 from cnnlens.core.handle import as_handle
-from cnnlens.core.layers import ModelLike, list_layers
+from cnnlens.core.layers import ModelLike
 from cnnlens.core.legacy import legacy_calls
 from cnnlens.featurevis import (
     Blur,
@@ -34,23 +34,10 @@ from cnnlens.featurevis import (
 from cnnlens.featurevis.render import LEAKY_SLOPE
 from cnnlens.featurevis.transforms import STANDARD_KINDS, Transform, standard
 from cnnlens.plot import fit_scale, grid, to_numpy
-from cnnlens.widgets.base import (
-    Exportable,
-    ResultCache,
-    StaleViews,
-    StatusLine,
-    chosen_layer,
-    first_unit,
-    fit_unit_slider,
-    guarded,
-    row,
-    show_placeholder,
-    unit_box,
-    unit_slider_follows,
-    view_size,
-)
-from cnnlens.widgets.filters import show_png
+from cnnlens.widgets.base import BaseWidget, ResultCache, guarded, row
+from cnnlens.widgets.controls import layer_control, slider_options, spatial_layers, unit_controls
 from cnnlens.widgets.runner import Runner
+from cnnlens.widgets.views import image_view, show_png
 
 Settings = dict[str, Any]
 
@@ -78,7 +65,7 @@ def transforms_for(settings: Settings) -> list[Transform]:
     return standard(settings["size"], kinds=[kind for kind in STANDARD_KINDS if settings[kind]])
 
 
-class FeatureVisualizer(Exportable, widgets.VBox):
+class FeatureVisualizer(BaseWidget):
     """Lecture 4: activation maximization with every knob, a live preview and Cancel.
 
     Pick a layer, a unit (or a class) and an objective, set steps, learning rate, regularizer
@@ -111,24 +98,22 @@ class FeatureVisualizer(Exportable, widgets.VBox):
         preview_every: int = 8,
         size: int | None = None,
     ) -> None:
+        super().__init__(size)
         self.model = model
-        self.px = view_size(size)
         self.size = as_handle(model).input_size
         self.preview_every = preview_every
-        self.status = StatusLine()
-        self.runner = Runner(self.status, "Render", background=background)
-        spatial = [
-            i for i in list_layers(model, input_size=self.size) if len(i.output_shape or ()) == 3
-        ]
-        self.channels = {i.name: i.output_shape[0] for i in spatial if i.output_shape}
-        names = [i.name for i in spatial]
-        layer = chosen_layer(model, layer, names, names[-1])
+        self.runner = Runner(self.status, "Render", background, run=self.run)
         classes = output_names(model)
-        slider = {"continuous_update": False, "style": {"description_width": "initial"}}
+        slider = slider_options()
+        layers = spatial_layers(model)
+        layer_choice = layer_control(model, layer, layers, last=True)
+        unit_choice, self.unit_box, problem = unit_controls(
+            layer_choice, layers, self.status, unit, **slider
+        )
         self.controls: dict[str, widgets.ValueWidget] = {
             "objective": widgets.Dropdown(options=list(OBJECTIVES), description="objective"),
-            "layer": widgets.Dropdown(options=names, value=layer, description="layer"),
-            "unit": widgets.IntSlider(0, 0, 1, description="unit", **slider),
+            "layer": layer_choice,
+            "unit": unit_choice,
             "class": widgets.Dropdown(
                 options=[(n, i) for i, n in enumerate(classes)], description="class"
             ),
@@ -148,24 +133,11 @@ class FeatureVisualizer(Exportable, widgets.VBox):
             "decorrelate": _toggle("decorrelated colour"),
             "leaky": _toggle("leaky ReLUs"),
         }
-        fit_unit_slider(self.controls["unit"], self.channels[layer])
-        start, problem = first_unit(unit, self.channels[layer], layer)
-        self.controls["unit"].value = start
-        self.unit_box = unit_box(
-            self.controls["unit"], self.status, lambda: self.controls["layer"].value
-        )
-        self.view = widgets.Image(format="png")
-        show_placeholder(self.view, "press Render to draw what the unit responds to", self.px)
-        self.runner.stale = StaleViews([self.view], self.status, self._key, "Render")
+        self.view = image_view("press Render to draw what the unit responds to", self.px)
+        self.stale = self.runner.mark_stale([self.view], self._key, self.controls.values())
         self.current: Rendering | None = None
         self._results = ResultCache()
-        unit_slider_follows(
-            self.controls["layer"], self.controls["unit"], self.channels.__getitem__
-        )
-        for control in self.controls.values():
-            control.observe(self.runner.stale.check, "value")
         self.controls["objective"].observe(self._show_relevant, "value")
-        self.runner.run_button.on_click(lambda _: self.run())
         c = self.controls
         rows = [
             [c["objective"], c["layer"], c["unit"], self.unit_box, c["class"]],
@@ -174,10 +146,9 @@ class FeatureVisualizer(Exportable, widgets.VBox):
             [c[name] for name in ("pad", "jitter", "scale", "rotate", "fourier", "decorrelate")]
             + [c["leaky"]],
         ]
-        super().__init__([*(row(r) for r in rows), self.runner, self.view, self.status])
-        self._show_relevant()
-        if problem is not None:
-            self.status.error(problem)
+        self._assemble(
+            [*(row(r) for r in rows), self.runner, self.view], self._show_relevant, problem
+        )
 
     def settings(self) -> Settings:
         """The values of the controls the objective uses, plus the image size: a render's cache key.
@@ -243,8 +214,7 @@ class FeatureVisualizer(Exportable, widgets.VBox):
         read = ", ".join(f"{name} read at {path}" for name, path in result.layers.items())
         values = " ".join(f"{v:.2f}" for v in result.values.tolist())
         self.status.show(f"{settings['objective']} · {read} · objective {values}")
-        assert self.runner.stale is not None  # set in __init__
-        self.runner.stale.showing(key)
+        self.stale.showing(key)
 
     def _hidden(self) -> set[str]:
         """The controls the chosen objective does not read."""

@@ -5,58 +5,31 @@ from __future__ import annotations
 import ipywidgets as widgets
 import numpy as np
 import torch
-from torch import nn
 
 from cnnlens.activations import FeatureMaps, feature_maps
-from cnnlens.core.handle import as_handle
-from cnnlens.core.layers import ModelLike, as_net, list_layers
+from cnnlens.core.layers import ModelLike, as_net, feeding_conv
 from cnnlens.core.legacy import legacy_calls
 from cnnlens.filters import filter_slices, filters_rgb, layer_filters
 from cnnlens.models import checkpoint_names, load
 from cnnlens.models.embedded import read_manifest
-from cnnlens.plot import fit_scale, grid, level_scale, png_bytes, to_numpy
+from cnnlens.plot import fit_scale, grid, level_scale, to_numpy
 from cnnlens.widgets.base import (
+    BaseWidget,
     ColourKey,
-    Exportable,
     ResultCache,
-    StatusLine,
     busy,
-    chosen_layer,
-    first_unit,
     guarded,
     row,
     scaled,
-    show_bytes,
     titled,
-    unit_box,
-    unit_slider_follows,
-    view_size,
 )
+from cnnlens.widgets.controls import layer_control, spatial_layers, unit_controls
 from cnnlens.widgets.picker import ImagePicker
+from cnnlens.widgets.views import image_view, show_png
 
 TILE_RATIO = 40 / 192  # a tile of the all-units overview, relative to the widget's size
 FIRST_LAYER_KEY = "RGB weights, each filter scaled on its own: mid-gray = 0"
 SLICES_KEY = "one slice per input channel, one scale: gray = 0, bright +, dark −"
-
-
-def _image_widget() -> widgets.Image:
-    return widgets.Image(format="png")
-
-
-def show_png(view: widgets.Image, picture: np.ndarray, scale: int = 1) -> None:
-    """Show a picture at its natural pixel size (upscaled by `scale`), never browser-stretched."""
-    show_bytes(view, png_bytes(picture, scale), f"{picture.shape[1] * scale}px")
-
-
-def feeding_conv(net: nn.Module, layer: str, channels: int) -> str | None:
-    """The conv behind a layer's channels: the last Conv2d up to `layer` with that many outputs."""
-    found = None
-    for path, module in net.named_modules():
-        if isinstance(module, nn.Conv2d) and module.out_channels == channels:
-            found = path
-        if path == layer:
-            return found
-    return None
 
 
 def filter_picture(weights: torch.Tensor, unit: int) -> np.ndarray:
@@ -66,7 +39,7 @@ def filter_picture(weights: torch.Tensor, unit: int) -> np.ndarray:
     return grid(filter_slices(weights, unit), pad=1, pad_value=0.0)
 
 
-class FeatureExplorer(Exportable, widgets.VBox):
+class FeatureExplorer(BaseWidget):
     """Lecture 1: an image's feature maps at a layer, one unit's map and its filter.
 
     Pick an image, a layer and a unit; see the layer's maps, the unit's map and its filter.
@@ -94,43 +67,21 @@ class FeatureExplorer(Exportable, widgets.VBox):
         unit: int = 0,
         size: int | None = None,
     ) -> None:
-        self.model = model
-        self.px = view_size(size)
-        self.net = as_net(model)
-        size = as_handle(model).input_size
-        self.status = StatusLine()
-        self.picker = ImagePicker(size, self.status)
-        spatial = [
-            info
-            for info in list_layers(model, input_size=size)
-            if info.output_shape and len(info.output_shape) == 3
-        ]
-        self.shapes = {info.name: info.output_shape for info in spatial if info.output_shape}
-        labels = [
-            (
-                f"{info.alias or info.name} ({info.type}, "
-                f"{'×'.join(map(str, self.shapes[info.name]))})",
-                info.name,
-            )
-            for info in spatial
-        ]
-        layer = chosen_layer(model, layer, list(self.shapes), spatial[0].name)
-        self.layer = widgets.Dropdown(options=labels, value=layer, description="layer")
-        units = self.shapes[layer][0]
-        unit, problem = first_unit(unit, units, layer)
-        self.unit = widgets.IntSlider(value=unit, min=0, max=units - 1, description="unit")
-        self.unit_box = unit_box(self.unit, self.status, lambda: self.layer.value)
-        self.input_view, self.maps_view = _image_widget(), _image_widget()
-        self.unit_view, self.filter_view = _image_widget(), _image_widget()
+        super().__init__(size)
+        self.model, self.net = model, as_net(model)
+        self.picker = ImagePicker.for_model(model, self.status)
+        layers = spatial_layers(model)
+        self.layer = layer_control(model, layer, layers, labelled=True)
+        self.unit, self.unit_box, problem = unit_controls(
+            self.layer, layers, self.status, unit, then=self._refresh
+        )
+        self.input_view, self.maps_view = image_view(), image_view()
+        self.unit_view, self.filter_view = image_view(), image_view()
         self.filter_title = widgets.HTML()
         self.unit_key, self.maps_key, self.filter_key = ColourKey(), ColourKey(), ColourKey()
         self.current: FeatureMaps | None = None
         self._maps = ResultCache()
         self.picker.observe_choice(self._refresh)
-        unit_slider_follows(
-            self.layer, self.unit, lambda layer: self.shapes[layer][0], self._refresh
-        )
-        self.unit.observe(self._refresh, "value")
         views = row(
             [
                 titled("input", self.input_view, self.px),
@@ -138,21 +89,17 @@ class FeatureExplorer(Exportable, widgets.VBox):
                 widgets.VBox([self.filter_title, self.filter_view, self.filter_key]),
             ]
         )
-        super().__init__(
+        maps = widgets.VBox([self.maps_view, self.maps_key])
+        self._assemble(
             [
                 self.picker,
                 row([self.layer, self.unit, self.unit_box]),
                 views,
-                titled(
-                    "all units of the layer (one shared scale)",
-                    widgets.VBox([self.maps_view, self.maps_key]),
-                ),
-                self.status,
-            ]
+                titled("all units of the layer (one shared scale)", maps),
+            ],
+            self._refresh,
+            problem,
         )
-        self._refresh()
-        if problem is not None:
-            self.status.error(problem)
 
     def exported_data(self) -> dict[str, torch.Tensor]:
         """The layer's maps shown, (C, H, W)."""
@@ -216,7 +163,7 @@ class FeatureExplorer(Exportable, widgets.VBox):
         self.filter_key.line(key, picture.shape[1] * scale)
 
 
-class FilterEvolution(Exportable, widgets.VBox):
+class FilterEvolution(BaseWidget):
     """Lecture 1: first-layer filters of the embedded model at each shipped training checkpoint.
 
     Args:
@@ -236,19 +183,19 @@ class FilterEvolution(Exportable, widgets.VBox):
         layer: str = "conv1",
         size: int | None = None,
     ) -> None:
+        super().__init__(size)
         self.layer = layer
-        self.px = 2 * view_size(None) if size is None else view_size(size)
-        self.status = StatusLine()
+        if size is None:  # the grid holds every filter: twice the course-wide size
+            self.px *= 2
         self.names = checkpoint_names()
         self.checkpoint = widgets.SelectionSlider(
             options=self.names, value=self.names[-1], description="checkpoint"
         )
-        self.view = _image_widget()
+        self.view = image_view()
         self.key = ColourKey()
         self._pictures = ResultCache()
         self.checkpoint.observe(self._refresh, "value")
-        super().__init__([self.checkpoint, self.view, self.key, self.status])
-        self._refresh()
+        self._assemble([self.checkpoint, self.view, self.key], self._refresh)
 
     def filters_at(self, name: str) -> np.ndarray:
         """The RGB filter grid of `layer` at checkpoint `name`."""

@@ -8,30 +8,20 @@ from typing import Any
 import ipywidgets as widgets
 import torch
 
-from cnnlens.core.handle import as_handle
-from cnnlens.core.layers import ModelLike, list_layers
+from cnnlens.core.layers import ModelLike
 from cnnlens.core.legacy import legacy_calls
 from cnnlens.inversion import Inversion, invert
 from cnnlens.plot import fit_scale, to_numpy
-from cnnlens.widgets.base import (
-    Exportable,
-    ResultCache,
-    StaleViews,
-    StatusLine,
-    chosen_layer,
-    row,
-    show_placeholder,
-    titled,
-    view_size,
-)
-from cnnlens.widgets.filters import show_png
+from cnnlens.widgets.base import BaseWidget, ResultCache, row, titled
+from cnnlens.widgets.controls import layer_control, slider_options, spatial_layers
 from cnnlens.widgets.picker import ImagePicker
 from cnnlens.widgets.runner import Runner
+from cnnlens.widgets.views import image_view, show_png
 
 WHOLE = 0  # the field control's value for "the whole map"
 
 
-class InversionExplorer(Exportable, widgets.VBox):
+class InversionExplorer(BaseWidget):
     """Lecture 6: reconstruct an image from its code at any layer, beside the original.
 
     Pick an image, slide through the layers, set the prior strengths (λ_α, λ_TV), the steps and the
@@ -63,24 +53,15 @@ class InversionExplorer(Exportable, widgets.VBox):
         preview_every: int = 10,
         size: int | None = None,
     ) -> None:
+        super().__init__(size)
         self.model = model
-        self.px = view_size(size)
         self.preview_every = preview_every
-        size = as_handle(model).input_size
-        self.status = StatusLine()
-        self.picker = ImagePicker(size, self.status)
-        self.runner = Runner(self.status, "Invert", background=background)
-        names = [
-            i.name for i in list_layers(model, input_size=size) if len(i.output_shape or ()) == 3
-        ]
-        slider = {"continuous_update": False, "style": {"description_width": "initial"}}
+        self.picker = ImagePicker.for_model(model, self.status)
+        self.runner = Runner(self.status, "Invert", background, run=self.run)
+        slider = slider_options()
+        layers = spatial_layers(model)
         self.controls: dict[str, widgets.ValueWidget] = {
-            "layer": widgets.SelectionSlider(
-                options=names,
-                value=chosen_layer(model, layer, names, names[0]),
-                description="layer",
-                **slider,
-            ),
+            "layer": layer_control(model, layer, layers, kind=widgets.SelectionSlider, **slider),
             "alpha_strength": widgets.FloatLogSlider(
                 1.0, base=10, min=-3, max=2, description="λ_α (α = 6)", **slider
             ),
@@ -93,34 +74,23 @@ class InversionExplorer(Exportable, widgets.VBox):
                 description="code",
             ),
         }
-        self.original_view = widgets.Image(format="png")
-        self.view = widgets.Image(format="png")
-        show_placeholder(self.view, "press Invert to reconstruct the image from its code", self.px)
-        self.runner.stale = StaleViews([self.view], self.status, self._key, "Invert")
+        self.original_view = image_view()
+        self.view = image_view("press Invert to reconstruct the image from its code", self.px)
         self.current: Inversion | None = None
         self._results = ResultCache()
-        self.runner.run_button.on_click(lambda _: self.run())
         self.picker.observe_choice(lambda _: self._show_original())
-        for control in (self.picker.choice, *self.controls.values()):
-            control.observe(self.runner.stale.check, "value")
+        controls = list(self.controls.values())
+        self.stale = self.runner.mark_stale([self.view], self._key, [self.picker.choice, *controls])
         columns = row(
             [
                 titled("original", self.original_view),
                 titled("reconstruction from the code", self.view),
             ]
         )
-        controls = list(self.controls.values())
-        super().__init__(
-            [
-                self.picker,
-                row(controls[:3]),
-                row(controls[3:]),
-                self.runner,
-                columns,
-                self.status,
-            ]
+        self._assemble(
+            [self.picker, row(controls[:3]), row(controls[3:]), self.runner, columns],
+            self._show_original,
         )
-        self._show_original()
 
     def settings(self) -> dict[str, Any]:
         """The chosen image's name and every control's value: the cache key of an inversion."""
@@ -178,5 +148,4 @@ class InversionExplorer(Exportable, widgets.VBox):
             f"{result.layer}{field} · relative code error ‖Φ(x) − Φ0‖ / ‖Φ0‖ = "
             f"{result.error[0]:.3f}"
         )
-        assert self.runner.stale is not None  # set in __init__
-        self.runner.stale.showing(key)
+        self.stale.showing(key)

@@ -9,6 +9,7 @@ import ipywidgets as widgets
 import torch
 import torch.nn.functional as F
 
+from cnnlens.core.handle import ModelLike, as_handle
 from cnnlens.data import HEADS, ShapeWorld
 from cnnlens.data.images import ImageSource, load_image
 from cnnlens.widgets.base import StatusLine, row
@@ -53,6 +54,11 @@ class ImagePicker(widgets.VBox):
         self.upload.observe(self._on_upload, "value")
         self.path.observe(self._on_path, "value")
         super().__init__([row([self.choice, self.upload]), self.path])
+
+    @classmethod
+    def for_model(cls, model: ModelLike, status: StatusLine) -> ImagePicker:
+        """A picker of images at `model`'s input size, saying problems in `status`."""
+        return cls(as_handle(model).input_size, status)
 
     @property
     def image(self) -> torch.Tensor:

@@ -8,7 +8,7 @@ runs elsewhere: `Runner` runs it on a background thread and makes its progress c
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import ipywidgets as widgets
@@ -21,13 +21,21 @@ class Runner(widgets.HBox):
     """[Run] [Cancel] [bar]: `start(work, done)` runs `work(progress)`, then `done(result)`.
 
     While it runs the status says "running…"; an error shows as one red line, a cancel as an
-    informational one; `done` only sees finished results. A widget that sets `stale` has the views
-    it fills marked stale from each start until `done` shows a result (so after a cancel or an error
-    too).
+    informational one; `done` only sees finished results. The Run button calls `run` (the widget's
+    own start; None: the widget wires the button itself or hides it). A widget that sets `stale`
+    (`mark_stale`) has the views it fills marked stale from each start until `done` shows a result
+    (so after a cancel or an error too).
     """
 
-    def __init__(self, status: StatusLine, label: str = "Run", background: bool = True) -> None:
+    def __init__(
+        self,
+        status: StatusLine,
+        label: str = "Run",
+        background: bool = True,
+        run: Callable[[], object] | None = None,
+    ) -> None:
         self.status = status
+        self.label = label
         self.background = background
         self.stale: StaleViews | None = None
         self.again = f"press {label} to run again"  # what the line after a cancel suggests
@@ -42,9 +50,30 @@ class Runner(widgets.HBox):
         self._cancel = threading.Event()
         self.cancel_button.on_click(lambda _: self._cancel.set())
         self._thread: threading.Thread | None = None
+        if run is not None:
+            self.run_button.on_click(lambda _: run())
         super().__init__(
             [self.run_button, self.cancel_button, self.bar], layout={"flex_flow": WRAP}
         )
+
+    def mark_stale(
+        self,
+        views: Sequence[widgets.Image],
+        settings: Callable[[], object],
+        controls: Iterable[widgets.ValueWidget] = (),
+        press: str | None = None,
+    ) -> StaleViews:
+        """Have `views` marked stale while a run goes, and while the controls move off the result.
+
+        That is, whenever `settings()` (read on each change of a control in `controls`) differs from
+        the setting of the result shown. The stale line says to press `press` (the Run button's
+        label for None). Returns the marks: the widget calls their `showing(key)` after drawing a
+        finished result.
+        """
+        self.stale = StaleViews(views, self.status, settings, press or self.label)
+        for control in controls:
+            control.observe(self.stale.check, "value")
+        return self.stale
 
     @property
     def running(self) -> bool:

@@ -6,8 +6,7 @@ import ipywidgets as widgets
 import numpy as np
 import torch
 
-from cnnlens.core.handle import as_handle
-from cnnlens.core.layers import ModelLike, list_layers
+from cnnlens.core.layers import ModelLike
 from cnnlens.core.legacy import legacy_calls
 from cnnlens.data.batches import Images, image_count, images_at
 from cnnlens.plot import fit_scale
@@ -15,31 +14,23 @@ from cnnlens.plot.images import grid
 from cnnlens.plot.stimuli import boxed, crop_grid
 from cnnlens.stimuli import receptive_field
 from cnnlens.stimuli.crops import unit_crops
-from cnnlens.widgets.base import (
-    ColourKey,
-    Exportable,
-    StatusLine,
-    chosen_layer,
+from cnnlens.widgets.base import BaseWidget, ColourKey, guarded, row, scaled, titled
+from cnnlens.widgets.controls import (
     dataset_or_default,
-    guarded,
-    row,
-    scaled,
-    show_placeholder,
-    titled,
-    unit_box,
-    unit_slider_follows,
-    view_size,
+    layer_control,
+    spatial_layers,
+    unit_controls,
 )
-from cnnlens.widgets.filters import show_png
 from cnnlens.widgets.runner import Runner
 from cnnlens.widgets.scans import LayerScans
+from cnnlens.widgets.views import image_view, show_placeholder, show_png
 
 GRID_RATIO = 300 / 192  # each grid's width, relative to the widget's size
 FIELD_KEY = "white-and-black frame: the part of the image the unit sees (its receptive field)"
 MAX_K = 16
 
 
-class StimuliExplorer(Exportable, widgets.VBox):
+class StimuliExplorer(BaseWidget):
     """Lecture 2: a unit's top dataset examples as receptive-field crops.
 
     Pick a layer, press Scan (one pass over the dataset, with progress and Cancel), then browse
@@ -71,49 +62,40 @@ class StimuliExplorer(Exportable, widgets.VBox):
         background: bool = True,
         size: int | None = None,
     ) -> None:
+        super().__init__(size)
         self.model = model
-        self.grid_px = scaled(view_size(size), GRID_RATIO)
+        self.grid_px = scaled(self.px, GRID_RATIO)
         self.images = dataset_or_default(model, images)
-        size = as_handle(model).input_size
-        spatial = [i for i in list_layers(model, input_size=size) if len(i.output_shape or ()) == 3]
-        self.channels = {i.name: i.output_shape[0] for i in spatial if i.output_shape}
-        names = list(self.channels)
-        self.status = StatusLine()
-        layer = chosen_layer(model, layer, names, names[-1])
-        self.layer = widgets.Dropdown(options=names, value=layer, description="layer")
-        self.unit = widgets.IntSlider(
-            0, 0, self.channels[self.layer.value] - 1, description="unit", continuous_update=False
+        layers = spatial_layers(model)
+        self.layer = layer_control(model, layer, layers, last=True)
+        self.unit, self.unit_box, _ = unit_controls(
+            self.layer, layers, self.status, then=self._refresh, continuous_update=False
         )
-        self.unit_box = unit_box(self.unit, self.status, lambda: self.layer.value)
         most = min(MAX_K, image_count(self.images))
         self.k = widgets.IntSlider(min(9, most), 1, most, description="k", continuous_update=False)
         self.overlay = widgets.Checkbox(False, description="light by activation")
-        self.runner = Runner(self.status, label="Scan", background=background)
-        self.runner.run_button.on_click(lambda _: self.scan())
-        self.crops_view = widgets.Image(format="png")
-        self.sources_view = widgets.Image(format="png")
+        self.runner = Runner(self.status, "Scan", background, run=self.scan)
+        self.crops_view = image_view()
+        self.sources_view = image_view()
         self.key = ColourKey()
         self.scans = LayerScans(model, self.images, self.runner, self._refresh, MAX_K)
         self.current: torch.Tensor | None = None
-        unit_slider_follows(self.layer, self.unit, self.channels.__getitem__, self._refresh)
-        for control in (self.unit, self.k, self.overlay):
+        for control in (self.k, self.overlay):
             control.observe(self._refresh, "value")
-        super().__init__(
+        sources = widgets.VBox([self.sources_view, self.key])
+        self._assemble(
             [
                 row([self.layer, self.runner]),
                 row([self.unit, self.unit_box, self.k, self.overlay]),
                 row(
                     [
                         titled("top crops, best first", self.crops_view),
-                        titled(
-                            "the images they come from", widgets.VBox([self.sources_view, self.key])
-                        ),
+                        titled("the images they come from", sources),
                     ]
                 ),
-                self.status,
-            ]
+            ],
+            self._refresh,
         )
-        self._refresh()
 
     def exported_data(self) -> dict[str, torch.Tensor]:
         """The unit's top crops shown, (k, 3, S, S) in [0, 1]."""
