@@ -9,7 +9,7 @@ from cnnlens.attribution import input_gradient, unit
 from cnnlens.attribution.contributions import contribution_graph, contributions
 from cnnlens.attribution.patches import gradient_patches
 from cnnlens.data import ShapeWorld
-from cnnlens.plot.contributions import contribution_figure
+from cnnlens.plot.contributions import _contribution_figure
 from cnnlens.stimuli import receptive_field, top_examples
 from cnnlens.stimuli.crops import unit_crops
 
@@ -61,7 +61,7 @@ def test_contribution_graph_follows_the_strongest_contributors(shapes, world):
     strongest = contributions(shapes, image, "relu4_1", unit("relu4_2", 11)).abs().topk(2).indices
     assert set(graph.nodes[1]) == set(strongest.tolist())
     assert len(graph.edges) == 2 + 2 * 2 and 1 <= len(graph.nodes[0]) <= 4
-    assert contribution_figure(graph).axes
+    assert _contribution_figure(graph).axes
 
 
 def test_bad_requests_fail_in_one_line(shapes, world):

@@ -18,8 +18,8 @@ from cnnlens.attribution.contributions import ContributionGraph
 from cnnlens.data import ShapeWorld
 from cnnlens.data.shapeworld import BACKGROUND_TONES, COLOR_RGB, COLORS
 from cnnlens.plot import signed_scale
-from cnnlens.plot.contributions import NEGATIVE, POSITIVE, contribution_figure
-from cnnlens.plot.dissection import masked_picture
+from cnnlens.plot.contributions import NEGATIVE, POSITIVE, _contribution_figure
+from cnnlens.plot.dissection import _masked_picture
 from cnnlens.plot.embedding import draw_scatter
 from cnnlens.plot.stimuli import boxed
 from cnnlens.widgets import (
@@ -196,7 +196,7 @@ def test_graph_labels_fit_inside_their_circles_and_the_colours_have_a_legend():
         nodes=({12: 3.456, 101: 0.25, 7: 10.5}, {40: 1.5, 99: 12.25}),
         edges=((0, 12, 40, 0.8), (0, 101, 99, -0.4), (0, 7, 40, 0.1)),
     )
-    figure = contribution_figure(graph)
+    figure = _contribution_figure(graph)
     renderer = FigureCanvasAgg(figure).get_renderer()
     axes = figure.axes[0]
     diameter = np.sqrt(axes.collections[0].get_sizes()[0]) * figure.dpi / 72
@@ -226,7 +226,7 @@ def test_a_dissection_mask_outline_stands_out_on_every_shape_world_colour(colour
     image = torch.tensor(colour, dtype=torch.float32)[:, None, None].expand(3, 64, 64)
     mask = torch.zeros(8, 8, dtype=torch.bool)
     mask[2:6, 2:6] = True
-    picture = masked_picture(image, mask, dim=1.0)  # no dimming: only the outline differs
+    picture = _masked_picture(image, mask, dim=1.0)  # no dimming: only the outline differs
     outline = np.abs(picture - np.array(colour)).sum(axis=-1) > 1e-6
     assert outline.any()
     contrast = np.linalg.norm(picture[outline] - np.array(colour), axis=-1)

@@ -13,7 +13,7 @@ NODE_POINTS = 34  # a node's diameter in points: its two label lines fit inside
 LABEL_POINTS = 7.5  # the labels' font size
 
 
-def contribution_figure(graph: ContributionGraph, title: str = "") -> Figure:
+def _contribution_figure(graph: ContributionGraph, title: str = "") -> Figure:
     """The graph in a Figure of its own (see `draw_contributions`)."""
     tallest = max((len(units) for units in graph.nodes), default=1)
     height = max(4.6, 0.55 * (tallest + 1) + 1.2)  # room for every circle of the fullest column

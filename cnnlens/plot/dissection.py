@@ -35,7 +35,7 @@ def _border(shape: tuple[int, int]) -> np.ndarray:
     return edge
 
 
-def masked_picture(image: torch.Tensor, mask: torch.Tensor, dim: float = 0.3) -> np.ndarray:
+def _masked_picture(image: torch.Tensor, mask: torch.Tensor, dim: float = 0.3) -> np.ndarray:
     """An RGB (H, W, 3) view of one image: full brightness inside the mask, dimmed outside.
 
     The mask is resized to the image (nearest); its outline is white with a black line just outside
@@ -53,9 +53,9 @@ def masked_picture(image: torch.Tensor, mask: torch.Tensor, dim: float = 0.3) ->
 
 
 def unit_strip(images: torch.Tensor, masks: torch.Tensor, scale: int = 1) -> np.ndarray:
-    """A unit's top images side by side, each with its thresholded mask (see masked_picture)."""
+    """A unit's top images side by side, each with its thresholded mask (see _masked_picture)."""
     tiles = np.stack(
-        [masked_picture(image, mask) for image, mask in zip(images, masks, strict=True)]
+        [_masked_picture(image, mask) for image, mask in zip(images, masks, strict=True)]
     )
     if scale > 1:
         tiles = tiles.repeat(scale, axis=1).repeat(scale, axis=2)

@@ -52,7 +52,7 @@ Options = dict[str, Any]
 
 
 @dataclass(frozen=True)
-class Method:
+class _Method:
     """How to compute one image's map, how to draw it, and which controls it reads."""
 
     compute: Callable[[ModelLike, torch.Tensor, int, Options, Progress | None], torch.Tensor]
@@ -65,33 +65,33 @@ def _resized(maps: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return attribution_map(maps, size=(x.shape[-2], x.shape[-1]))[0]
 
 
-METHODS: dict[str, Method] = {
-    "saliency": Method(lambda m, x, t, o, p: saliency(m, x, t)[0], "heat"),
-    "gradient × input": Method(lambda m, x, t, o, p: gradient_times_input(m, x, t)[0], "signed"),
-    "deconvnet": Method(lambda m, x, t, o, p: deconvnet(m, x, t)[0], "rgb"),
-    "guided backprop": Method(lambda m, x, t, o, p: guided_backprop(m, x, t)[0], "rgb"),
-    "SmoothGrad": Method(
+METHODS: dict[str, _Method] = {
+    "saliency": _Method(lambda m, x, t, o, p: saliency(m, x, t)[0], "heat"),
+    "gradient × input": _Method(lambda m, x, t, o, p: gradient_times_input(m, x, t)[0], "signed"),
+    "deconvnet": _Method(lambda m, x, t, o, p: deconvnet(m, x, t)[0], "rgb"),
+    "guided backprop": _Method(lambda m, x, t, o, p: guided_backprop(m, x, t)[0], "rgb"),
+    "SmoothGrad": _Method(
         lambda m, x, t, o, p: attribution_map(
             smoothgrad(m, x, t, noise=o["noise"], samples=o["samples"], progress=p)
         )[0],
         "heat",
         ("noise", "samples"),
     ),
-    "integrated gradients": Method(
+    "integrated gradients": _Method(
         lambda m, x, t, o, p: attribution_map(
             integrated_gradients(m, x, t, steps=o["steps"], progress=p), reduce="sum"
         )[0],
         "signed",
         ("steps",),
     ),
-    "CAM": Method(lambda m, x, t, o, p: _resized(cam(m, x, t), x), "signed"),
-    "Grad-CAM": Method(
+    "CAM": _Method(lambda m, x, t, o, p: _resized(cam(m, x, t), x), "signed"),
+    "Grad-CAM": _Method(
         lambda m, x, t, o, p: _resized(grad_cam(m, x, o["layer"], t), x), "heat", ("layer",)
     ),
-    "guided Grad-CAM": Method(
+    "guided Grad-CAM": _Method(
         lambda m, x, t, o, p: guided_grad_cam(m, x, o["layer"], t)[0], "rgb", ("layer",)
     ),
-    "occlusion": Method(
+    "occlusion": _Method(
         lambda m, x, t, o, p: occlusion(
             m, x, t, window=o["window"], stride=o["stride"], progress=p
         )[0],

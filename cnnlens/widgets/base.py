@@ -55,7 +55,7 @@ def default_size() -> int:
     return _size["default"]
 
 
-def view_size(size: int | None) -> int:
+def _view_size(size: int | None) -> int:
     """A widget's display size: its `size=` argument, or the course-wide default for None.
 
     Raises CnnlensError for a size outside 64 … 2048 or not a whole number.
@@ -405,7 +405,7 @@ class BaseWidget(Exportable, widgets.VBox):
 
     def __init__(self, size: int | None = None) -> None:
         super().__init__()
-        self.px = view_size(size)
+        self.px = _view_size(size)
         self.status = StatusLine()
 
     def _assemble(

@@ -56,13 +56,13 @@ def layer_control(
 ) -> widgets.ValueWidget:
     """A control described "layer" (a dropdown unless `kind` says otherwise) offering `layers`.
 
-    It starts at the widget's `layer` argument (see `chosen_layer`; `offered` names the layers for
+    It starts at the widget's `layer` argument (see `_chosen_layer`; `offered` names the layers for
     its error), or for None at the first of `layers` (the last one with `last`). `labelled`
     options name each layer with its type and shape ("conv2 (Conv2d, 48×32×32)"); `options` go to
     the control (`continuous_update`, `style`).
     """
     names = list(layers)
-    value = chosen_layer(model, layer, names, names[-1 if last else 0], offered)
+    value = _chosen_layer(model, layer, names, names[-1 if last else 0], offered)
     choices = [(_label(layers[name]), name) for name in names] if labelled else names
     return kind(options=choices, value=value, description="layer", **options)
 
@@ -91,7 +91,7 @@ def unit_controls(
     def units(name: str) -> int:
         return (layers[name].output_shape or (0,))[0]
 
-    start, problem = first_unit(unit, units(layer.value), layer.value)
+    start, problem = _first_unit(unit, units(layer.value), layer.value)
     slider = widgets.IntSlider(start, 0, units(layer.value) - 1, description="unit", **options)
     box = _unit_box(slider, status, lambda: layer.value)
     _follow_layer(layer, slider, units, then)
@@ -115,7 +115,7 @@ def dataset_or_default(model: ModelLike, images: Images | None) -> Images:
     return images
 
 
-def chosen_layer(
+def _chosen_layer(
     model: ModelLike,
     layer: str | None,
     options: Sequence[str],
@@ -139,7 +139,7 @@ def chosen_layer(
     return path
 
 
-def first_unit(unit: object, units: int, layer: str) -> tuple[int, CnnlensError | None]:
+def _first_unit(unit: object, units: int, layer: str) -> tuple[int, CnnlensError | None]:
     """The unit slider's first value for a widget's `unit` argument, and an error if out of range.
 
     When the unit lies outside 0..units-1, the error is for the status line (the slider then starts
@@ -166,7 +166,7 @@ def _unit_box(
     box = widgets.IntText(slider.value, layout=slider.layout)
 
     def typed(change: dict) -> None:
-        nearest, problem = first_unit(change["new"], slider.max + 1, layer())
+        nearest, problem = _first_unit(change["new"], slider.max + 1, layer())
         slider.value = box.value = nearest
         if problem is not None:
             status.error(problem)

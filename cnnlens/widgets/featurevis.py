@@ -60,7 +60,7 @@ def _toggle(description: str) -> widgets.Checkbox:
     return widgets.Checkbox(True, description=description, indent=False, layout={"width": "auto"})
 
 
-def transforms_for(settings: Settings) -> list[Transform]:
+def _transforms_for(settings: Settings) -> list[Transform]:
     """The standard robustness transforms switched on, with amounts for the image size."""
     return standard(settings["size"], kinds=[kind for kind in STANDARD_KINDS if settings[kind]])
 
@@ -196,7 +196,7 @@ class FeatureVisualizer(BaseWidget):
             lr=s["lr"],
             count=s["batch"],
             param=Param(fourier=s["fourier"], decorrelate=s["decorrelate"]),
-            transforms=transforms_for(s),
+            transforms=_transforms_for(s),
             regularizers=regularizers,
             leaky=LEAKY_SLOPE if s["leaky"] else None,
             progress=progress,

@@ -32,7 +32,7 @@ FIRST_LAYER_KEY = "RGB weights, each filter scaled on its own: mid-gray = 0"
 SLICES_KEY = "one slice per input channel, one scale: gray = 0, bright +, dark −"
 
 
-def filter_picture(weights: torch.Tensor, unit: int) -> np.ndarray:
+def _filter_picture(weights: torch.Tensor, unit: int) -> np.ndarray:
     """One unit's filter: an RGB patch for a first layer, else a grid of per-channel slices."""
     if weights.shape[1] == 3:
         return filters_rgb(weights[unit : unit + 1])[0]
@@ -152,7 +152,7 @@ class FeatureExplorer(BaseWidget):
             self.filter_key.line("")
             return
         weights = layer_filters(self.net, conv)
-        picture = filter_picture(weights, unit)
+        picture = _filter_picture(weights, unit)
         kind = (
             "RGB" if weights.shape[1] == 3 else f"{weights.shape[1]} input-channel slices, gray = 0"
         )

@@ -18,7 +18,7 @@ SAMPLE_SEED = 2024
 MIN_SIZE = 32  # the shape world's smallest image
 
 
-def shape_world_samples(count: int, size: int, seed: int = SAMPLE_SEED) -> dict[str, torch.Tensor]:
+def _shape_world_samples(count: int, size: int, seed: int = SAMPLE_SEED) -> dict[str, torch.Tensor]:
     """Labelled shape-world images ("#3 red star on dots") keyed by their label, (3, size, size).
 
     Below the shape world's 32 px they are drawn at 32 px and area-averaged down.
@@ -41,7 +41,7 @@ class ImagePicker(widgets.VBox):
     def __init__(self, size: int, status: StatusLine, samples: int = 12) -> None:
         self.size = size
         self.status = status
-        self.images = shape_world_samples(samples, size)
+        self.images = _shape_world_samples(samples, size)
         self.choice = widgets.Dropdown(
             options=list(self.images), description="image", layout={"width": "320px"}
         )
@@ -80,7 +80,7 @@ class ImagePicker(widgets.VBox):
         self.images[name] = fitted
         self.choice.options = list(self.images)
         self.choice.value = name
-        note = fitting_note((whole.shape[-2], whole.shape[-1]), self.size)
+        note = _fitting_note((whole.shape[-2], whole.shape[-1]), self.size)
         if note and not self.status.is_error:
             self.status.show(f"{self.status.text} · {name}: {note}")
 
@@ -97,7 +97,7 @@ class ImagePicker(widgets.VBox):
             self.add(f"file: {Path(change['new']).name}", change["new"].strip())
 
 
-def fitting_note(shape: tuple[int, int], size: int) -> str | None:
+def _fitting_note(shape: tuple[int, int], size: int) -> str | None:
     """How an image of (height, width) `shape` was fitted to `size` × `size` (None: as it was)."""
     height, width = shape
     if (height, width) == (size, size):

@@ -38,7 +38,7 @@ def show_png(view: widgets.Image, picture: np.ndarray, scale: int = 1) -> None:
     show_bytes(view, png_bytes(picture, scale), f"{picture.shape[1] * scale}px")
 
 
-def placeholder_png(text: str, width: int = 192, height: int = 96) -> bytes:
+def _placeholder_png(text: str, width: int = 192, height: int = 96) -> bytes:
     """A light-gray PNG saying `text`: what an empty view shows instead of a broken image.
 
     Latin-1 only: Pillow's own font has no other glyphs.
@@ -57,7 +57,7 @@ def placeholder_png(text: str, width: int = 192, height: int = 96) -> bytes:
 
 def show_placeholder(view: widgets.Image, text: str, width: int = 192) -> None:
     """Show `text` in `view` (e.g. "press Render to draw"); the next picture replaces it."""
-    show_bytes(view, placeholder_png(text, width), f"{width}px")
+    show_bytes(view, _placeholder_png(text, width), f"{width}px")
     view.add_class(PLACEHOLDER)
 
 
