@@ -28,7 +28,7 @@ from tests.snapshot import assert_unchanged, snapshot
 # The paths where a call builds its working view, reads the graph and lets go of its hooks.
 CORE = tuple(
     str(Path(cnnlens.__file__).parent / "core" / name)
-    for name in ("guard.py", "view.py", "fastcopy.py", "capture.py")
+    for name in ("guard.py", "view.py", "fastcopy.py", "capture.py", "recording.py")
 )
 X = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
 
