@@ -12,20 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
 
-from cnnlens.core.capture import (
-    RELUS,
-    forward_until_done,
-    normalize_for,
-    recording,
-    sequential_neighbour,
-)
+from cnnlens.core.capture import RELUS, forward_pass, normalize_for, sequential_neighbour
 from cnnlens.core.fastcopy import fast_copy, graph_facts
-from cnnlens.core.guard import preserved
 from cnnlens.core.handle import as_handle
 from cnnlens.core.inputs import check_images
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
@@ -232,15 +225,12 @@ def render(
     transform = compose(chain(standard(size) if transforms is None else transforms, net, example))
     only = last_channels(objective, paths, truncate)
     working, layout = fast_copy(net, example, keep=inner, only=only)
-    with (
-        preserved(working) as guard,
-        torch.enable_grad(),
-        recording(guard, inner, truncate=truncate) as rec,
-    ):
+    # The fast copy runs under the model's handle (its normalization and logits).
+    with forward_pass(replace(handle, net=working), inner, grad=True, truncate=truncate) as forward:
+        rec = forward.recorded
 
         def score(x: torch.Tensor) -> torch.Tensor:
-            x = normalize_for(model, x).contiguous(memory_format=layout)
-            output = forward_until_done(guard.model, x)
+            output = forward(x, layout=layout)
             missing = [path for path in inner if path not in rec]
             if missing:
                 raise CnnlensError(f"layer(s) {missing} did not run in the forward pass")
