@@ -13,14 +13,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
-from weakref import WeakKeyDictionary
 
 import torch
 from torch import nn
 
 from cnnlens.core.guard import Guard
 from cnnlens.core.notes import note
-from cnnlens.core.view import probing_view
+from cnnlens.core.view import PerNetwork, probing_view
 from cnnlens.errors import CnnlensError
 
 
@@ -28,7 +27,7 @@ class _StopForward(BaseException):
     """Raised by a hook to end the forward pass early; BaseException so user `except` misses it."""
 
 
-_CALLS: WeakKeyDictionary[nn.Module, tuple[tuple, Counter[str]]] = WeakKeyDictionary()
+_CALLS: PerNetwork[Counter[str]] = PerNetwork()
 
 
 def call_counts(net: nn.Module, x: torch.Tensor) -> Counter[str]:
@@ -39,10 +38,11 @@ def call_counts(net: nn.Module, x: torch.Tensor) -> Counter[str]:
     shape (so a truncated forward pays for the whole network once). Empty when that forward fails
     (the real one will say why).
     """
-    signature = (tuple((p, type(m)) for p, m in net.named_modules()), tuple(x.shape[1:]))
-    cached = _CALLS.get(net)
-    if cached is not None and cached[0] == signature:
-        return cached[1]
+    return _CALLS.get(net, x.shape[1:], lambda: _count_calls(net, x))
+
+
+def _count_calls(net: nn.Module, x: torch.Tensor) -> Counter[str]:
+    """`call_counts`, read now."""
     view = probing_view(net)
     counts: Counter[str] = Counter()
 
@@ -59,7 +59,6 @@ def call_counts(net: nn.Module, x: torch.Tensor) -> Counter[str]:
             view(x[:1].detach())
     except Exception:
         counts.clear()
-    _CALLS[net] = (signature, counts)
     return counts
 
 

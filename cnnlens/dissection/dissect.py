@@ -16,8 +16,8 @@ from typing import Any, cast, overload
 import torch
 
 from cnnlens.core.capture import forward_pass, images_for, normalize_for, relu_note
-from cnnlens.core.fastcopy import input_layout
 from cnnlens.core.layers import ModelLike, as_net, resolve_layers
+from cnnlens.core.layout import input_layout
 from cnnlens.core.legacy import legacy_calls, warn_once
 from cnnlens.core.progress import Progress, steps
 from cnnlens.dissection.iou import IoUTally

@@ -4,7 +4,7 @@ The forward runs only as far as the deepest layer the objective reads, a whole b
 (e.g. one per unit) is optimized at once, and only the images get gradients. Randomness (start
 noise, transforms) comes from one seeded generator, so a render is bit-reproducible. ReLU layers
 are read before their ReLU by default (a dead unit has no gradient), and ReLUs leak during the
-render. The steps run on a fast working copy of the network (`core.fastcopy`: shared weights,
+render. The steps run on a fast working copy of the network (`featurevis.fastcopy`: shared weights,
 BatchNorm folded, channels-last); the model is exactly as before afterwards.
 """
 
@@ -18,7 +18,6 @@ import torch
 from torch import nn
 
 from cnnlens.core.capture import RELUS, forward_pass, normalize_for, sequential_neighbour
-from cnnlens.core.fastcopy import fast_copy, graph_facts
 from cnnlens.core.handle import as_handle
 from cnnlens.core.inputs import check_images
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
@@ -26,6 +25,7 @@ from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.progress import Progress
 from cnnlens.core.progress import steps as tracked
 from cnnlens.errors import CnnlensError
+from cnnlens.featurevis.fastcopy import fast_copy, graph_facts
 from cnnlens.featurevis.init import gray, mean_image
 from cnnlens.featurevis.leaky import leaky_relus
 from cnnlens.featurevis.objectives import OUTPUT, Objective, as_objective
