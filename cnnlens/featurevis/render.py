@@ -26,7 +26,7 @@ from cnnlens.core.progress import Progress
 from cnnlens.core.progress import steps as tracked
 from cnnlens.errors import CnnlensError
 from cnnlens.featurevis.fastcopy import fast_copy, graph_facts
-from cnnlens.featurevis.init import gray, mean_image
+from cnnlens.featurevis.init import gray, model_mean_image
 from cnnlens.featurevis.leaky import leaky_relus
 from cnnlens.featurevis.objectives import OUTPUT, Objective, as_objective
 from cnnlens.featurevis.params import Param, ParamImage
@@ -103,6 +103,7 @@ def chain(
 
 
 def start_images(
+    model: ModelLike,
     param: Param,
     init: str | torch.Tensor,
     count: int,
@@ -110,10 +111,10 @@ def start_images(
     generator: torch.Generator,
     like: torch.Tensor,
 ) -> ParamImage:
-    """The parameterized start: random, gray, the mean image, or given images.
+    """The parameterized start: random, gray, the model's mean image, or given images.
 
-    "random" (noise in parameter space), "gray", "mean" (the shape world's mean image) or given
-    images (one, or one per image of the batch).
+    "random" (noise in parameter space), "gray", "mean" (the model's mean training image,
+    `model_mean_image`) or given images (one, or one per image of the batch).
     """
     if isinstance(init, torch.Tensor):
         images = check_images(init)  # one-line errors for grayscale, NaN, integer, ...
@@ -129,7 +130,7 @@ def start_images(
     if init == "gray":
         return param.encode(gray(count, size).to(like))
     if init == "mean":
-        return param.encode(mean_image(count, size).to(like))
+        return param.encode(model_mean_image(model, count, size).to(like))
     raise CnnlensError(f"unknown start {init!r}; use 'random', 'gray', 'mean' or a tensor")
 
 
@@ -179,11 +180,15 @@ def render(
             model's.
         count: Number of images; None for the objective's (one per listed unit), else the number of
             start images, else 1.
-        param: Image parameterization; None for `Param()` (Fourier, decorrelated).
+        param: Image parameterization; None for `Param()` (Fourier, decorrelated). Colour is
+            decorrelated by the model's colour covariance (`Param.for_model`) unless the param
+            gives its own; a model whose handle has none (a plain module, a torchvision
+            classifier) is rendered in plain RGB.
         transforms: Random transforms before each forward; None for `standard(size)`, [] for none.
         regularizers: Penalties subtracted from the objective.
-        init: "random", "gray", "mean", or start images: (3, S, S) or (N, 3, S, S) float tensor in
-            [0, 1].
+        init: "random", "gray", "mean" (the model's mean training image where its handle has one,
+            else a flat image of its normalization mean, else gray: `model_mean_image`), or start
+            images: (3, S, S) or (N, 3, S, S) float tensor in [0, 1].
         leaky: Negative slope of the ReLUs during the render; None for plain ReLUs.
         pre_relu: Read a ReLU layer before its ReLU (a dead unit still has a gradient).
         seed: Seed of the start noise and the transforms.
@@ -211,11 +216,11 @@ def render(
     count = count or objective.batch or given or 1
     _check_settings(steps, lr, size, count)
     paths = layer_paths(model, objective, pre_relu)
-    param = param or Param()
+    param = (param or Param()).for_model(model)
     relus = nullcontext() if leaky is None else leaky_relus(leaky)
     like = next(net.parameters(), torch.empty(0))
     generator = torch.Generator().manual_seed(seed)
-    image = start_images(param, init, count, size, generator, like.detach())
+    image = start_images(model, param, init, count, size, generator, like.detach())
     optimizer = torch.optim.Adam([image.leaf], lr=lr, fused=True)  # one kernel per step
     history = []
     inner = [path for path in paths.values() if path != OUTPUT]
