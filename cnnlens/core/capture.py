@@ -77,6 +77,7 @@ class Forward:
     images, read `recorded`.
 
     Attributes:
+        handle: The model's handle (its normalization).
         guard: The call's `Guard`; its `model` is the working view the forwards run on.
         recorded: {layer path: tensor} from the latest forward: the layers' outputs, or the layer's
             input (`at_input`); a layer the forward did not reach is missing.
@@ -100,6 +101,9 @@ class Forward:
         Returns:
             What the network's forward returned, or None when the forward stopped early (every
             recorded layer read).
+
+        Raises:
+            CnnlensError: A recorded layer returns something other than a tensor.
         """
         self.recorded.clear()
         x = self.handle.normalize(images)
@@ -132,6 +136,9 @@ def forward_in(
 
     Yields:
         The `Forward`.
+
+    Raises:
+        ValueError: `at_input` with other than one layer.
     """
     if at_input:
         (path,) = layers
