@@ -5,8 +5,8 @@ the cost of one of our steps vs. a bare truncated forward + backward on the same
 Prints images/s for both and the speed-up, on the embedded model (64 px) and on VGG16 with random
 weights (128 px), for an early and a deep layer: our speed comes from stopping the forward at the
 objective's layer, computing only the objective's channel there and input gradients only (plus a
-faster copy of the network: BatchNorm folded, channels-last, see core.fastcopy), so it grows the
-earlier the layer. For scale it also prints the multiply-adds of the convolutions and linear
+faster copy of the network: BatchNorm folded, channels-last, see featurevis.fastcopy), so it grows
+the earlier the layer. For scale it also prints the multiply-adds of the convolutions and linear
 layers each step needs, ours vs. lucent's (full forward, input and weight gradients): at deep
 layers that ratio bounds the speed-up unless one side computes faster per multiply-add.
 Lucent is optional (CI lacks it): install it in a throwaway environment, e.g.
@@ -29,7 +29,7 @@ import torch
 from timing import repeats_from_command_line
 
 import cnnlens
-from cnnlens.core.capture import forward_until_done, normalize_for, recording
+from cnnlens.core.capture import forward_pass
 from cnnlens.core.guard import preserved
 from cnnlens.featurevis import channel, jitter, pad, render, resize, rotate, scale
 from cnnlens.featurevis.transforms import compose
@@ -93,9 +93,9 @@ def bare_call(model: cnnlens.LoadedModel, layer: str, size: int, batch: int):
     x = compose(our_transforms(size))(x, generator).requires_grad_(True)
 
     def run() -> None:
-        with preserved(model.net) as guard, recording(guard, [layer]) as out:
-            forward_until_done(model.net, normalize_for(model, x))
-            torch.autograd.grad(out[layer][:, 0].mean(), x)
+        with forward_pass(model, [layer], grad=True) as forward:
+            forward(x)
+            torch.autograd.grad(forward.recorded[layer][:, 0].mean(), x)
 
     return run
 

@@ -7,6 +7,7 @@ from torch import nn
 
 import cnnlens
 from cnnlens.attribution import grad_cam, input_gradient, unit
+from cnnlens.core.capture import forward_pass, model_logits
 from cnnlens.core.layers import layer_aliases
 from tests.small_nets import SharedBlock
 
@@ -157,3 +158,27 @@ def test_a_module_run_twice_is_read_at_its_last_call_by_every_method():
     (grads,) = torch.autograd.grad(net.head(maps.mean(dim=(2, 3)))[:, 1].sum(), maps)
     expected = (grads.mean(dim=(2, 3), keepdim=True) * maps).sum(dim=1).clamp(min=0)
     assert torch.allclose(cams, expected, atol=1e-6)
+
+
+def test_model_logits_are_the_networks_output_on_normalized_images(shapes, shape_images):
+    model = cnnlens.load(shapes.net, mean=(0.5, 0.4, 0.3), std=(0.2, 0.3, 0.4))
+    mean = torch.tensor([0.5, 0.4, 0.3]).view(1, 3, 1, 1)
+    std = torch.tensor([0.2, 0.3, 0.4]).view(1, 3, 1, 1)
+    with torch.no_grad():
+        by_hand = shapes.net((shape_images - mean) / std)
+    logits = model_logits(model, shape_images)
+    assert torch.allclose(logits, by_hand, atol=1e-5) and not logits.requires_grad
+    assert model_logits(model, shape_images[0]).shape == (1, by_hand.shape[1])
+
+
+def test_a_forward_pass_records_its_latest_forward_and_stops_after_its_layers(shapes, shape_images):
+    x = shape_images.clone().requires_grad_(True)
+    with forward_pass(shapes, ["relu2"], grad=True) as forward:
+        assert forward(x) is None  # truncated: the forward stopped at relu2
+        assert forward.recorded["relu2"].requires_grad
+        forward(x[:1])
+        assert forward.recorded["relu2"].shape[0] == 1  # the latest forward only
+    with forward_pass(shapes) as forward:  # nothing recorded: the whole forward, no graph
+        output = forward(shape_images)
+    assert isinstance(output, torch.Tensor) and not output.requires_grad
+    assert torch.equal(output, model_logits(shapes, shape_images))

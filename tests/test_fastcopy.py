@@ -10,8 +10,9 @@ import cnnlens
 from cnnlens.attribution import saliency
 from cnnlens.attribution.sanity import reinitialized
 from cnnlens.core.capture import capture
-from cnnlens.core.fastcopy import ChannelSubset, fast_copy, graph_facts
+from cnnlens.core.layout import input_layout
 from cnnlens.featurevis import render
+from cnnlens.featurevis.fastcopy import ChannelSubset, fast_copy, graph_facts
 from cnnlens.inversion import invert
 
 EXAMPLE = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(9))
@@ -105,6 +106,11 @@ class DataDependent(nn.Module):
         y = self.bn(self.conv(x))
         z = self.conv2(x)
         return (y if y.mean() > 0 else -y) + self.bn2(z) + z
+
+
+def test_inputs_go_channels_last_only_to_networks_that_run_them():
+    assert input_layout(cnnlens.load("shapes").net, EXAMPLE) == torch.channels_last
+    assert input_layout(ViewNet().eval(), EXAMPLE) == torch.contiguous_format  # a .view flatten
 
 
 def test_views_keep_the_default_layout_and_control_flow_is_no_obstacle():

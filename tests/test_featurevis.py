@@ -7,7 +7,7 @@ from torch import nn
 
 import cnnlens
 from cnnlens.core.progress import Cancelled
-from cnnlens.data import ShapeWorld
+from cnnlens.data import ShapeWorld, shape_world_covariance, shape_world_mean
 from cnnlens.errors import CnnlensError
 from cnnlens.featurevis import (
     Param,
@@ -23,6 +23,7 @@ from cnnlens.featurevis import (
     standard,
     strongest_images,
 )
+from cnnlens.featurevis.init import model_mean_image
 from cnnlens.featurevis.render import before_relu, chain
 from tests.small_nets import fixed_size_net
 from tests.snapshot import assert_unchanged, snapshot
@@ -113,6 +114,25 @@ def test_preview_and_progress_callbacks(shapes):
     )
     assert previews == [(4, (3, 3, 64, 64)), (8, (3, 3, 64, 64)), (10, (3, 3, 64, 64))]
     assert reports == [(k, 10) for k in range(11)]
+
+
+def test_the_embedded_models_handle_carries_its_training_datas_colour_and_mean(shapes):
+    covariance = Param().for_model(shapes).covariance
+    assert covariance is not None and torch.equal(covariance, shape_world_covariance())
+    assert torch.equal(model_mean_image(shapes, 2, 32)[1], shape_world_mean(32))
+    decorrelated = render(shapes, "bn3:0", steps=2, init="mean")
+    given = render(shapes, "bn3:0", steps=2, init="mean", param=Param(covariance=covariance))
+    assert torch.equal(decorrelated.images, given.images)
+
+
+def test_a_model_without_data_statistics_renders_in_plain_rgb_from_an_honest_mean(shapes):
+    assert Param().for_model(shapes.net).covariance is None  # a plain module: none known
+    plain = render(shapes.net, "bn3:0", steps=2, init="mean")
+    rgb = render(shapes.net, "bn3:0", steps=2, init="gray", param=Param(decorrelate=False))
+    assert torch.equal(plain.images, rgb.images)  # no decorrelation, a gray "mean"
+    imagenet = cnnlens.load(shapes.net, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
+    flat = model_mean_image(imagenet, 1, 8)  # its normalization's mean, everywhere
+    assert torch.allclose(flat[0, :, 3, 5], torch.tensor([0.485, 0.456, 0.406]))
 
 
 def test_start_images(shapes, world):

@@ -11,14 +11,14 @@ LAYER = {
     "errors": 0,
     "core": 1,  # the model handle, layer addressing, capture, guard, targets
     "data": 2,
-    "models": 2,
+    "models": 3,  # the embedded model's handle carries its training data's statistics (data)
     "activations": 3,
     "filters": 3,
     "stimuli": 3,
     "embedding": 3,
     "dissection": 3,
     "course": 3,
-    "train": 3,
+    "train": 4,  # trains the embedded model (models) on the shape world
     "attribution": 4,  # Zeiler-Fergus patches project top examples (stimuli)
     "featurevis": 4,
     "inversion": 5,  # inversion is feature visualization with a code-matching objective

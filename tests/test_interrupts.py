@@ -20,17 +20,30 @@ from torch import fx, nn
 
 import cnnlens
 from cnnlens.attribution import grad_cam, guided_backprop
-from cnnlens.core import fastcopy
-from cnnlens.featurevis import channel, render
+from cnnlens.core import layout
+from cnnlens.featurevis import channel, fastcopy, render
 from cnnlens.stimuli import top_examples
 from tests.snapshot import assert_unchanged, snapshot
 
 # The paths where a call builds its working view, reads the graph and lets go of its hooks.
 CORE = tuple(
-    str(Path(cnnlens.__file__).parent / "core" / name)
-    for name in ("guard.py", "view.py", "fastcopy.py", "capture.py")
+    str(Path(cnnlens.__file__).parent / name)
+    for name in (
+        "core/guard.py",
+        "core/view.py",
+        "core/layout.py",
+        "core/capture.py",
+        "core/recording.py",
+        "featurevis/fastcopy.py",
+    )
 )
 X = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+
+
+def forget_graphs() -> None:
+    """Drop what was read from the network's graph, so the next call reads it again."""
+    fastcopy._FACTS.clear()
+    layout._LAYOUTS.clear()
 
 
 class Injector:
@@ -81,7 +94,7 @@ def test_an_interrupt_at_every_core_line_leaves_the_model_and_the_next_call_righ
     hook = net.register_forward_hook(lambda *_: None)
     try:
         expected = call(shapes)
-        fastcopy._FACTS.clear()  # so the render reads the graph again, under interrupts
+        forget_graphs()  # so the render reads the graph again, under interrupts
         counter = Injector(-1)
         _run_traced(lambda: call(shapes), counter)
         points = sorted(counter.first.values())  # every distinct line, where it first runs
@@ -89,7 +102,7 @@ def test_an_interrupt_at_every_core_line_leaves_the_model_and_the_next_call_righ
         before = snapshot(net)
         interrupted = 0
         for at in points:
-            fastcopy._FACTS.clear()
+            forget_graphs()
             with pytest.raises(KeyboardInterrupt):
                 _run_traced(lambda: call(shapes), Injector(at))
             interrupted += 1
@@ -111,7 +124,7 @@ def test_no_call_traces_the_model_with_torch_fx(shapes, monkeypatch):
         raise AssertionError("torch.fx was used")
 
     monkeypatch.setattr(fx.Tracer, "trace", refuse)
-    fastcopy._FACTS.clear()
+    forget_graphs()
     working, _ = fastcopy.fast_copy(shapes.net, X)
     render(shapes, channel("relu4_2", [3]), steps=2)
     assert not traced
@@ -143,7 +156,7 @@ def test_real_sigint_signals_at_random_moments_never_change_the_model(shapes):
         try:
             active[0] = True
             if number % 10 == 0:
-                fastcopy._FACTS.clear()
+                forget_graphs()
                 render(shapes, channel("relu2", [0]), steps=1)
             else:
                 cnnlens.capture(net, x, "600")

@@ -11,7 +11,7 @@ from torch import nn
 from cnnlens.attribution.engine import target_scores
 from cnnlens.attribution.maps import guided_backprop
 from cnnlens.attribution.reduce import upsample
-from cnnlens.core.capture import forward_until_done, images_for, normalize_for, recording_input
+from cnnlens.core.capture import forward_pass, images_for
 from cnnlens.core.guard import preserved
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
 from cnnlens.core.legacy import legacy_calls
@@ -64,10 +64,10 @@ def cam(model: ModelLike, images: torch.Tensor, target: TargetLike) -> torch.Ten
         raise CnnlensError("CAM explains a class logit: give a class index or class_score(index)")
     net = as_net(model)
     pool, fc = _gap_head(net)
-    x = normalize_for(model, images_for(model, images))
-    with preserved(net) as guard, torch.no_grad(), recording_input(guard, pool) as inputs:
-        forward_until_done(guard.model, x)
-    maps = _with_extent(inputs[pool], f"CAM at the input of {pool!r}")
+    x = images_for(model, images)
+    with forward_pass(model, [pool], at_input=True) as forward:
+        forward(x)
+    maps = _with_extent(forward.recorded[pool], f"CAM at the input of {pool!r}")
     classes = target_indices(target.unit, len(maps), fc.out_features, "the output").to(maps.device)
     return torch.einsum("nk,nkhw->nhw", fc.weight.detach()[classes], maps)
 

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 
 import torch
 
-from cnnlens.core.capture import forward_until_done, images_for, normalize_for, recording
-from cnnlens.core.guard import preserved
+from cnnlens.core.capture import forward_pass, images_for
 from cnnlens.core.inputs import check_unit
-from cnnlens.core.layers import ModelLike, as_net, resolve_layers
+from cnnlens.core.layers import ModelLike, resolve_layers
 from cnnlens.core.legacy import legacy_calls, warn_once
 from cnnlens.core.targets import Target
 from cnnlens.errors import CnnlensError
@@ -127,11 +126,10 @@ def contribution_graph(
 
 def _recorded(model: ModelLike, image: torch.Tensor, paths: list[str]) -> dict[str, torch.Tensor]:
     """The outputs of `paths` for one image, still attached to the autograd graph between them."""
-    net = as_net(model)
     x = images_for(model, _one(image)).clone().requires_grad_(True)  # so the graph is recorded
-    with preserved(net) as guard, torch.enable_grad(), recording(guard, paths) as out:
-        forward_until_done(guard.model, normalize_for(model, x))
-    return {p: out[p] for p in paths}
+    with forward_pass(model, paths, grad=True) as forward:
+        forward(x)
+    return {p: forward.recorded[p] for p in paths}
 
 
 def _table(

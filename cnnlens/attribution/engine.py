@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import torch
 
 from cnnlens.attribution.rules import relu_rule
-from cnnlens.core.capture import forward_until_done, images_for, normalize_for, recording
+from cnnlens.core.capture import forward_in, images_for
 from cnnlens.core.guard import Guard, preserved
 from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
@@ -29,8 +29,9 @@ def target_scores(
     """
     target_path = resolve_layer(guard.model, target.layer) if target.layer else None
     paths = [*layers, target_path] if target_path else list(layers)
-    with recording(guard, paths, truncate=target_path is not None) as recorded:
-        output = forward_until_done(guard.model, normalize_for(model, x))
+    with forward_in(guard, model, paths, truncate=target_path is not None) as forward:
+        output = forward(x)
+    recorded = forward.recorded
     values = recorded[target_path] if target_path else as_handle(model).logits(output)
     return select(model, values, target), recorded
 

@@ -10,9 +10,9 @@ import torch
 
 from cnnlens.attribution.engine import target_scores
 from cnnlens.core.capture import images_for, normalize_for
-from cnnlens.core.fastcopy import input_layout
 from cnnlens.core.guard import preserved
 from cnnlens.core.layers import ModelLike, as_net
+from cnnlens.core.layout import input_layout
 from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.progress import Progress, report
 from cnnlens.core.targets import TargetLike, as_target, for_image

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 import torch
 
 from cnnlens.attribution.rules import relu_rule
-from cnnlens.core.capture import forward_until_done, images_for, normalize_for, recording
-from cnnlens.core.guard import preserved
+from cnnlens.core.capture import forward_pass, images_for
 from cnnlens.core.inputs import check_unit
-from cnnlens.core.layers import ModelLike, as_net
+from cnnlens.core.layers import ModelLike
 from cnnlens.core.legacy import legacy_calls
 from cnnlens.data.batches import Images, images_at
 from cnnlens.errors import CnnlensError
@@ -75,18 +74,13 @@ def gradient_patches(
     u = check_unit(unit, top.units, top.layer)
     if top.positions[u, 0, 0] < 0:
         raise CnnlensError(f"layer {top.layer!r} has no spatial map; pick a conv layer")
-    net = as_net(model)
     examples = images_at(source_images(model, top, images), top.indices[u].tolist())
     positions = top.positions[u]
     x = images_for(model, examples).clone().requires_grad_(True)
-    with (
-        preserved(net) as guard,
-        torch.enable_grad(),
-        relu_rule(rule),
-        recording(guard, [top.layer]) as out,
-    ):
-        forward_until_done(guard.model, normalize_for(model, x))
-        values = out[top.layer][torch.arange(len(x)), u, positions[:, 0], positions[:, 1]]
+    with forward_pass(model, [top.layer], grad=True) as forward, relu_rule(rule):
+        forward(x)
+        values = forward.recorded[top.layer]
+        values = values[torch.arange(len(x)), u, positions[:, 0], positions[:, 1]]
         (gradient,) = torch.autograd.grad(values.sum(), x)
     field = receptive_field(model, top.layer)
     pairs = [

@@ -1,6 +1,6 @@
 """The probing core: layer addressing, capture with truncated forward, the model guard."""
 
-from cnnlens.core.capture import Activations, capture
+from cnnlens.core.capture import Activations, capture, model_logits
 from cnnlens.core.guard import preserved
 from cnnlens.core.layers import LayerInfo, as_net, list_layers, resolve_layer
 from cnnlens.errors import CnnlensError
@@ -12,6 +12,7 @@ __all__ = [
     "as_net",
     "capture",
     "list_layers",
+    "model_logits",
     "preserved",
     "resolve_layer",
 ]

@@ -1,20 +1,17 @@
-"""Activation capture: forward hooks record what is asked and the forward stops right after.
+"""Activation capture, and the forward pass every method runs: preserved, recorded, truncated.
 
-A hooked layer's own output is recorded and the network continues on a copy, so an in-place ReLU
-that runs later cannot overwrite the record: a conv layer's capture is always its true (pre-ReLU)
-output, each capture says whether it is pre- or post-ReLU, and with autograd on, gradients with
-respect to a recorded tensor are available (Grad-CAM). A module that runs several times in one
-forward is read at its last call (`recording`), and the call says so.
+`capture` returns layers' outputs for images; `forward_pass` is the same machinery for methods
+that need more (several batches, gradients, the logits): the model preserved (`core.guard`), the
+layers recorded (`core.recording`: a conv layer's record is its true pre-ReLU output), each forward
+normalized for the model and stopped once every layer has been read. Each capture says whether it
+is pre- or post-ReLU.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
-from weakref import WeakKeyDictionary
 
 import torch
 from torch import nn
@@ -23,15 +20,10 @@ from cnnlens.core.guard import Guard, preserved
 from cnnlens.core.handle import ModelLike, as_handle
 from cnnlens.core.inputs import check_images
 from cnnlens.core.layers import as_net, resolve_layers
-from cnnlens.core.notes import note
-from cnnlens.core.view import probing_view
+from cnnlens.core.recording import forward_until_done, recording, recording_input
 from cnnlens.errors import CnnlensError
 
 RELUS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU)
-
-
-class _StopForward(BaseException):
-    """Raised by a hook to end the forward pass early; BaseException so user `except` misses it."""
 
 
 def _parent(net: nn.Module, path: str) -> nn.Module:
@@ -66,164 +58,6 @@ def relu_note(net: nn.Module, path: str) -> str:
     return ""
 
 
-_CALLS: WeakKeyDictionary[nn.Module, tuple[tuple, Counter[str]]] = WeakKeyDictionary()
-
-
-def _call_counts(net: nn.Module, x: torch.Tensor) -> Counter[str]:
-    """How many times each module path of `net` runs in one forward of inputs like `x`.
-
-    `x` is the network's input, (N, ...). Read from one input on a probing view (no user hooks),
-    with every torch-function mode (backprop rules, leaky ReLUs) off, once per network and input
-    shape (so a truncated forward pays for the whole network once). Empty when that forward fails
-    (the real one will say why).
-    """
-    signature = (tuple((p, type(m)) for p, m in net.named_modules()), tuple(x.shape[1:]))
-    cached = _CALLS.get(net)
-    if cached is not None and cached[0] == signature:
-        return cached[1]
-    view = probing_view(net)
-    counts: Counter[str] = Counter()
-
-    def count(path: str) -> Callable[[nn.Module, tuple[Any, ...], object], None]:
-        def hook(_module: nn.Module, _inputs: tuple[Any, ...], _output: object) -> None:
-            counts[path] += 1
-
-        return hook
-
-    for path, module in view.named_modules():
-        module.register_forward_hook(count(path))
-    try:
-        with torch.no_grad(), torch._C.DisableTorchFunction():
-            view(x[:1].detach())
-    except Exception:
-        counts.clear()
-    _CALLS[net] = (signature, counts)
-    return counts
-
-
-def _calls_to_read(net: nn.Module, paths: list[str], inputs: tuple) -> dict[str, int]:
-    """Which call of each path a forward of `inputs` reads: the last one (`_call_counts`).
-
-    A path that runs more than once is said (`core.notes`).
-    """
-    x = inputs[0] if inputs and isinstance(inputs[0], torch.Tensor) else None
-    counts = Counter() if x is None else _call_counts(net, x)
-    for path in paths:
-        if counts[path] > 1:
-            note(
-                f"layer {path!r} runs {counts[path]} times in one forward; cnnlens reads its "
-                "last call"
-            )
-    return {path: max(counts[path], 1) for path in paths}
-
-
-class _Calls:
-    """Which call of each path a forward reads, and the calls seen so far in the current forward.
-
-    The call read is the last (`_calls_to_read`), fixed by the first forward's input.
-    """
-
-    def __init__(self, guard: Guard, paths: list[str]) -> None:
-        self.source, self.paths = guard.source, paths
-        self.wanted: dict[str, int] = {}
-        self.seen: Counter[str] = Counter()
-
-    def start(self, _module: nn.Module, inputs: tuple) -> None:
-        """Forward pre-hook of the root: a new forward."""
-        self.seen.clear()
-        if self.paths and not self.wanted:
-            self.wanted.update(_calls_to_read(self.source, self.paths, inputs))
-
-    def arrive(self, path: str) -> bool:
-        """Count a call of `path`; True when it is the call to read."""
-        self.seen[path] += 1
-        return self.seen[path] == self.wanted.get(path, 1)
-
-    def done(self) -> bool:
-        """Whether every path's call to read has happened in this forward."""
-        return all(self.seen[p] >= self.wanted.get(p, 1) for p in self.paths)
-
-
-@contextmanager
-def recording(
-    guard: Guard, paths: Iterable[str], *, truncate: bool = True
-) -> Iterator[dict[str, torch.Tensor]]:
-    """Hook `paths` of `guard.model`; the dict fills with their outputs during a forward.
-
-    A module that runs several times in one forward (ResNet's shared `relu`, a block applied
-    twice) is read at its last call — by every method alike, and as `list_layers` shows it —
-    and the first forward says so in one line (`core.notes`). With `truncate`, the forward
-    raises `_StopForward` as soon as every path has been read; run it through
-    `forward_until_done`.
-    """
-    net = guard.model
-    calls = _Calls(guard, list(paths))
-    outputs: dict[str, torch.Tensor] = {}
-
-    def record(path: str) -> Callable[[nn.Module, tuple[Any, ...], object], torch.Tensor | None]:
-        def hook(
-            _module: nn.Module, _inputs: tuple[Any, ...], output: object
-        ) -> torch.Tensor | None:
-            if not calls.arrive(path):  # another call: it runs as it is
-                return None
-            if not isinstance(output, torch.Tensor):
-                raise CnnlensError(
-                    f"layer {path!r} returns {type(output).__name__}, not a tensor; "
-                    "pick one of its submodules"
-                )
-            outputs[path] = output
-            if truncate and calls.done():
-                raise _StopForward
-            # The rest of the network continues on a copy: an in-place op downstream (ReLU)
-            # changes the copy, never the recorded tensor, and gradients still reach it.
-            return output.clone()
-
-        return hook
-
-    handles = [guard.hook(net.register_forward_pre_hook(calls.start))]
-    handles += [
-        guard.hook(net.get_submodule(p).register_forward_hook(record(p))) for p in calls.paths
-    ]
-    try:
-        yield outputs
-    finally:  # the guard removes them too, but a later recording in the same guard must not
-        for handle in handles:  # meet this one's spent hooks
-            handle.remove()
-
-
-@contextmanager
-def recording_input(guard: Guard, path: str) -> Iterator[dict[str, torch.Tensor]]:
-    """Record the input of module `path` (e.g. what a global pooling averages) at its last call.
-
-    As `recording`; the forward stops right there. Run it through `forward_until_done`.
-    """
-    calls = _Calls(guard, [path])
-    inputs: dict[str, torch.Tensor] = {}
-
-    def hook(_module: nn.Module, args: tuple[Any, ...]) -> None:
-        if calls.arrive(path):
-            inputs[path] = args[0]
-            raise _StopForward
-
-    handles = [
-        guard.hook(guard.model.register_forward_pre_hook(calls.start)),
-        guard.hook(guard.model.get_submodule(path).register_forward_pre_hook(hook)),
-    ]
-    try:
-        yield inputs
-    finally:
-        for handle in handles:
-            handle.remove()
-
-
-def forward_until_done(net: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
-    """Run `net(x)`; return its output, or None when a `recording` hook stopped it early."""
-    try:
-        return net(x)
-    except _StopForward:
-        return None
-
-
 def images_for(model: ModelLike, images: torch.Tensor) -> torch.Tensor:
     """Validate [0, 1] RGB images and move them to the model's device and dtype."""
     x = check_images(images)
@@ -236,6 +70,138 @@ def normalize_for(model: ModelLike, x: torch.Tensor) -> torch.Tensor:
     return as_handle(model).normalize(x)
 
 
+class Forward:
+    """Forward passes of a model's images through a call's working view, and what they recorded.
+
+    Made by `forward_pass` (or `forward_in`, inside a guard the caller holds): call it with
+    images, read `recorded`.
+
+    Attributes:
+        handle: The model's handle (its normalization).
+        guard: The call's `Guard`; its `model` is the working view the forwards run on.
+        recorded: {layer path: tensor} from the latest forward: the layers' outputs, or the layer's
+            input (`at_input`); a layer the forward did not reach is missing.
+    """
+
+    def __init__(self, model: ModelLike, guard: Guard, recorded: dict[str, torch.Tensor]) -> None:
+        self.handle = as_handle(model)
+        self.guard = guard
+        self.recorded = recorded
+
+    def __call__(
+        self, images: torch.Tensor, *, layout: torch.memory_format | None = None
+    ) -> object:
+        """Normalize `images` for the model and run them through the view.
+
+        Args:
+            images: (N, 3, H, W) float tensor in [0, 1], on the model's device and dtype
+                (`images_for`).
+            layout: The memory format the network gets its normalized input in; None: as it is.
+
+        Returns:
+            What the network's forward returned, or None when the forward stopped early (every
+            recorded layer read).
+
+        Raises:
+            CnnlensError: A recorded layer returns something other than a tensor.
+        """
+        self.recorded.clear()
+        x = self.handle.normalize(images)
+        if layout is not None:
+            x = x.contiguous(memory_format=layout)
+        return forward_until_done(self.guard.model, x)
+
+
+@contextmanager
+def forward_in(
+    guard: Guard,
+    model: ModelLike,
+    layers: Iterable[str] = (),
+    *,
+    truncate: bool = True,
+    at_input: bool = False,
+) -> Iterator[Forward]:
+    """Forward passes of `model`'s images on `guard.model`, recording `layers` (paths).
+
+    For a caller that holds the guard, and chooses the gradient mode, across several passes (the
+    backprop engine). Elsewhere use `forward_pass`.
+
+    Args:
+        guard: The call's guard, from `preserved(as_net(model))`.
+        model: The network: a `LoadedModel` (its normalization is applied) or an `nn.Module`.
+        layers: Canonical module paths to record (see `recording`).
+        truncate: Stop each forward once every layer has been read.
+        at_input: Record the input of the one layer in `layers` instead (what a global pooling
+            averages); the forward stops there.
+
+    Yields:
+        The `Forward`.
+
+    Raises:
+        ValueError: `at_input` with other than one layer.
+    """
+    if at_input:
+        (path,) = layers
+        record = recording_input(guard, path)
+    else:
+        record = recording(guard, layers, truncate=truncate)
+    with record as recorded:
+        yield Forward(model, guard, recorded)
+
+
+@contextmanager
+def forward_pass(
+    model: ModelLike,
+    layers: Iterable[str] = (),
+    *,
+    grad: bool = False,
+    truncate: bool = True,
+    at_input: bool = False,
+) -> Iterator[Forward]:
+    """Forward passes of `model`'s images on a working view, recording `layers` (paths).
+
+    The incantation of every method: the model preserved (`preserved`), autograd on or off, the
+    layers hooked (`recording`), and each forward normalized and truncated. The model is exactly
+    as before afterwards, also when the block raises or is interrupted.
+
+    Args:
+        model: The network: a `LoadedModel` (its normalization is applied) or an `nn.Module`.
+        layers: Canonical module paths to record (see `recording`).
+        grad: Build the autograd graph (gradients with respect to the images or recorded tensors).
+        truncate: Stop each forward once every layer has been read.
+        at_input: Record the input of the one layer in `layers` instead (see `forward_in`).
+
+    Yields:
+        The `Forward`: `forward(images)` runs one batch, `forward.recorded` holds what it read.
+    """
+    with (
+        preserved(as_net(model)) as guard,
+        torch.enable_grad() if grad else torch.no_grad(),
+        forward_in(guard, model, layers, truncate=truncate, at_input=at_input) as forward,
+    ):
+        yield forward
+
+
+def model_logits(model: ModelLike, images: torch.Tensor) -> torch.Tensor:
+    """The logits of `model` for [0, 1] RGB images: one whole forward, without gradients.
+
+    Args:
+        model: The network: a `LoadedModel` (its normalization is applied) or an `nn.Module`.
+        images: (N, 3, H, W) or (3, H, W) float tensor in [0, 1].
+
+    Returns:
+        (N, classes) float tensor: the part of the forward's output the handle names as the logits
+        (`LoadedModel.output`).
+
+    Raises:
+        CnnlensError: `images` is not a finite float (N, 3, H, W) or (3, H, W) tensor; the output
+            holds no tensor where the handle points, or several and nothing says which.
+    """
+    x = images_for(model, images)
+    with forward_pass(model) as forward:
+        return as_handle(model).logits(forward(x))
+
+
 def output_names(model: ModelLike) -> tuple[str, ...]:
     """A name per output (logit) of `model`: the class names, else "class 0", "class 1", ...
 
@@ -245,10 +211,8 @@ def output_names(model: ModelLike) -> tuple[str, ...]:
     if handle.class_names:
         return handle.class_names
     size = handle.input_size
-    x = images_for(model, torch.zeros(1, 3, size, size))
-    with preserved(handle.net) as guard, torch.no_grad():
-        logits = handle.logits(forward_until_done(guard.model, handle.normalize(x)))
-    return tuple(f"class {i}" for i in range(logits.shape[1]))
+    count = model_logits(model, torch.zeros(1, 3, size, size)).shape[1]
+    return tuple(f"class {i}" for i in range(count))
 
 
 @dataclass(frozen=True)
@@ -312,13 +276,10 @@ def capture(
     """
     net = as_net(model)
     paths = resolve_layers(net, layers)
-    x = normalize_for(model, images_for(model, images))
-    with (
-        preserved(net) as guard,
-        torch.no_grad(),
-        recording(guard, paths, truncate=truncate) as out,
-    ):
-        forward_until_done(guard.model, x)
+    x = images_for(model, images)
+    with forward_pass(model, paths, truncate=truncate) as forward:
+        forward(x)
+    out = forward.recorded
     missing = [p for p in paths if p not in out]
     if missing:
         raise CnnlensError(f"layer(s) {missing} did not run in the forward pass of this input")

@@ -7,7 +7,7 @@ input size, the class names, and which part of the forward's output holds the lo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import KW_ONLY, dataclass, field
 from weakref import WeakKeyDictionary
 
@@ -46,6 +46,10 @@ class LoadedModel:
         output: Which part of the forward's output holds the logits when it is not one tensor: an
             index into a tuple or list, or a key or attribute name; None takes the only tensor, the
             first element of a tuple, or the "logits" key or attribute.
+        color_covariance: Gives the RGB covariance of the training images' pixels, a (3, 3) float
+            tensor (feature visualization decorrelates colour by it); None where unknown.
+        mean_image: Gives the mean training image at a side of S pixels, a (3, S, S) float tensor
+            in [0, 1] (feature visualization's "mean" start); None where unknown.
     """
 
     net: nn.Module
@@ -59,6 +63,8 @@ class LoadedModel:
     concepts: tuple[str, ...] = ()
     pretrained: bool = False
     output: int | str | None = None
+    color_covariance: Callable[[], torch.Tensor] | None = None
+    mean_image: Callable[[int], torch.Tensor] | None = None
 
     def normalize(self, images: torch.Tensor) -> torch.Tensor:
         """Map [0, 1] RGB images to the network's input space.

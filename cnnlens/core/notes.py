@@ -7,6 +7,7 @@ status line instead.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -21,11 +22,15 @@ import torch
 from cnnlens.errors import CnnlensWarning
 
 _local = threading.local()
-# Frames skipped when locating the user's line: cnnlens itself, and torch, whose module-call
-# machinery sits between a forward hook that notes something and cnnlens's call that ran it.
-_SKIPPED = tuple(
-    str(folder) + os.sep
-    for folder in (Path(__file__).resolve().parents[1], Path(torch.__file__).resolve().parent)
+# Frames skipped when locating the user's line: cnnlens itself; torch, whose module-call
+# machinery sits between a forward hook that notes something and cnnlens's call that ran it; and
+# contextlib, between a cnnlens context manager's body (`forward_pass`) and the call entering it.
+_SKIPPED = (
+    *(
+        str(folder) + os.sep
+        for folder in (Path(__file__).resolve().parents[1], Path(torch.__file__).resolve().parent)
+    ),
+    contextlib.__file__,
 )
 
 

@@ -15,10 +15,14 @@ they fire during cnnlens calls as they would in the user's forward.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import cast
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar, cast
+from weakref import WeakKeyDictionary
 
 import torch
 from torch import nn
+
+T = TypeVar("T")
 
 
 def working_view(net: nn.Module) -> nn.Module:
@@ -92,3 +96,28 @@ def probing_view(net: nn.Module) -> nn.Module:
         module._forward_pre_hooks.clear()
         module._forward_hooks.clear()
     return view
+
+
+class PerNetwork(Generic[T]):
+    """Facts read from a network (on a probing view), once per input shape.
+
+    Read again when the network's modules change (another module type at a path) or the input
+    shape does; weakly keyed, so a network that is dropped drops its facts.
+    """
+
+    def __init__(self) -> None:
+        self._memo: WeakKeyDictionary[nn.Module, tuple[tuple, T]] = WeakKeyDictionary()
+
+    def get(self, net: nn.Module, shape: Sequence[int], read: Callable[[], T]) -> T:
+        """The fact for `net` and inputs of `shape`: the remembered one, else `read()`'s."""
+        signature = (tuple((p, type(m)) for p, m in net.named_modules()), tuple(shape))
+        cached = self._memo.get(net)
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        value = read()
+        self._memo[net] = (signature, value)
+        return value
+
+    def clear(self) -> None:
+        """Forget every network's facts."""
+        self._memo.clear()

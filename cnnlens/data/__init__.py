@@ -1,6 +1,7 @@
 """Data for cnnlens: the generated shape world with ground-truth concept masks, and user images.
 
-User images are read into tensors by `load_image`.
+User images are read into tensors by `load_image`; the shape world's pixel statistics (colour
+covariance, mean image) by `shape_world_covariance` and `shape_world_mean`.
 """
 
 from cnnlens.data.images import load_image
@@ -19,6 +20,7 @@ from cnnlens.data.shapeworld import (
     ShapeObject,
     ShapeWorld,
 )
+from cnnlens.data.stats import shape_world_covariance, shape_world_mean
 
 __all__ = [
     "BACKGROUND_TONES",
@@ -35,4 +37,6 @@ __all__ = [
     "ShapeObject",
     "ShapeWorld",
     "load_image",
+    "shape_world_covariance",
+    "shape_world_mean",
 ]

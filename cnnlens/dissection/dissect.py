@@ -15,16 +15,9 @@ from typing import Any, cast, overload
 
 import torch
 
-from cnnlens.core.capture import (
-    forward_until_done,
-    images_for,
-    normalize_for,
-    recording,
-    relu_note,
-)
-from cnnlens.core.fastcopy import input_layout
-from cnnlens.core.guard import preserved
+from cnnlens.core.capture import forward_pass, images_for, normalize_for, relu_note
 from cnnlens.core.layers import ModelLike, as_net, resolve_layers
+from cnnlens.core.layout import input_layout
 from cnnlens.core.legacy import legacy_calls, warn_once
 from cnnlens.core.progress import Progress, steps
 from cnnlens.dissection.iou import IoUTally
@@ -198,12 +191,12 @@ def dissect(
         raise CnnlensError("the probe set is empty")
     count = -(-len(probe) // batch_size)
     passes: dict[str, _LayerPass] = {}
-    with preserved(net) as guard, torch.no_grad(), recording(guard, paths) as outputs:
+    with forward_pass(model, paths) as run:
+        outputs = run.recorded
 
         def forward(images: torch.Tensor) -> None:
-            outputs.clear()
-            x = normalize_for(model, images_for(model, images))
-            forward_until_done(guard.model, x.contiguous(memory_format=input_layout(net, x)))
+            x = images_for(model, images)
+            run(x, layout=input_layout(net, normalize_for(model, x[:1])))
 
         batches = probe.batches(batch_size, masks=False)
         for batch in steps(batches, count, progress):

@@ -8,14 +8,7 @@ import torch
 from torch import nn
 
 from cnnlens.core.cache import ResultStore
-from cnnlens.core.capture import (
-    forward_until_done,
-    images_for,
-    normalize_for,
-    recording,
-    recording_input,
-)
-from cnnlens.core.guard import preserved
+from cnnlens.core.capture import forward_pass, images_for
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
 from cnnlens.core.legacy import legacy_calls, warn_once
 from cnnlens.core.progress import Progress, steps
@@ -154,20 +147,17 @@ def _features(
     progress: Progress | None,
     name: str,
 ) -> Features:
-    net = as_net(model)
     chunks, labels = [], []
     batches = image_batches(images, batch_size)
-    with preserved(net) as guard, torch.no_grad():
-        record = recording_input(guard, path) if at_input else recording(guard, [path])
-        with record as out:
-            for x, y in steps(batches, -(-image_count(images) // batch_size), progress):
-                forward_until_done(guard.model, normalize_for(model, images_for(model, x)))
-                value = out[path].float()
-                if value.dim() == 4 and pool == "mean":
-                    value = value.mean(dim=(2, 3))
-                chunks.append(value.flatten(1).cpu())
-                if y is not None:
-                    labels.append(y)
+    with forward_pass(model, [path], at_input=at_input) as forward:
+        for x, y in steps(batches, -(-image_count(images) // batch_size), progress):
+            forward(images_for(model, x))
+            value = forward.recorded[path].float()
+            if value.dim() == 4 and pool == "mean":
+                value = value.mean(dim=(2, 3))
+            chunks.append(value.flatten(1).cpu())
+            if y is not None:
+                labels.append(y)
     return Features(
         layer=name,
         values=torch.cat(chunks),

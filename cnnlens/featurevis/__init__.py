@@ -5,6 +5,7 @@ Visualization, Distill 2017, https://distill.pub/2017/feature-visualization/; Lu
 https://github.com/tensorflow/lucid.
 """
 
+from cnnlens.data import shape_world_covariance  # 1.0's name here; the statistic is the data's
 from cnnlens.featurevis.init import gray, mean_image, multifaceted, strongest_images
 from cnnlens.featurevis.leaky import leaky_relus
 from cnnlens.featurevis.objectives import (
@@ -20,7 +21,7 @@ from cnnlens.featurevis.objectives import (
     layer_energy,
     neuron,
 )
-from cnnlens.featurevis.params import Param, color_sqrt, shape_world_covariance
+from cnnlens.featurevis.params import Param, color_sqrt
 from cnnlens.featurevis.regularizers import AlphaNorm, Blur, Regularizer, TotalVariation, l1, l2
 from cnnlens.featurevis.render import Rendering, render
 from cnnlens.featurevis.transforms import (

@@ -1,4 +1,4 @@
-"""Start images for a render: random, mid-gray, the dataset's mean image, examples, multifaceted.
+"""Start images for a render: random, mid-gray, the model's mean image, examples, multifaceted.
 
 Multifaceted starts (Nguyen et al., Multifaceted Feature Visualization, 2016,
 https://arxiv.org/abs/1602.03616) cluster a unit's top examples and start from each cluster's mean.
@@ -6,16 +6,15 @@ https://arxiv.org/abs/1602.03616) cluster a unit's top examples and start from e
 
 from __future__ import annotations
 
-import functools
-
 import torch
 from sklearn.cluster import KMeans
 
 from cnnlens.core.capture import capture
+from cnnlens.core.handle import as_handle
 from cnnlens.core.inputs import check_images, check_unit
 from cnnlens.core.layers import ModelLike, resolve_layer
 from cnnlens.core.legacy import legacy_calls
-from cnnlens.data import ShapeWorld
+from cnnlens.data import shape_world_mean
 from cnnlens.errors import CnnlensError
 
 
@@ -32,11 +31,6 @@ def gray(count: int, size: int) -> torch.Tensor:
     return torch.full((count, 3, size, size), 0.5)
 
 
-@functools.lru_cache(maxsize=4)
-def _shape_world_mean(size: int, count: int, seed: int) -> torch.Tensor:
-    return ShapeWorld(length=count, seed=seed, size=size).batch(0, count).images.mean(dim=0)
-
-
 @legacy_calls(order=("count", "size", "images"))
 def mean_image(count: int, size: int, *, images: torch.Tensor | None = None) -> torch.Tensor:
     """`count` copies of the mean of `images` (default: 256 shape-world images of `size` px).
@@ -49,7 +43,32 @@ def mean_image(count: int, size: int, *, images: torch.Tensor | None = None) -> 
     Returns:
         (N, 3, S, S) float tensor in [0, 1] ((N, 3, H, W) for given images).
     """
-    mean = _shape_world_mean(size, 256, 0) if images is None else check_images(images).mean(dim=0)
+    mean = shape_world_mean(size) if images is None else check_images(images).mean(dim=0)
+    return mean.expand(count, -1, -1, -1).clone()
+
+
+def model_mean_image(model: ModelLike, count: int, size: int) -> torch.Tensor:
+    """`count` copies of the model's mean training image at `size` pixels.
+
+    The handle's `mean_image` where it has one (the embedded model: the shape world's). Else, for
+    a handle that declares a normalization, a flat image of its mean (the training pixels'
+    per-channel mean: ImageNet's for a torchvision classifier); else mid-gray (`gray`).
+
+    Args:
+        model: The network: a `LoadedModel` or an `nn.Module`.
+        count: Number of copies N.
+        size: Side S in pixels.
+
+    Returns:
+        (N, 3, S, S) float tensor in [0, 1].
+    """
+    handle = as_handle(model)
+    if handle.mean_image is not None:
+        mean = handle.mean_image(size)
+    elif any(handle.mean):
+        mean = torch.tensor(handle.mean).view(3, 1, 1).expand(3, size, size)
+    else:
+        return gray(count, size)
     return mean.expand(count, -1, -1, -1).clone()
 
 

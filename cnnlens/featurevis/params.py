@@ -3,20 +3,20 @@
 An image is sigmoid(color(spatial(leaf))). `spatial` is the identity (pixels) or an inverse FFT of a
 spectrum whose coefficients are scaled by 1 / frequency^decay (Fourier preconditioning: equal
 optimizer steps move low frequencies most). `color` mixes the channels by the square root of an RGB
-covariance (decorrelated colour), estimated from the shape world unless one is given. Each stage is
-invertible, so any start image can be encoded exactly. Olah et al., Feature Visualization, Distill
-2017, https://distill.pub/2017/feature-visualization/.
+covariance (decorrelated colour): the given one, else the model's training images' (its handle's
+`color_covariance`), else none (plain RGB). Each stage is invertible, so any start image can be
+encoded exactly. Olah et al., Feature Visualization, Distill 2017,
+https://distill.pub/2017/feature-visualization/.
 """
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
-from cnnlens.core.legacy import legacy_calls, legacy_fields
-from cnnlens.data import ShapeWorld
+from cnnlens.core.handle import ModelLike, as_handle
+from cnnlens.core.legacy import legacy_fields
 from cnnlens.errors import CnnlensError
 
 FOURIER_DAMPING = 4.0  # Lucid's constant: divides the Fourier image, so colours saturate less
@@ -42,22 +42,6 @@ def color_sqrt(covariance: torch.Tensor) -> torch.Tensor:
         raise CnnlensError("the colour covariance must be positive definite")
     root = vectors @ torch.diag(values.sqrt()) @ vectors.T
     return (root / root.norm(dim=0).max()).float()
-
-
-@functools.lru_cache(maxsize=2)
-@legacy_calls(order=("count", "seed"))
-def shape_world_covariance(*, count: int = 256, seed: int = 0) -> torch.Tensor:
-    """The RGB covariance of the pixels of `count` shape-world images.
-
-    Args:
-        count: Number of images.
-        seed: Seed of the shape world.
-
-    Returns:
-        (3, 3) float tensor.
-    """
-    images = ShapeWorld(length=count, seed=seed).batch(0, count).images
-    return torch.cov(images.permute(1, 0, 2, 3).reshape(3, -1).double()).float()
 
 
 def mix_colors(matrix: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
@@ -109,7 +93,11 @@ class Param:
         fourier: Optimize a Fourier spectrum rather than pixels.
         decay: Exponent of the 1 / frequency^decay scaling of the spectrum.
         decorrelate: Mix the channels by the square root of an RGB covariance.
-        covariance: (3, 3) RGB covariance to decorrelate by; None for the shape world's.
+        covariance: (3, 3) RGB covariance to decorrelate by; None for the model's (`for_model`,
+            which `render` applies: the covariance of its training images' pixels where its handle
+            knows it, as the embedded model's does). Where it stays None (a model whose handle
+            has none, such as a plain module or a torchvision classifier, or a Param used on its
+            own) colour is not decorrelated: plain RGB.
     """
 
     fourier: bool = True
@@ -117,11 +105,25 @@ class Param:
     decorrelate: bool = True
     covariance: torch.Tensor | None = None
 
+    def for_model(self, model: ModelLike) -> Param:
+        """This parameterization with the model's colour covariance, if it decorrelates by none.
+
+        Args:
+            model: The network: a `LoadedModel` or an `nn.Module`.
+
+        Returns:
+            The `Param`, its `covariance` from the handle's `color_covariance` where it has one;
+            else itself.
+        """
+        source = as_handle(model).color_covariance
+        if not self.decorrelate or self.covariance is not None or source is None:
+            return self
+        return replace(self, covariance=source())
+
     def _color(self, like: torch.Tensor) -> torch.Tensor:
-        if not self.decorrelate:
+        if not self.decorrelate or self.covariance is None:
             return torch.eye(3, device=like.device, dtype=like.dtype)
-        covariance = shape_world_covariance() if self.covariance is None else self.covariance
-        return color_sqrt(covariance).to(like)
+        return color_sqrt(self.covariance).to(like)
 
     def _scale(self, size: int, like: torch.Tensor) -> torch.Tensor | None:
         if not self.fourier:

@@ -4,7 +4,7 @@ The forward runs only as far as the deepest layer the objective reads, a whole b
 (e.g. one per unit) is optimized at once, and only the images get gradients. Randomness (start
 noise, transforms) comes from one seeded generator, so a render is bit-reproducible. ReLU layers
 are read before their ReLU by default (a dead unit has no gradient), and ReLUs leak during the
-render. The steps run on a fast working copy of the network (`core.fastcopy`: shared weights,
+render. The steps run on a fast working copy of the network (`featurevis.fastcopy`: shared weights,
 BatchNorm folded, channels-last); the model is exactly as before afterwards.
 """
 
@@ -12,20 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
 
-from cnnlens.core.capture import (
-    RELUS,
-    forward_until_done,
-    normalize_for,
-    recording,
-    sequential_neighbour,
-)
-from cnnlens.core.fastcopy import fast_copy, graph_facts
-from cnnlens.core.guard import preserved
+from cnnlens.core.capture import RELUS, forward_pass, normalize_for, sequential_neighbour
 from cnnlens.core.handle import as_handle
 from cnnlens.core.inputs import check_images
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
@@ -33,7 +25,8 @@ from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.progress import Progress
 from cnnlens.core.progress import steps as tracked
 from cnnlens.errors import CnnlensError
-from cnnlens.featurevis.init import gray, mean_image
+from cnnlens.featurevis.fastcopy import fast_copy, graph_facts
+from cnnlens.featurevis.init import gray, model_mean_image
 from cnnlens.featurevis.leaky import leaky_relus
 from cnnlens.featurevis.objectives import OUTPUT, Objective, as_objective
 from cnnlens.featurevis.params import Param, ParamImage
@@ -110,6 +103,7 @@ def chain(
 
 
 def start_images(
+    model: ModelLike,
     param: Param,
     init: str | torch.Tensor,
     count: int,
@@ -117,10 +111,10 @@ def start_images(
     generator: torch.Generator,
     like: torch.Tensor,
 ) -> ParamImage:
-    """The parameterized start: random, gray, the mean image, or given images.
+    """The parameterized start: random, gray, the model's mean image, or given images.
 
-    "random" (noise in parameter space), "gray", "mean" (the shape world's mean image) or given
-    images (one, or one per image of the batch).
+    "random" (noise in parameter space), "gray", "mean" (the model's mean training image,
+    `model_mean_image`) or given images (one, or one per image of the batch).
     """
     if isinstance(init, torch.Tensor):
         images = check_images(init)  # one-line errors for grayscale, NaN, integer, ...
@@ -136,7 +130,7 @@ def start_images(
     if init == "gray":
         return param.encode(gray(count, size).to(like))
     if init == "mean":
-        return param.encode(mean_image(count, size).to(like))
+        return param.encode(model_mean_image(model, count, size).to(like))
     raise CnnlensError(f"unknown start {init!r}; use 'random', 'gray', 'mean' or a tensor")
 
 
@@ -186,11 +180,15 @@ def render(
             model's.
         count: Number of images; None for the objective's (one per listed unit), else the number of
             start images, else 1.
-        param: Image parameterization; None for `Param()` (Fourier, decorrelated).
+        param: Image parameterization; None for `Param()` (Fourier, decorrelated). Colour is
+            decorrelated by the model's colour covariance (`Param.for_model`) unless the param
+            gives its own; a model whose handle has none (a plain module, a torchvision
+            classifier) is rendered in plain RGB.
         transforms: Random transforms before each forward; None for `standard(size)`, [] for none.
         regularizers: Penalties subtracted from the objective.
-        init: "random", "gray", "mean", or start images: (3, S, S) or (N, 3, S, S) float tensor in
-            [0, 1].
+        init: "random", "gray", "mean" (the model's mean training image where its handle has one,
+            else a flat image of its normalization mean, else gray: `model_mean_image`), or start
+            images: (3, S, S) or (N, 3, S, S) float tensor in [0, 1].
         leaky: Negative slope of the ReLUs during the render; None for plain ReLUs.
         pre_relu: Read a ReLU layer before its ReLU (a dead unit still has a gradient).
         seed: Seed of the start noise and the transforms.
@@ -218,11 +216,11 @@ def render(
     count = count or objective.batch or given or 1
     _check_settings(steps, lr, size, count)
     paths = layer_paths(model, objective, pre_relu)
-    param = param or Param()
+    param = (param or Param()).for_model(model)
     relus = nullcontext() if leaky is None else leaky_relus(leaky)
     like = next(net.parameters(), torch.empty(0))
     generator = torch.Generator().manual_seed(seed)
-    image = start_images(param, init, count, size, generator, like.detach())
+    image = start_images(model, param, init, count, size, generator, like.detach())
     optimizer = torch.optim.Adam([image.leaf], lr=lr, fused=True)  # one kernel per step
     history = []
     inner = [path for path in paths.values() if path != OUTPUT]
@@ -232,15 +230,12 @@ def render(
     transform = compose(chain(standard(size) if transforms is None else transforms, net, example))
     only = last_channels(objective, paths, truncate)
     working, layout = fast_copy(net, example, keep=inner, only=only)
-    with (
-        preserved(working) as guard,
-        torch.enable_grad(),
-        recording(guard, inner, truncate=truncate) as rec,
-    ):
+    # The fast copy runs under the model's handle (its normalization and logits).
+    with forward_pass(replace(handle, net=working), inner, grad=True, truncate=truncate) as forward:
+        rec = forward.recorded
 
         def score(x: torch.Tensor) -> torch.Tensor:
-            x = normalize_for(model, x).contiguous(memory_format=layout)
-            output = forward_until_done(guard.model, x)
+            output = forward(x, layout=layout)
             missing = [path for path in inner if path not in rec]
             if missing:
                 raise CnnlensError(f"layer(s) {missing} did not run in the forward pass")

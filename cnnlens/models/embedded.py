@@ -11,6 +11,7 @@ import torch
 
 from cnnlens.core.handle import LoadedModel
 from cnnlens.core.legacy import legacy_calls
+from cnnlens.data.stats import shape_world_covariance, shape_world_mean
 from cnnlens.errors import CnnlensError
 from cnnlens.models.shapenet import ShapeNet
 
@@ -47,7 +48,10 @@ def checkpoint_names(*, weights_dir: Path = WEIGHTS_DIR) -> list[str]:
 
 
 def load_shapes(checkpoint: str = "final", weights_dir: Path = WEIGHTS_DIR) -> LoadedModel:
-    """The embedded ShapeNet at a shipped checkpoint, verified against its sha256."""
+    """The embedded ShapeNet at a shipped checkpoint, verified against its sha256.
+
+    Its handle carries the shape world's colour covariance and mean image (`cnnlens.data.stats`).
+    """
     manifest = read_manifest(weights_dir)
     files = manifest["files"]
     if checkpoint not in files:
@@ -79,4 +83,6 @@ def load_shapes(checkpoint: str = "final", weights_dir: Path = WEIGHTS_DIR) -> L
         heads=spans,
         concepts=tuple(manifest.get("concepts", ())),
         pretrained=checkpoint != "epoch0",
+        color_covariance=shape_world_covariance,
+        mean_image=shape_world_mean,
     )

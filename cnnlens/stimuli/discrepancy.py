@@ -12,10 +12,9 @@ from dataclasses import dataclass
 
 import torch
 
-from cnnlens.core.capture import forward_until_done, images_for, normalize_for, recording
-from cnnlens.core.guard import preserved
+from cnnlens.core.capture import forward_pass, images_for
 from cnnlens.core.inputs import check_unit
-from cnnlens.core.layers import ModelLike, as_net
+from cnnlens.core.layers import ModelLike
 from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.windows import window_starts
 from cnnlens.data.batches import Images, images_at
@@ -113,7 +112,6 @@ def _drop_maps(
     batch_size: int,
 ) -> torch.Tensor:
     """The unit's drop when a gray patch covers each pixel, averaged over patches: (k, H, W)."""
-    net = as_net(model)
     count, _, height, width = examples.shape
     starts = window_starts(height, window, stride)
     jobs = []  # (image, top, left) for every patch that touches the image's unit field
@@ -126,15 +124,16 @@ def _drop_maps(
     x = images_for(model, examples)
     totals = torch.zeros(count, height, width)
     covered = torch.zeros(count, height, width)
-    with preserved(net) as guard, torch.no_grad(), recording(guard, [layer]) as out:
-        forward_until_done(guard.model, normalize_for(model, x))
+    with forward_pass(model, [layer]) as forward:
+        forward(x)
+        out = forward.recorded
         base = torch.stack([out[layer][i, unit, y, x_] for i, (y, x_) in enumerate(positions)])
         for begin in range(0, len(jobs), batch_size):
             chunk = jobs[begin : begin + batch_size]
             occluded = x[[i for i, _, _ in chunk]].clone()
             for j, (_, top, left) in enumerate(chunk):
                 occluded[j, :, top : top + window, left : left + window] = OCCLUDER
-            forward_until_done(guard.model, normalize_for(model, occluded))
+            forward(occluded)
             where = torch.tensor([positions[i] for i, _, _ in chunk])
             values = out[layer][torch.arange(len(chunk)), unit, where[:, 0], where[:, 1]]
             drops = (base[[i for i, _, _ in chunk]] - values).cpu().tolist()

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 import torch
 
 from cnnlens.core.cache import ResultStore
-from cnnlens.core.capture import forward_until_done, images_for, normalize_for, recording
-from cnnlens.core.guard import preserved
+from cnnlens.core.capture import forward_pass, images_for
 from cnnlens.core.handle import as_handle
 from cnnlens.core.inputs import check_unit
-from cnnlens.core.layers import ModelLike, as_net, resolve_layer
+from cnnlens.core.layers import ModelLike, resolve_layer
 from cnnlens.core.legacy import legacy_calls, warn_once
 from cnnlens.core.progress import Progress, steps
 from cnnlens.data.batches import Images, dataset_key, image_batches, image_count
@@ -155,25 +154,23 @@ def top_examples(
         CnnlensError: `k` < 1; `layer` is unknown; `images` are invalid.
         Cancelled: `progress` cancelled the scan.
     """
-    net = as_net(model)
     path = resolve_layer(model, layer)
     if k < 1:
         raise CnnlensError(f"k must be at least 1, got {k}")
     images = default_probe_set(size=as_handle(model).input_size) if images is None else images
     key = dataset_key(images)
     if not cache or key is None:
-        return _scan(model, net, path, images, k, batch_size, progress, key)
+        return _scan(model, path, images, k, batch_size, progress, key)
     return _STORE.get(
         model,
         (path, key, k),
-        lambda: _scan(model, net, path, images, k, batch_size, progress, key),
+        lambda: _scan(model, path, images, k, batch_size, progress, key),
         persist=True,
     )
 
 
 def _scan(
     model: ModelLike,
-    net: torch.nn.Module,
     path: str,
     images: Images,
     k: int,
@@ -187,10 +184,10 @@ def _scan(
     total: torch.Tensor | None = None
     count, seen, width = 0, 0, 1
     batches = image_batches(images, batch_size)
-    with preserved(net) as guard, torch.no_grad(), recording(guard, [path]) as out:
+    with forward_pass(model, [path]) as forward:
         for x, _ in steps(batches, -(-image_count(images) // batch_size), progress):
-            forward_until_done(guard.model, normalize_for(model, images_for(model, x)))
-            act = out[path].float()
+            forward(images_for(model, x))
+            act = forward.recorded[path].float()
             n = act.shape[0]
             flat = act.reshape(n, act.shape[1], -1)
             width = act.shape[-1] if act.dim() == 4 else 1
@@ -217,7 +214,7 @@ def _scan(
     assert best_index is not None and best_pos is not None and total is not None
     if best.shape[1] < k:
         raise CnnlensError(f"k={k} is more than the {best.shape[1]} images in the dataset")
-    spatial = out[path].dim() == 4
+    spatial = forward.recorded[path].dim() == 4
     positions = (
         torch.stack([best_pos // width, best_pos % width], dim=-1)
         if spatial

@@ -24,10 +24,9 @@ from cnnlens.attribution import (
     saliency,
     smoothgrad,
 )
-from cnnlens.core.capture import forward_until_done, images_for, normalize_for, output_names
-from cnnlens.core.guard import preserved
+from cnnlens.core.capture import model_logits, output_names
 from cnnlens.core.handle import as_handle
-from cnnlens.core.layers import ModelLike, as_net
+from cnnlens.core.layers import ModelLike
 from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.notes import collecting_notes
 from cnnlens.core.progress import Progress
@@ -231,14 +230,9 @@ class AttributionExplorer(BaseWidget):
             return self.target.value
         key = self.picker.choice.value
         image = self.picker.image
-        return self._predictions.get(key, lambda: predicted(self.model, self._logits(image))[0])
-
-    def _logits(self, image: torch.Tensor) -> torch.Tensor:
-        """The model's output for one image, (1, classes)."""
-        net = as_net(self.model)
-        x = normalize_for(self.model, images_for(self.model, image))
-        with preserved(net) as guard, torch.no_grad():
-            return as_handle(self.model).logits(forward_until_done(guard.model, x))
+        return self._predictions.get(
+            key, lambda: predicted(self.model, model_logits(self.model, image))[0]
+        )
 
     @guarded
     def _refresh(self, _change: dict | None = None) -> None:

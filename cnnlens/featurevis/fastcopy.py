@@ -15,8 +15,8 @@ Which convolution feeds only its BatchNorm is read from the autograd graph of on
 of an example input, not from a torch.fx trace: a trace patches `nn.Module.__call__` for every
 thread while it runs, which would break another thread's forward (a widget beside the user's own
 code) and outlive an interrupt. A model that refuses channels-last tensors (a `.view` flatten)
-keeps the default memory format. The user's hooks come along in the copy, and a module carrying
-one is never folded away or subset.
+keeps the default memory format (`core.layout`). The user's hooks come along in the copy, and a
+module carrying one is never folded away or subset.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
-from weakref import WeakKeyDictionary
 
 import torch
 import torch.nn.functional as F
@@ -33,7 +32,8 @@ from torch import nn
 from torch.autograd.graph import Node
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from cnnlens.core.view import probing_view, working_view
+from cnnlens.core.layout import input_layout, runs
+from cnnlens.core.view import PerNetwork, probing_view, working_view
 
 
 @dataclass(frozen=True)
@@ -41,66 +41,35 @@ class GraphFacts:
     """What the render's rewrites need from a network's forward pass.
 
     The (conv, BatchNorm) pairs where the conv feeds only that BatchNorm and each runs once per
-    forward, whether the forward accepts channels-last tensors, and whether it accepts images larger
-    than the example (False for a fixed-size head: `Flatten → Linear`).
+    forward, and whether the forward accepts images larger than the example (False for a
+    fixed-size head: `Flatten → Linear`).
     """
 
     pairs: tuple[tuple[str, str], ...]
-    channels_last: bool
     any_size: bool
 
 
-# Read once per network (and again if its modules change or the example's shape does).
-_FACTS: WeakKeyDictionary[nn.Module, tuple[tuple, GraphFacts | None]] = WeakKeyDictionary()
+_FACTS: PerNetwork[GraphFacts | None] = PerNetwork()
 
 
 def graph_facts(net: nn.Module, example: torch.Tensor) -> GraphFacts | None:
-    """The conv→BatchNorm pairs of `net`, and whether it runs channels-last and on larger images.
+    """The conv→BatchNorm pairs of `net`, and whether it runs on larger images.
 
-    From one forward of `example` (a normalized input batch, (N, 3, H, W)) on a working view, and
-    one more on larger images; None when the view cannot run `example` at all.
+    From one forward of `example` (a normalized input batch, (N, 3, H, W), in the network's
+    `input_layout`) on a working view, and one more on larger images; None when the view cannot
+    run `example` at all.
     """
-    signature = (
-        tuple((name, type(module)) for name, module in net.named_modules()),
-        tuple(example.shape),
-    )
-    cached = _FACTS.get(net)
-    if cached is not None and cached[0] == signature:
-        return cached[1]
-    view = probing_view(net)
-    facts = None
-    for channels_last in (True, False):
-        layout = torch.channels_last if channels_last else torch.contiguous_format
+
+    def read() -> GraphFacts | None:
+        view = probing_view(net)
+        layout = input_layout(net, example)
         try:
             pairs = _conv_norm_pairs(view, example.contiguous(memory_format=layout))
-        except Exception:  # the model refuses this layout (or this input): try the next
-            continue
-        facts = GraphFacts(pairs, channels_last, _runs(view, F.pad(example, (8, 8, 8, 8))))
-        break
-    _FACTS[net] = (signature, facts)
-    return facts
+        except Exception:  # the model refuses this input
+            return None
+        return GraphFacts(pairs, runs(view, F.pad(example, (8, 8, 8, 8))))
 
-
-def _runs(view: nn.Module, x: torch.Tensor) -> bool:
-    """Whether the view's forward runs on `x` without raising."""
-    try:
-        with torch.no_grad():
-            view(x)
-    except Exception:
-        return False
-    return True
-
-
-def input_layout(net: nn.Module, example: torch.Tensor) -> torch.memory_format:
-    """The memory format to give `net` inputs like `example` (normalized, (N, 3, H, W)) in.
-
-    Channels-last where the network runs it (faster convolutions and pooling on CPU), else the
-    default contiguous format users give (a `x.view(x.size(0), -1)` flatten refuses channels-last).
-    Read once per network and input shape, on a working view and one image.
-    """
-    facts = graph_facts(net, example[:1])
-    channels_last = facts is not None and facts.channels_last
-    return torch.channels_last if channels_last else torch.contiguous_format
+    return _FACTS.get(net, example.shape, read)
 
 
 def _conv_norm_pairs(view: nn.Module, x: torch.Tensor) -> tuple[tuple[str, str], ...]:
@@ -270,7 +239,7 @@ def fast_copy(
         _replace(working, conv, nn.Identity())
     for path, channels in (only or {}).items():
         _replace(working, path, _subset(working.get_submodule(path), channels))
-    if not facts.channels_last:
+    if input_layout(net, example) != torch.channels_last:
         return working, torch.contiguous_format
     for module in working.modules():
         if isinstance(module, nn.Conv2d):  # a new tensor on the copy; the user's stays as it is
