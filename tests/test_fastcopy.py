@@ -12,7 +12,7 @@ from cnnlens.attribution.sanity import reinitialized
 from cnnlens.core.capture import capture
 from cnnlens.core.layout import input_layout
 from cnnlens.featurevis import render
-from cnnlens.featurevis.fastcopy import ChannelSubset, fast_copy, graph_facts
+from cnnlens.featurevis.fastcopy import _ChannelSubset, fast_copy, graph_facts
 from cnnlens.inversion import invert
 
 EXAMPLE = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(9))
@@ -139,7 +139,7 @@ def test_a_model_that_cannot_run_the_example_is_used_as_it_is():
 def test_a_channel_subset_computes_those_channels_and_zeros_elsewhere():
     net = cnnlens.load("shapes").net
     working, layout = fast_copy(net, EXAMPLE, only={"bn4_2": {3, 7}})
-    assert isinstance(working.bn4_2, ChannelSubset) and working.bn4_2.part.out_channels == 2
+    assert isinstance(working.bn4_2, _ChannelSubset) and working.bn4_2.part.out_channels == 2
     images = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(3))
     ours = capture(working, images.contiguous(memory_format=layout), "bn4_2")["bn4_2"]
     theirs = capture(net, images, "bn4_2")["bn4_2"]

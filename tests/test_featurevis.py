@@ -24,7 +24,7 @@ from cnnlens.featurevis import (
     strongest_images,
 )
 from cnnlens.featurevis.init import model_mean_image
-from cnnlens.featurevis.render import before_relu, chain
+from cnnlens.featurevis.render import _before_relu, chain
 from tests.small_nets import fixed_size_net
 from tests.snapshot import assert_unchanged, snapshot
 
@@ -226,11 +226,11 @@ def test_zoo_models_render_and_stay_unchanged(zoo, name):
 
 def test_before_relu_finds_the_module_feeding_a_relu(shapes, zoo):
     vgg = zoo["vgg16"].net
-    assert before_relu(vgg, "features.22") == "features.21"
-    assert before_relu(vgg, "features.21") == "features.21"
-    assert before_relu(shapes.net, "relu1") == "bn1"
+    assert _before_relu(vgg, "features.22") == "features.21"
+    assert _before_relu(vgg, "features.21") == "features.21"
+    assert _before_relu(shapes.net, "relu1") == "bn1"
     resnet = zoo["resnet18"].net  # layer1.0.relu is reused inside a BasicBlock, not a Sequential
-    assert before_relu(resnet, "layer1.0.relu") == "layer1.0.relu"
+    assert _before_relu(resnet, "layer1.0.relu") == "layer1.0.relu"
 
 
 def test_a_fixed_size_model_renders_with_the_standard_transforms():

@@ -38,7 +38,7 @@ from cnnlens.featurevis import (
     shape_world_covariance,
     standard,
 )
-from cnnlens.featurevis.render import last_channels
+from cnnlens.featurevis.render import _last_channels
 from cnnlens.featurevis.transforms import center, sigma_schedule
 
 
@@ -287,10 +287,10 @@ def test_objectives_say_which_channels_they_read():
     assert channel("a", np.array([4, 6])).batch == 2 and channel("a", np.int64(4)).batch is None
     mixed = channel("a", 1) + channel("b", 2) + class_probability(0)
     assert mixed.channels_read("b") == {2} and mixed.channels_read(OUTPUT) is None
-    assert last_channels(channel("a", [1, 2]), {"a": "conv"}, truncate=True) == {"conv": {1, 2}}
-    assert last_channels(mixed, {"a": "x", "b": "y", OUTPUT: OUTPUT}, truncate=False) == {}
-    assert last_channels(channel("a", 1) + channel("b", 2), {"a": "x", "b": "y"}, True) == {}
-    assert last_channels(diversity("a"), {"a": "x"}, truncate=True) == {}
+    assert _last_channels(channel("a", [1, 2]), {"a": "conv"}, truncate=True) == {"conv": {1, 2}}
+    assert _last_channels(mixed, {"a": "x", "b": "y", OUTPUT: OUTPUT}, truncate=False) == {}
+    assert _last_channels(channel("a", 1) + channel("b", 2), {"a": "x", "b": "y"}, True) == {}
+    assert _last_channels(diversity("a"), {"a": "x"}, truncate=True) == {}
 
 
 def test_center_cuts_the_middle_without_resampling():

@@ -37,7 +37,7 @@ from cnnlens.core.view import PerNetwork, probing_view, working_view
 
 
 @dataclass(frozen=True)
-class GraphFacts:
+class _GraphFacts:
     """What the render's rewrites need from a network's forward pass.
 
     The (conv, BatchNorm) pairs where the conv feeds only that BatchNorm and each runs once per
@@ -49,10 +49,10 @@ class GraphFacts:
     any_size: bool
 
 
-_FACTS: PerNetwork[GraphFacts | None] = PerNetwork()
+_FACTS: PerNetwork[_GraphFacts | None] = PerNetwork()
 
 
-def graph_facts(net: nn.Module, example: torch.Tensor) -> GraphFacts | None:
+def graph_facts(net: nn.Module, example: torch.Tensor) -> _GraphFacts | None:
     """The conv→BatchNorm pairs of `net`, and whether it runs on larger images.
 
     From one forward of `example` (a normalized input batch, (N, 3, H, W), in the network's
@@ -60,14 +60,14 @@ def graph_facts(net: nn.Module, example: torch.Tensor) -> GraphFacts | None:
     run `example` at all.
     """
 
-    def read() -> GraphFacts | None:
+    def read() -> _GraphFacts | None:
         view = probing_view(net)
         layout = input_layout(net, example)
         try:
             pairs = _conv_norm_pairs(view, example.contiguous(memory_format=layout))
         except Exception:  # the model refuses this input
             return None
-        return GraphFacts(pairs, runs(view, F.pad(example, (8, 8, 8, 8))))
+        return _GraphFacts(pairs, runs(view, F.pad(example, (8, 8, 8, 8))))
 
     return _FACTS.get(net, example.shape, read)
 
@@ -163,7 +163,7 @@ def _foldable(net: nn.Module, conv: str, norm: str, keep: Collection[str]) -> bo
 _Pair = tuple[int, int]  # a Conv2d's sizes (torch types them as tuples of any length)
 
 
-class ChannelSubset(nn.Module):
+class _ChannelSubset(nn.Module):
     """A convolution computing only some of its output channels, zeros in the others."""
 
     def __init__(self, conv: nn.Conv2d, channels: Collection[int]) -> None:
@@ -200,7 +200,7 @@ def _subset(module: nn.Module, channels: Collection[int]) -> nn.Module:
         return module
     if not channels or not all(0 <= c < module.out_channels for c in channels):
         return module  # out of range: left for the objective to report in one line
-    return ChannelSubset(module, channels)
+    return _ChannelSubset(module, channels)
 
 
 def _replace(net: nn.Module, path: str, module: nn.Module) -> None:

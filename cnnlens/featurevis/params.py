@@ -44,7 +44,7 @@ def color_sqrt(covariance: torch.Tensor) -> torch.Tensor:
     return (root / root.norm(dim=0).max()).float()
 
 
-def mix_colors(matrix: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+def _mix_colors(matrix: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
     """Each pixel's channels multiplied by a 3×3 `matrix` (a batched matmul: faster than einsum)."""
     return (matrix @ images.flatten(2)).view_as(images)
 
@@ -78,7 +78,7 @@ class ParamImage:
 
     def __call__(self) -> torch.Tensor:
         """The images: sigmoid(color(spatial(leaf))), (N, 3, H, W) float tensor in (0, 1)."""
-        return mix_colors(self.color, self.spatial()).sigmoid()
+        return _mix_colors(self.color, self.spatial()).sigmoid()
 
 
 @legacy_fields(("fourier", "decay", "decorrelate", "covariance"))
@@ -147,7 +147,7 @@ class Param:
         size = images.shape[-1]
         color, scale = self._color(images), self._scale(size, images)
         logits = images.clamp(ENCODE_MARGIN, 1 - ENCODE_MARGIN).logit()
-        spatial = mix_colors(torch.linalg.inv(color), logits)
+        spatial = _mix_colors(torch.linalg.inv(color), logits)
         if scale is None:
             return ParamImage(spatial.detach().clone(), size, color, None)
         spectrum = torch.fft.rfft2(spatial * FOURIER_DAMPING, norm="ortho") / scale

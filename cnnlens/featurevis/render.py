@@ -55,24 +55,24 @@ class Rendering:
     history: torch.Tensor
 
 
-def before_relu(net: nn.Module, path: str) -> str:
+def _before_relu(net: nn.Module, path: str) -> str:
     """The module feeding a ReLU in an nn.Sequential (its pre-ReLU value); other paths unchanged."""
     if not isinstance(net.get_submodule(path), RELUS):
         return path
     return sequential_neighbour(net, path, -1) or path
 
 
-def layer_paths(model: ModelLike, objective: Objective, pre_relu: bool) -> dict[str, str]:
+def _layer_paths(model: ModelLike, objective: Objective, pre_relu: bool) -> dict[str, str]:
     """The module path to read for each layer the objective names (OUTPUT stays itself)."""
     net = as_net(model)
     paths = {}
     for name in sorted(objective.layers):
         path = name if name == OUTPUT else resolve_layer(net, name)
-        paths[name] = before_relu(net, path) if pre_relu and name != OUTPUT else path
+        paths[name] = _before_relu(net, path) if pre_relu and name != OUTPUT else path
     return paths
 
 
-def last_channels(
+def _last_channels(
     objective: Objective, paths: dict[str, str], truncate: bool
 ) -> dict[str, frozenset[int]]:
     """{path: channels} when the forward stops at the one path the objective reads, else {}.
@@ -102,7 +102,7 @@ def chain(
     return [*transforms, center(example.shape[-1])]
 
 
-def start_images(
+def _start_images(
     model: ModelLike,
     param: Param,
     init: str | torch.Tensor,
@@ -215,12 +215,12 @@ def render(
     given = len(init) if isinstance(init, torch.Tensor) and init.dim() == 4 else None
     count = count or objective.batch or given or 1
     _check_settings(steps, lr, size, count)
-    paths = layer_paths(model, objective, pre_relu)
+    paths = _layer_paths(model, objective, pre_relu)
     param = (param or Param()).for_model(model)
     relus = nullcontext() if leaky is None else leaky_relus(leaky)
     like = next(net.parameters(), torch.empty(0))
     generator = torch.Generator().manual_seed(seed)
-    image = start_images(model, param, init, count, size, generator, like.detach())
+    image = _start_images(model, param, init, count, size, generator, like.detach())
     optimizer = torch.optim.Adam([image.leaf], lr=lr, fused=True)  # one kernel per step
     history = []
     inner = [path for path in paths.values() if path != OUTPUT]
@@ -228,7 +228,7 @@ def render(
     with torch.no_grad():
         example = normalize_for(model, image()[:1])
     transform = compose(chain(standard(size) if transforms is None else transforms, net, example))
-    only = last_channels(objective, paths, truncate)
+    only = _last_channels(objective, paths, truncate)
     working, layout = fast_copy(net, example, keep=inner, only=only)
     # The fast copy runs under the model's handle (its normalization and logits).
     with forward_pass(replace(handle, net=working), inner, grad=True, truncate=truncate) as forward:
