@@ -143,3 +143,13 @@ def test_empirical_field_lies_inside_the_theoretical_one(shapes, world):
     outside[centre - half : centre + half + 1, centre - half : centre + half + 1] = 0
     assert result.map.max() > 0 and outside.abs().max() == 0
     assert 0 < result.size < result.theoretical == field.size
+
+
+def test_empirical_field_fills_its_patches_with_the_baselines(shapes, world):
+    """The patches' fill is `baselines` (as in `occlusion`), mid-gray by default."""
+    top = top_examples(shapes, "relu2", images=world, k=4)
+    gray = empirical_field(shapes, top, 7, images=world)
+    assert torch.equal(empirical_field(shapes, top, 7, images=world, baselines=0.5).map, gray.map)
+    assert not torch.equal(
+        empirical_field(shapes, top, 7, images=world, baselines=0.0).map, gray.map
+    )

@@ -23,8 +23,6 @@ from cnnlens.stimuli.crops import source_images
 from cnnlens.stimuli.receptive import ReceptiveField, receptive_field
 from cnnlens.stimuli.topk import TopExamples
 
-OCCLUDER = 0.5  # mid-gray patches, as in occlusion maps
-
 
 @dataclass(frozen=True)
 class EmpiricalField:
@@ -55,6 +53,7 @@ def empirical_field(
     images: Images | None = None,
     window: int | None = None,
     stride: int | None = None,
+    baselines: float = 0.5,
     batch_size: int = 256,
 ) -> EmpiricalField:
     """Measure a unit's empirical receptive field by greying out patches of its top images.
@@ -71,6 +70,8 @@ def empirical_field(
         images: The dataset `top` was scanned on, if not the default probe set.
         window: Side of the gray patch in pixels; None scales it with the theoretical field.
         stride: Step between patches in pixels; None scales it with the theoretical field.
+        baselines: The fill of each patch in [0, 1] image space, across all colour channels (0.5 =
+            mid-gray), as in `occlusion`.
         batch_size: Occluded copies per forward pass (bounds memory).
 
     Returns:
@@ -88,7 +89,9 @@ def empirical_field(
     stride = stride or max(1, window // 2)
     examples = images_at(source_images(model, top, images), top.indices[u].tolist())
     positions = [(int(y), int(x)) for y, x in top.positions[u].tolist()]
-    drops = _drop_maps(model, top.layer, u, examples, positions, field, window, stride, batch_size)
+    drops = _drop_maps(
+        model, top.layer, u, examples, positions, field, (window, stride, baselines), batch_size
+    )
     size = examples.shape[-1]
     canvas = torch.zeros(2 * size - 1, 2 * size - 1)
     for drop, (y, x) in zip(drops, positions, strict=True):
@@ -107,11 +110,11 @@ def _drop_maps(
     examples: torch.Tensor,
     positions: list[tuple[int, int]],
     field: ReceptiveField,
-    window: int,
-    stride: int,
+    patches: tuple[int, int, float],
     batch_size: int,
 ) -> torch.Tensor:
-    """The unit's drop when a gray patch covers each pixel, averaged over patches: (k, H, W)."""
+    """The unit's drop when a patch (window, stride, fill) covers each pixel, averaged (k, H, W)."""
+    window, stride, fill = patches
     count, _, height, width = examples.shape
     starts = window_starts(height, window, stride)
     jobs = []  # (image, top, left) for every patch that touches the image's unit field
@@ -132,7 +135,7 @@ def _drop_maps(
             chunk = jobs[begin : begin + batch_size]
             occluded = x[[i for i, _, _ in chunk]].clone()
             for j, (_, top, left) in enumerate(chunk):
-                occluded[j, :, top : top + window, left : left + window] = OCCLUDER
+                occluded[j, :, top : top + window, left : left + window] = fill
             forward(occluded)
             where = torch.tensor([positions[i] for i, _, _ in chunk])
             values = out[layer][torch.arange(len(chunk)), unit, where[:, 0], where[:, 1]]
