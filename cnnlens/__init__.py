@@ -5,7 +5,7 @@ from cnnlens.core.progress import Cancelled
 from cnnlens.errors import CnnlensWarning
 from cnnlens.models import LoadedModel, load
 
-__version__ = "0.1.0"
+__version__ = "1.0.0"
 
 __all__ = [
     "Activations",
