@@ -16,8 +16,8 @@ from typing import Any, overload
 import torch
 
 from cnnlens.core.capture import capture, images_for
-from cnnlens.core.layers import ModelLike, resolve_layer
-from cnnlens.core.legacy import legacy_calls, warn_once
+from cnnlens.core.layers import ModelLike, resolve_layers
+from cnnlens.core.legacy import legacy_calls, legacy_fields, warn_once
 from cnnlens.core.progress import Progress
 from cnnlens.errors import CnnlensError
 from cnnlens.featurevis.objectives import Objective, Values
@@ -28,6 +28,7 @@ from cnnlens.featurevis.render import Preview, render
 __all__ = ["Inversion", "code_match", "invert"]
 
 
+@legacy_fields(("layer", "field", "originals", "images", "error"))
 @dataclass(frozen=True, kw_only=True)
 class Inversion:
     """Reconstructions of images from their code at a layer, with each one's code error.
@@ -152,7 +153,7 @@ def invert(
     preview: Preview | None = None,
     preview_every: int = 16,
 ) -> Inversion | dict[str, Inversion]:
-    """Reconstruct images from their code at `layer` (see the module docstring).
+    """Reconstruct images from their code at a layer, or at each of several (module docstring).
 
     The image is plain pixels (sigmoid-squashed RGB, as in Mahendran & Vedaldi, CVPR 2015,
     https://arxiv.org/abs/1412.0035) unless `param` says otherwise — Fourier helps deep layers; no
@@ -177,21 +178,20 @@ def invert(
         preview_every: Steps between previews.
 
     Returns:
-        The `Inversion`; for a list of layers, an `Inversion` per layer name, in their order.
+        The `Inversion`; for a list of layers, a dict {layer path: `Inversion`} in their order
+            (repeats dropped).
 
     Raises:
-        CnnlensError: The images are not square or otherwise invalid; a layer is unknown or has no
-            (C, H, W) maps; `field` is out of range.
+        CnnlensError: The images are not square or otherwise invalid; no layer is given, or one is
+            unknown, not a string or has no (C, H, W) maps; `field` is out of range.
         Cancelled: `progress` cancelled the optimization.
     """
+    paths = resolve_layers(model, layers)  # every name checked before any optimization
+    originals = images_for(model, images)
+    if originals.shape[-2] != originals.shape[-1]:
+        raise CnnlensError(f"inversion takes square images, got {tuple(originals.shape[-2:])} px")
 
-    def one(name: str) -> Inversion:
-        path = resolve_layer(model, name)
-        originals = images_for(model, images)
-        if originals.shape[-2] != originals.shape[-1]:
-            raise CnnlensError(
-                f"inversion takes square images, got {tuple(originals.shape[-2:])} px"
-            )
+    def one(path: str) -> Inversion:
         code = capture(model, originals, path)[path]
         if code.dim() != 4:
             raise CnnlensError(
@@ -221,7 +221,7 @@ def invert(
             layer=path, field=field, originals=originals.cpu(), images=result.images, error=error
         )
 
-    return one(layers) if isinstance(layers, str) else {name: one(name) for name in layers}
+    return one(paths[0]) if isinstance(layers, str) else {path: one(path) for path in paths}
 
 
 def invert_layers(
@@ -236,7 +236,7 @@ def invert_layers(
         **settings: Keyword options of `invert`.
 
     Returns:
-        An `Inversion` per layer name.
+        An `Inversion` per layer path.
     """
     warn_once(
         "invert_layers",

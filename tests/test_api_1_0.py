@@ -15,11 +15,12 @@ import torch
 import cnnlens
 from cnnlens.attribution import Target, grad_cam, integrated_gradients, occlusion, unit
 from cnnlens.data import ShapeWorld
-from cnnlens.dissection import ShapeWorldProbe, dissect
+from cnnlens.dissection import ProbeBatch, ShapeWorldProbe, dissect
 from cnnlens.embedding import dataset_features, nearest
 from cnnlens.featurevis import (
     AlphaNorm,
     Blur,
+    Objective,
     Param,
     TotalVariation,
     multifaceted,
@@ -99,6 +100,10 @@ def same(a: object, b: object) -> bool:
     return a == b
 
 
+def _score(values, model):
+    return values["relu1"].mean()
+
+
 def old_and_new(shapes, images) -> dict[str, tuple[Callable, Callable]]:
     world = ShapeWorld(length=40, seed=3)
     probe = ShapeWorldProbe(length=16, seed=2)
@@ -170,6 +175,14 @@ def old_and_new(shapes, images) -> dict[str, tuple[Callable, Callable]]:
         "LoadedModel: options positional": (
             lambda: cnnlens.LoadedModel(shapes.net, "s", 64, (), (0.5,) * 3).mean,
             lambda: cnnlens.LoadedModel(shapes.net, "s", 64, (), mean=(0.5,) * 3).mean,
+        ),
+        "Objective: options positional": (
+            lambda: Objective(_score, frozenset({"relu1"}), 2, "x"),
+            lambda: Objective(_score, frozenset({"relu1"}), batch=2, name="x"),
+        ),
+        "ProbeBatch: options positional": (
+            lambda: ProbeBatch(0, x, None, None, None),
+            lambda: ProbeBatch(0, x, masks=None, concepts=None, annotated=None),
         ),
         "invert_layers: 0.x name": (
             lambda: invert_layers(shapes, images[:1], ["relu1"], steps=2),

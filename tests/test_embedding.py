@@ -6,7 +6,14 @@ import torch
 import cnnlens
 from cnnlens import CnnlensError
 from cnnlens.data import ShapeWorld
-from cnnlens.embedding import dataset_features, knn_agreement, last_linear_layer, nearest, tsne
+from cnnlens.embedding import (
+    dataset_features,
+    feature_layer_label,
+    knn_agreement,
+    last_linear_layer,
+    nearest,
+    tsne,
+)
 from cnnlens.embedding.features import last_feature_layer
 
 
@@ -32,7 +39,8 @@ def test_the_default_is_the_input_of_the_last_linear_layer(zoo):
     finally:
         handle.remove()
     features = dataset_features(vgg, images)
-    assert features.layer == "classifier.6 (input)"
+    assert features.layer == feature_layer_label(vgg) == "classifier.6 (input)"
+    assert feature_layer_label(vgg, "conv1") == "features.0"  # an alias names its path
     assert torch.allclose(features.values, seen[0], atol=1e-5)
 
 
@@ -41,7 +49,7 @@ def test_a_layer_name_means_its_output_and_the_0x_input_suffix_still_works_once(
     "fc:input" and last_feature_layer() give the default's values, with one FutureWarning each."""
     images = world.batch(0, 12).images
     default = dataset_features(shapes, images)
-    assert default.layer == "fc (input)"
+    assert default.layer == feature_layer_label(shapes) == "fc (input)"
     flat = dataset_features(shapes, images, layer="flatten")  # the module that feeds fc
     assert flat.layer == "flatten" and torch.equal(flat.values, default.values)
     with pytest.warns(FutureWarning, match="last_feature_layer\\(\\) is 0.x"):

@@ -37,7 +37,9 @@ def test_mass_inside_and_dilate():
 
 
 def test_evaluation_errors():
-    with pytest.raises(cnnlens.CnnlensError, match="upsample coarse maps first"):
+    with pytest.raises(
+        cnnlens.CnnlensError, match=r"resize coarse maps with attribution_map\(maps, size=...\)"
+    ):
         pointing_game(torch.rand(2, 8, 8), torch.zeros(2, 64, 64, dtype=torch.bool))
 
 

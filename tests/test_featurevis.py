@@ -123,6 +123,8 @@ def test_the_embedded_models_handle_carries_its_training_datas_colour_and_mean(s
     decorrelated = render(shapes, "bn3:0", steps=2, init="mean")
     given = render(shapes, "bn3:0", steps=2, init="mean", param=Param(covariance=covariance))
     assert torch.equal(decorrelated.images, given.images)
+    plain = render(shapes, "bn3:0", steps=2, init="mean", param=Param(decorrelate=False))
+    assert not torch.equal(decorrelated.images, plain.images)
 
 
 def test_a_model_without_data_statistics_renders_in_plain_rgb_from_an_honest_mean(shapes):

@@ -112,7 +112,9 @@ def test_shorthand_and_one_line_errors(values):
 @pytest.mark.parametrize("decorrelate", [False, True])
 def test_a_start_image_is_encoded_exactly(fourier, decorrelate):
     images = ShapeWorld(length=2, seed=4).batch(0, 2).images.clamp(0.01, 0.99)
-    param = Param(fourier=fourier, decorrelate=decorrelate)
+    covariance = shape_world_covariance() if decorrelate else None
+    param = Param(fourier=fourier, decorrelate=decorrelate, covariance=covariance)
+    assert not decorrelate or not torch.equal(param._color(images), torch.eye(3))
     assert torch.allclose(param.encode(images)(), images, atol=1e-5)
 
 

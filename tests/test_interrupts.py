@@ -20,7 +20,7 @@ from torch import fx, nn
 
 import cnnlens
 from cnnlens.attribution import grad_cam, guided_backprop
-from cnnlens.core import layout
+from cnnlens.core import layout, recording
 from cnnlens.featurevis import channel, fastcopy, render
 from cnnlens.stimuli import top_examples
 from tests.snapshot import assert_unchanged, snapshot
@@ -44,6 +44,7 @@ def forget_graphs() -> None:
     """Drop what was read from the network's graph, so the next call reads it again."""
     fastcopy._FACTS.clear()
     layout._LAYOUTS.clear()
+    recording._CALLS.clear()
 
 
 class Injector:

@@ -100,3 +100,14 @@ def test_inversion_leaves_the_model_unchanged_also_when_cancelled(shapes, origin
     finally:
         net.fc.weight.grad = None
         net.eval()
+
+
+@pytest.mark.parametrize(
+    ("layers", "message"),
+    [([], "no layer given"), (["relu1", "relu9"], "relu9"), (3, "layer names are strings")],
+)
+def test_bad_layers_are_said_before_any_optimization(shapes, originals, layers, message):
+    steps = []
+    with pytest.raises(CnnlensError, match=message):
+        invert(shapes, originals, layers, steps=5, progress=lambda done, total: steps.append(done))
+    assert steps == []

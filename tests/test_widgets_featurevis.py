@@ -155,3 +155,12 @@ def test_a_fixed_size_model_lists_its_layers_and_renders_at_its_size():
     widget.run()
     assert not widget.status.is_error, widget.status.text
     assert widget.current.images.shape[-2:] == (32, 32)
+
+
+def test_decorrelated_colour_is_offered_only_where_the_model_has_colour_statistics(shapes):
+    """Param.for_model decorrelates by the handle's covariance; a plain module has none, so the
+    toggle would change nothing: it is off and disabled there."""
+    offered = FeatureVisualizer(shapes, layer="relu3", background=False).controls["decorrelate"]
+    plain = FeatureVisualizer(shapes.net, layer="relu3", background=False).controls["decorrelate"]
+    assert (offered.value, offered.disabled) == (True, False)
+    assert (plain.value, plain.disabled) == (False, True)

@@ -17,7 +17,7 @@ def _check(maps: torch.Tensor, masks: torch.Tensor) -> None:
     if maps.dim() != 3 or maps.shape != masks.shape:
         raise CnnlensError(
             f"maps and masks must both be (N, H, W) of one size, got {tuple(maps.shape)} "
-            f"and {tuple(masks.shape)}; upsample coarse maps first"
+            f"and {tuple(masks.shape)}; resize coarse maps with attribution_map(maps, size=...)"
         )
 
 
@@ -38,7 +38,8 @@ def pointing_game(maps: torch.Tensor, masks: torch.Tensor, *, tolerance: int = 0
     most tied pixels are on target.
 
     Args:
-        maps: (N, H, W) float attribution maps at image resolution (`upsample` coarse ones).
+        maps: (N, H, W) float attribution maps at image resolution (`attribution_map` makes
+            them of any method's result).
         masks: (N, H, W) bool object masks, e.g. a shape-world `Batch.object_masks`.
         tolerance: Pixels by which the object is grown before testing; >= 0.
 

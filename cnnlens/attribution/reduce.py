@@ -41,7 +41,8 @@ def attribution_map(
     score). A map without a colour axis is only resized.
 
     Args:
-        attributions: (N, 3, H, W) per-channel attributions, or (N, h, w) maps; float.
+        attributions: (N, 3, H, W) per-channel attributions, or (N, h, w) maps; float. One image's
+            (3, H, W) result reads as three maps: give it as `values[None]`.
         reduce: "max_abs", "abs_sum" or "sum": how the colour axis becomes one value.
         size: Resize bilinearly to this many pixels (one side, or (H, W)); None keeps the size.
 

@@ -173,6 +173,9 @@ def forward_pass(
 
     Yields:
         The `Forward`: `forward(images)` runs one batch, `forward.recorded` holds what it read.
+
+    Raises:
+        ValueError: `at_input` with other than one layer (a cnnlens bug, not a user's error).
     """
     with (
         preserved(as_net(model)) as guard,

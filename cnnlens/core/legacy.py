@@ -62,7 +62,8 @@ def legacy_calls(
         def call(*args: Any, **kwargs: Any) -> Any:
             if order and (len(args) > len(positional) or (old_order and old_order(args))):
                 if len(args) > len(order):
-                    raise TypeError(f"{name}() takes {len(positional)} positional arguments")
+                    taken = len([p for p in positional if p != "self"])
+                    raise TypeError(f"{name}() takes {taken} positional arguments")
                 old = f"{name}({', '.join(p for p in order[: len(args)] if p != 'self')})"
                 warn_once(name, "order", f"{old} is the 0.x form; cnnlens 1.0 takes {form}")
                 for old_key, value in zip(order, args, strict=False):
@@ -97,6 +98,9 @@ def legacy_fields(
     Args:
         order: The 0.x field names in their 0.x positional order.
         renamed: 0.x field name -> 1.0 name.
+
+    Returns:
+        A class decorator that wraps the class's `__init__` with `legacy_calls`.
     """
 
     def wrap(cls: C) -> C:

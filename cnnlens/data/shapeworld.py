@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from cnnlens.core.legacy import legacy_calls
+from cnnlens.core.legacy import legacy_calls, legacy_fields
 from cnnlens.data.draw import circumradius, footprint, texture_pattern
 
 SHAPES = ("circle", "square", "triangle", "cross", "star", "ring")
@@ -132,6 +132,7 @@ class Sample:
     objects: tuple[ShapeObject, ...]  # in drawing order: the main object is the last one
 
 
+@legacy_fields(("images", "labels", "masks", "object_masks"))
 @dataclass(frozen=True)
 class Batch:
     """Consecutive images as tensors; masks only when asked for.

@@ -13,12 +13,13 @@ from types import MappingProxyType
 
 import torch
 
-from cnnlens.core.legacy import legacy_calls
+from cnnlens.core.legacy import legacy_calls, legacy_fields
 from cnnlens.data import CONCEPT_NAMES, CONCEPTS, HEADS, SHAPES, Batch, ShapeWorld
 from cnnlens.data.batches import prefetched
 from cnnlens.errors import CnnlensError
 
 
+@legacy_fields(("start", "images", "masks", "concepts", "annotated"))
 @dataclass(frozen=True)
 class ProbeBatch:
     """Images [start, start + N) of a probe set, with their concept masks when asked for.

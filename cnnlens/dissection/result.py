@@ -7,6 +7,7 @@ from dataclasses import KW_ONLY, dataclass
 import torch
 
 from cnnlens.core.inputs import check_unit
+from cnnlens.core.legacy import legacy_fields
 from cnnlens.dissection.probes import ProbeSet
 
 
@@ -29,6 +30,20 @@ class UnitLabel:
     detector: bool
 
 
+@legacy_fields(
+    (
+        "layer",
+        "note",
+        "probe",
+        "thresholds",
+        "exact_thresholds",
+        "iou",
+        "top_indices",
+        "top_values",
+        "top_masks",
+        "iou_threshold",
+    )
+)
 @dataclass(frozen=True, eq=False)
 class Dissection:
     """IoU of every unit of `layer` with every concept of `probe`, and each unit's top images.

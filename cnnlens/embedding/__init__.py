@@ -3,6 +3,7 @@
 from cnnlens.embedding.features import (
     Features,
     dataset_features,
+    feature_layer_label,
     last_feature_layer,  # noqa: F401  (0.x name)
     last_linear_layer,
 )
@@ -12,6 +13,7 @@ from cnnlens.embedding.tsne import tsne
 __all__ = [
     "Features",
     "dataset_features",
+    "feature_layer_label",
     "knn_agreement",
     "last_linear_layer",
     "nearest",

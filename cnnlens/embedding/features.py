@@ -113,6 +113,35 @@ def dataset_features(
     """
     if pool not in POOLS:
         raise CnnlensError(f"pool must be one of {POOLS}, got {pool!r}")
+    path, at_input = _where(model, layer)
+    name = _label(path, at_input)
+    key = dataset_key(images)
+    compute = lambda: _features(model, images, path, at_input, pool, batch_size, progress, name)  # noqa: E731
+    if key is None:
+        return compute()
+    return _STORE.get(model, (name, pool, key), compute, persist=True)
+
+
+def feature_layer_label(model: ModelLike, layer: str | None = None) -> str:
+    """The name `dataset_features` gives the features at `layer` (`Features.layer`).
+
+    Args:
+        model: The network: a `LoadedModel` or an `nn.Module`.
+        layer: A layer name; None for the default, the input of the last linear layer.
+
+    Returns:
+        The layer's path ("relu3", "features.3"), or "<last linear layer> (input)" for the
+        default, e.g. "fc (input)": a label to show, not a layer name.
+
+    Raises:
+        CnnlensError: `layer` is not a string or is unknown; the model has no linear layer (when
+            `layer` is None).
+    """
+    return _label(*_where(model, layer))
+
+
+def _where(model: ModelLike, layer: str | None) -> tuple[str, bool]:
+    """The path to read, and whether its input (rather than its output) is read."""
     if layer is not None and not isinstance(layer, str):
         raise CnnlensError(f"layer names are strings like 'relu3', got {type(layer).__name__}")
     if layer is not None and layer.endswith(":input"):  # 0.x: "fc:input", a layer's input
@@ -123,15 +152,12 @@ def dataset_features(
             "layer's output, and layer=None the input of the last linear layer",
         )
     at_input = layer is None or layer.endswith(":input")
-    path = resolve_layer(
-        model, last_linear_layer(model) if layer is None else layer.removesuffix(":input")
-    )
-    name = f"{path} (input)" if at_input else path
-    key = dataset_key(images)
-    compute = lambda: _features(model, images, path, at_input, pool, batch_size, progress, name)  # noqa: E731
-    if key is None:
-        return compute()
-    return _STORE.get(model, (name, pool, key), compute, persist=True)
+    name = last_linear_layer(model) if layer is None else layer.removesuffix(":input")
+    return resolve_layer(model, name), at_input
+
+
+def _label(path: str, at_input: bool) -> str:
+    return f"{path} (input)" if at_input else path
 
 
 _STORE = ResultStore(Features)

@@ -5,7 +5,7 @@ Visualization, Distill 2017, https://distill.pub/2017/feature-visualization/; Lu
 https://github.com/tensorflow/lucid.
 """
 
-from cnnlens.data import shape_world_covariance  # 1.0's name here; the statistic is the data's
+from cnnlens.data import shape_world_covariance  # noqa: F401  (0.x location; cnnlens.data's)
 from cnnlens.featurevis.init import gray, mean_image, multifaceted, strongest_images
 from cnnlens.featurevis.leaky import leaky_relus
 from cnnlens.featurevis.objectives import (
@@ -70,7 +70,6 @@ __all__ = [
     "resize",
     "rotate",
     "scale",
-    "shape_world_covariance",
     "standard",
     "strongest_images",
 ]

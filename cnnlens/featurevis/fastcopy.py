@@ -37,7 +37,7 @@ from cnnlens.core.view import PerNetwork, probing_view, working_view
 
 
 @dataclass(frozen=True)
-class _GraphFacts:
+class GraphFacts:
     """What the render's rewrites need from a network's forward pass.
 
     The (conv, BatchNorm) pairs where the conv feeds only that BatchNorm and each runs once per
@@ -49,10 +49,10 @@ class _GraphFacts:
     any_size: bool
 
 
-_FACTS: PerNetwork[_GraphFacts | None] = PerNetwork()
+_FACTS: PerNetwork[GraphFacts | None] = PerNetwork()
 
 
-def graph_facts(net: nn.Module, example: torch.Tensor) -> _GraphFacts | None:
+def graph_facts(net: nn.Module, example: torch.Tensor) -> GraphFacts | None:
     """The conv→BatchNorm pairs of `net`, and whether it runs on larger images.
 
     From one forward of `example` (a normalized input batch, (N, 3, H, W), in the network's
@@ -60,14 +60,14 @@ def graph_facts(net: nn.Module, example: torch.Tensor) -> _GraphFacts | None:
     run `example` at all.
     """
 
-    def read() -> _GraphFacts | None:
+    def read() -> GraphFacts | None:
         view = probing_view(net)
         layout = input_layout(net, example)
         try:
             pairs = _conv_norm_pairs(view, example.contiguous(memory_format=layout))
         except Exception:  # the model refuses this input
             return None
-        return _GraphFacts(pairs, runs(view, F.pad(example, (8, 8, 8, 8))))
+        return GraphFacts(pairs, runs(view, F.pad(example, (8, 8, 8, 8))))
 
     return _FACTS.get(net, example.shape, read)
 

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from cnnlens.core.handle import ModelLike
-from cnnlens.core.legacy import legacy_calls
+from cnnlens.core.legacy import legacy_calls, legacy_fields
 from cnnlens.core.targets import Classes, Target, per_image, select
 from cnnlens.errors import CnnlensError
 
@@ -59,6 +59,7 @@ def _merge_channels(a: Objective, b: Objective) -> tuple[tuple[str, frozenset[in
     return tuple(merged)
 
 
+@legacy_fields(("score", "layers", "batch", "name", "channels"))
 @dataclass(frozen=True)
 class Objective:
     """A score per image to maximize, from the values of some layers.

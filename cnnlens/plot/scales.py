@@ -49,7 +49,7 @@ HEAT_CMAP: Colormap = colormaps["inferno"]
 LEVEL_CMAP: Colormap = colormaps["viridis"]
 
 
-class _ImshowKwargs(TypedDict):
+class ImshowKwargs(TypedDict):
     """What a `Scale` gives matplotlib's `imshow`."""
 
     cmap: Colormap
@@ -89,7 +89,7 @@ class Scale:
         """
         return colorize(np.asarray(values, np.float32), self.cmap, self.low, self.high)
 
-    def imshow_kwargs(self) -> _ImshowKwargs:
+    def imshow_kwargs(self) -> ImshowKwargs:
         """`cmap`, `vmin` and `vmax` for matplotlib's `imshow`."""
         return {"cmap": self.cmap, "vmin": self.low, "vmax": self.high}
 

@@ -90,7 +90,7 @@ def empirical_field(
     examples = images_at(source_images(model, top, images), top.indices[u].tolist())
     positions = [(int(y), int(x)) for y, x in top.positions[u].tolist()]
     drops = _drop_maps(
-        model, top.layer, u, examples, positions, field, (window, stride, baselines), batch_size
+        model, top.layer, u, examples, positions, field, window, stride, baselines, batch_size
     )
     size = examples.shape[-1]
     canvas = torch.zeros(2 * size - 1, 2 * size - 1)
@@ -110,11 +110,12 @@ def _drop_maps(
     examples: torch.Tensor,
     positions: list[tuple[int, int]],
     field: ReceptiveField,
-    patches: tuple[int, int, float],
+    window: int,
+    stride: int,
+    fill: float,
     batch_size: int,
 ) -> torch.Tensor:
-    """The unit's drop when a patch (window, stride, fill) covers each pixel, averaged (k, H, W)."""
-    window, stride, fill = patches
+    """The unit's drop when a `fill` patch covers each pixel, averaged over patches: (k, H, W)."""
     count, _, height, width = examples.shape
     starts = window_starts(height, window, stride)
     jobs = []  # (image, top, left) for every patch that touches the image's unit field

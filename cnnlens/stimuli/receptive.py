@@ -16,7 +16,7 @@ from torch import nn
 from cnnlens.core.guard import preserved
 from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
-from cnnlens.core.legacy import legacy_calls
+from cnnlens.core.legacy import legacy_calls, legacy_fields
 from cnnlens.core.recording import forward_until_done, recording
 from cnnlens.errors import CnnlensError
 
@@ -43,6 +43,7 @@ _KNOWN: weakref.WeakKeyDictionary[nn.Module, dict[tuple, ReceptiveField]] = (
 )
 
 
+@legacy_fields(("layer", "size", "stride", "start", "measured"))
 @dataclass(frozen=True)
 class ReceptiveField:
     """Which input pixels the units of a layer see.

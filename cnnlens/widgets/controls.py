@@ -56,8 +56,9 @@ def layer_control(
 ) -> widgets.ValueWidget:
     """A control described "layer" (a dropdown unless `kind` says otherwise) offering `layers`.
 
-    It starts at the widget's `layer` argument (see `_chosen_layer`; `offered` names the layers for
-    its error), or for None at the first of `layers` (the last one with `last`). `labelled`
+    It starts at the widget's `layer` argument, resolved to its path (an unknown layer, or one not
+    among `layers`, raises CnnlensError naming `offered`), or for None at the first of `layers` (the
+    last one with `last`). `labelled`
     options name each layer with its type and shape ("conv2 (Conv2d, 48×32×32)"); `options` go to
     the control (`continuous_update`, `style`).
     """

@@ -10,7 +10,7 @@ from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.progress import Progress
 from cnnlens.data.batches import Images, first_images, image_batches, image_count, images_at
 from cnnlens.data.shapeworld import HEAD_CLASSES, HEADS, ShapeWorld
-from cnnlens.embedding import dataset_features, last_linear_layer, nearest, tsne
+from cnnlens.embedding import dataset_features, feature_layer_label, nearest, tsne
 from cnnlens.embedding.features import Features
 from cnnlens.errors import CnnlensError
 from cnnlens.plot import fit_scale
@@ -48,7 +48,6 @@ class NeighboursExplorer(BaseWidget):
         images: The dataset: a `ShapeWorld`, a dataset or an (N, 3, H, W) float tensor in [0, 1], N
             >= 2; None for the held-out shape-world probe set.
         layer: A layer name, whose output is read; None for the input of the last linear layer.
-
         size: Display size in pixels (64 … 2048): a row is about 4.7 × `size` wide; None for
             `default_size()`.
 
@@ -164,9 +163,9 @@ class EmbeddingExplorer(BaseWidget):
         self.model = model
         self.map_px = scaled(self.px, MAP_RATIO)
         self.images = dataset_or_default(model, images)
-        last = f"{last_linear_layer(model)} (input)"  # dataset_features' name for layer=None
+        default = feature_layer_label(model)  # "fc (input)": the features dataset_features reads
         self.layer = widgets.Dropdown(
-            options=[(last, ""), *((name, name) for name in spatial_layers(model))],
+            options=[(default, ""), *((name, name) for name in spatial_layers(model))],
             value="",
             description="layer",
         )

@@ -138,6 +138,10 @@ class FeatureVisualizer(BaseWidget):
         self.current: Rendering | None = None
         self._results = ResultCache()
         self.controls["objective"].observe(self._show_relevant, "value")
+        if as_handle(model).color_covariance is None:  # Param.for_model: plain RGB either way
+            decorrelate = self.controls["decorrelate"]
+            decorrelate.value, decorrelate.disabled = False, True
+            decorrelate.tooltip = "this model's handle has no colour statistics to decorrelate by"
         c = self.controls
         rows = [
             [c["objective"], c["layer"], c["unit"], self.unit_box, c["class"]],
