@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import torch
 
+from cnnlens.core._inputs import check_unit
 from cnnlens.core.capture import capture
-from cnnlens.core.inputs import check_unit
 from cnnlens.core.layers import ModelLike, resolve_layer
 from cnnlens.errors import CnnlensError
 

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from cnnlens.core.inputs import check_unit
+from cnnlens.core._inputs import check_unit
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
 from cnnlens.errors import CnnlensError
 

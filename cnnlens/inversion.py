@@ -15,9 +15,9 @@ from typing import Any, overload
 
 import torch
 
+from cnnlens.core._legacy import legacy_calls, legacy_fields, warn_once
 from cnnlens.core.capture import capture, images_for
 from cnnlens.core.layers import ModelLike, resolve_layers
-from cnnlens.core.legacy import legacy_calls, legacy_fields, warn_once
 from cnnlens.core.progress import Progress
 from cnnlens.errors import CnnlensError
 from cnnlens.featurevis.objectives import Objective, Values

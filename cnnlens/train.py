@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from cnnlens.core.guard import preserved
 from cnnlens.data import CONCEPTS, HEAD_CLASSES, HEADS, ShapeWorld
-from cnnlens.data.batches import prefetched
+from cnnlens.data._batches import prefetched
 from cnnlens.models.embedded import INPUT_SIZE, MANIFEST_NAME, WEIGHTS_DIR
 from cnnlens.models.shapenet import ShapeNet
 

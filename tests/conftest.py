@@ -15,9 +15,9 @@ def every_0x_call_warns():
     """cnnlens says each 0.x call form once per process, and pytest makes that warning an error
     (pyproject.toml): forget what was said before each test, so that a 0.x call fails the test
     that makes it whatever ran before in the same worker."""
-    from cnnlens.core import legacy
+    from cnnlens.core import _legacy
 
-    legacy._said.clear()
+    _legacy._said.clear()
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import dataclasses
 
 import torch
 
-from cnnlens.core import cache
+from cnnlens.core import _cache
 from cnnlens.data import ShapeWorld
 from cnnlens.embedding import dataset_features
 from cnnlens.embedding.features import _STORE as FEATURES
@@ -49,7 +49,7 @@ def test_keys_differ_in_any_one_thing_a_result_depends_on(shapes, monkeypatch):
         TOP.key(shapes, ("relu2", repr(ShapeWorld(length=6, seed=11, size=96)), 3)),
         FEATURES.key(shapes, ("relu2", repr(world), 3)),  # another kind of result
     ]
-    monkeypatch.setattr(cache, "FORMAT", cache.FORMAT + 1)
+    monkeypatch.setattr(_cache, "FORMAT", _cache.FORMAT + 1)
     variants.append(TOP.key(shapes, ("relu2", repr(world), 3)))
     monkeypatch.undo()
     bias = shapes.net.fc.bias.detach().clone()

@@ -14,7 +14,7 @@ from cnnlens import CnnlensError
 from cnnlens.core.progress import Cancelled
 from cnnlens.data import COLOR_RGB, CONCEPT_NAMES
 from cnnlens.dissection import ShapeWorldProbe, TailQuantile, dissect, to_csv
-from cnnlens.dissection.masks import active_masks, upsample
+from cnnlens.dissection._masks import active_masks, upsample
 from cnnlens.dissection.report import to_html
 from cnnlens.widgets import DissectionBrowser
 

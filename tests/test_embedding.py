@@ -40,7 +40,7 @@ def test_the_default_is_the_input_of_the_last_linear_layer(zoo):
         handle.remove()
     features = dataset_features(vgg, images)
     assert features.layer == feature_layer_label(vgg) == "classifier.6 (input)"
-    assert feature_layer_label(vgg, "conv1") == "features.0"  # an alias names its path
+    assert feature_layer_label(vgg, layer="conv1") == "features.0"  # an alias names its path
     assert torch.allclose(features.values, seen[0], atol=1e-5)
 
 

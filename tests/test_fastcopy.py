@@ -9,10 +9,10 @@ from torch import nn
 import cnnlens
 from cnnlens.attribution import saliency
 from cnnlens.attribution.sanity import reinitialized
+from cnnlens.core._layout import input_layout
 from cnnlens.core.capture import capture
-from cnnlens.core.layout import input_layout
 from cnnlens.featurevis import render
-from cnnlens.featurevis.fastcopy import _ChannelSubset, fast_copy, graph_facts
+from cnnlens.featurevis._fastcopy import _ChannelSubset, fast_copy, graph_facts
 from cnnlens.inversion import invert
 
 EXAMPLE = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(9))

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 import cnnlens.data
-from cnnlens.core.inputs import check_images
+from cnnlens.core._inputs import check_images
 from cnnlens.data.images import load_image
 from cnnlens.errors import CnnlensError
 

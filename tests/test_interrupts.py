@@ -20,8 +20,8 @@ from torch import fx, nn
 
 import cnnlens
 from cnnlens.attribution import grad_cam, guided_backprop
-from cnnlens.core import layout, recording
-from cnnlens.featurevis import channel, fastcopy, render
+from cnnlens.core import _layout, _recording
+from cnnlens.featurevis import _fastcopy, channel, render
 from cnnlens.stimuli import top_examples
 from tests.snapshot import assert_unchanged, snapshot
 
@@ -30,11 +30,11 @@ CORE = tuple(
     str(Path(cnnlens.__file__).parent / name)
     for name in (
         "core/guard.py",
-        "core/view.py",
-        "core/layout.py",
+        "core/_view.py",
+        "core/_layout.py",
         "core/capture.py",
-        "core/recording.py",
-        "featurevis/fastcopy.py",
+        "core/_recording.py",
+        "featurevis/_fastcopy.py",
     )
 )
 X = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
@@ -42,9 +42,9 @@ X = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
 
 def forget_graphs() -> None:
     """Drop what was read from the network's graph, so the next call reads it again."""
-    fastcopy._FACTS.clear()
-    layout._LAYOUTS.clear()
-    recording._CALLS.clear()
+    _fastcopy._FACTS.clear()
+    _layout._LAYOUTS.clear()
+    _recording._CALLS.clear()
 
 
 class Injector:
@@ -126,7 +126,7 @@ def test_no_call_traces_the_model_with_torch_fx(shapes, monkeypatch):
 
     monkeypatch.setattr(fx.Tracer, "trace", refuse)
     forget_graphs()
-    working, _ = fastcopy.fast_copy(shapes.net, X)
+    working, _ = _fastcopy.fast_copy(shapes.net, X)
     render(shapes, channel("relu4_2", [3]), steps=2)
     assert not traced
     assert isinstance(working.bn4_2, nn.Conv2d)  # BatchNorm folded all the same

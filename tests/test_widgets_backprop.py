@@ -16,7 +16,7 @@ from cnnlens.data import ShapeWorld
 from cnnlens.plot import gradient_picture, to_numpy
 from cnnlens.stimuli import top_examples
 from cnnlens.widgets import BackpropExplorer
-from cnnlens.widgets.views import is_placeholder
+from cnnlens.widgets._views import is_placeholder
 
 
 @pytest.fixture

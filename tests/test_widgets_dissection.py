@@ -10,8 +10,8 @@ from PIL import Image
 
 from cnnlens import CnnlensError
 from cnnlens.dissection import ShapeWorldProbe, dissect
+from cnnlens.widgets._views import is_placeholder
 from cnnlens.widgets.dissection import ALL, DissectionBrowser
-from cnnlens.widgets.views import is_placeholder
 
 
 def decode(png: bytes) -> np.ndarray:

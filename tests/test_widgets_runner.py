@@ -3,8 +3,8 @@
 import threading
 
 from cnnlens.core.progress import steps
+from cnnlens.widgets._runner import Runner
 from cnnlens.widgets.base import StatusLine
-from cnnlens.widgets.runner import Runner
 
 
 def test_work_runs_reports_progress_and_hands_over_its_result():

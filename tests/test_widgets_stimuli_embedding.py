@@ -14,10 +14,10 @@ from cnnlens.embedding import dataset_features, tsne
 from cnnlens.errors import CnnlensError
 from cnnlens.stimuli import top_examples
 from cnnlens.stimuli.crops import unit_crops
+from cnnlens.widgets._views import is_placeholder
 from cnnlens.widgets.backprop import BackpropExplorer
 from cnnlens.widgets.embedding import EmbeddingExplorer, NeighboursExplorer
 from cnnlens.widgets.stimuli import StimuliExplorer
-from cnnlens.widgets.views import is_placeholder
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,10 @@ from collections.abc import Callable
 import torch
 
 from cnnlens.attribution.engine import input_gradient
+from cnnlens.core._inputs import batch_like
+from cnnlens.core._legacy import legacy_calls
 from cnnlens.core.capture import images_for
-from cnnlens.core.inputs import batch_like
 from cnnlens.core.layers import ModelLike
-from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.progress import Progress, report
 from cnnlens.core.targets import Target, TargetLike, as_target, for_image
 from cnnlens.errors import CnnlensError

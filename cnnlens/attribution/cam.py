@@ -11,10 +11,10 @@ from torch import nn
 from cnnlens.attribution.engine import target_scores
 from cnnlens.attribution.maps import guided_backprop
 from cnnlens.attribution.reduce import upsample
+from cnnlens.core._legacy import legacy_calls
 from cnnlens.core.capture import forward_pass, images_for
 from cnnlens.core.guard import preserved
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
-from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.targets import TargetLike, as_target, target_indices
 from cnnlens.errors import CnnlensError
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import torch
 
+from cnnlens.core._inputs import check_unit
+from cnnlens.core._legacy import legacy_calls, warn_once
 from cnnlens.core.capture import forward_pass, images_for
-from cnnlens.core.inputs import check_unit
 from cnnlens.core.layers import ModelLike, resolve_layers
-from cnnlens.core.legacy import legacy_calls, warn_once
 from cnnlens.core.targets import Target
 from cnnlens.errors import CnnlensError
 

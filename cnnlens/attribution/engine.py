@@ -11,11 +11,11 @@ from collections.abc import Sequence
 import torch
 
 from cnnlens.attribution.rules import relu_rule
+from cnnlens.core._legacy import legacy_calls
 from cnnlens.core.capture import forward_in, images_for
 from cnnlens.core.guard import Guard, preserved
 from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
-from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.targets import Target, TargetLike, as_target, select
 
 

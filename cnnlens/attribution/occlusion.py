@@ -9,14 +9,14 @@ from __future__ import annotations
 import torch
 
 from cnnlens.attribution.engine import target_scores
+from cnnlens.core._layout import input_layout
+from cnnlens.core._legacy import legacy_calls
+from cnnlens.core._windows import window_starts
 from cnnlens.core.capture import images_for, normalize_for
 from cnnlens.core.guard import preserved
 from cnnlens.core.layers import ModelLike, as_net
-from cnnlens.core.layout import input_layout
-from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.progress import Progress, report
 from cnnlens.core.targets import TargetLike, as_target, for_image
-from cnnlens.core.windows import window_starts
 
 
 @legacy_calls(

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 import torch
 
 from cnnlens.attribution.rules import relu_rule
+from cnnlens.core._inputs import check_unit
+from cnnlens.core._legacy import legacy_calls
 from cnnlens.core.capture import forward_pass, images_for
-from cnnlens.core.inputs import check_unit
 from cnnlens.core.layers import ModelLike
-from cnnlens.core.legacy import legacy_calls
-from cnnlens.data.batches import Images, images_at
+from cnnlens.data._batches import Images, images_at
 from cnnlens.errors import CnnlensError
 from cnnlens.stimuli.crops import crop, source_images
 from cnnlens.stimuli.receptive import receptive_field

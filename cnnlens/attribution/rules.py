@@ -18,8 +18,8 @@ from typing import Any, Literal
 
 import torch
 
-from cnnlens.core.notes import note
-from cnnlens.core.relu_calls import ReLUCalls
+from cnnlens.core._notes import note
+from cnnlens.core._relu_calls import ReLUCalls
 from cnnlens.errors import CnnlensError
 
 Rule = Literal["gradient", "deconvnet", "guided"]
@@ -66,7 +66,7 @@ class relu_rule(ReLUCalls):
     """Context manager: within it every ReLU call backpropagates by `rule`.
 
     ReLU6 and other clipped ReLUs follow the rule too. Other nonlinearities keep their own gradient;
-    on a clean exit, a rule other than the plain gradient says how many there were (`core.notes`:
+    on a clean exit, a rule other than the plain gradient says how many there were (`core._notes`:
     one line). The rules: Zeiler & Fergus, ECCV 2014, https://arxiv.org/abs/1311.2901 (deconvnet);
     Springenberg et al., ICLR 2015, https://arxiv.org/abs/1412.6806 (guided backprop).
 

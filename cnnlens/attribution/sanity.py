@@ -12,10 +12,10 @@ from collections.abc import Callable, Sequence
 import torch
 from scipy.stats import spearmanr
 
+from cnnlens.core._legacy import legacy_calls
+from cnnlens.core._view import owning, working_view
 from cnnlens.core.handle import LoadedModel
 from cnnlens.core.layers import ModelLike, as_net, resolve_layers
-from cnnlens.core.legacy import legacy_calls
-from cnnlens.core.view import owning, working_view
 from cnnlens.errors import CnnlensError
 
 

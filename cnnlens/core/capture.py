@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from cnnlens.core._inputs import check_images
+from cnnlens.core._recording import forward_until_done, recording, recording_input
 from cnnlens.core.guard import Guard, preserved
 from cnnlens.core.handle import ModelLike, as_handle
-from cnnlens.core.inputs import check_images
 from cnnlens.core.layers import as_net, resolve_layers
-from cnnlens.core.recording import forward_until_done, recording, recording_input
 from cnnlens.errors import CnnlensError
 
 RELUS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU)

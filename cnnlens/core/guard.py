@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-from cnnlens.core.view import working_view
+from cnnlens.core._view import working_view
 
 
 class Guard:

@@ -14,8 +14,8 @@ from weakref import WeakKeyDictionary
 import torch
 from torch import nn
 
-from cnnlens.core.legacy import legacy_fields
-from cnnlens.core.notes import note
+from cnnlens.core._legacy import legacy_fields
+from cnnlens.core._notes import note
 from cnnlens.errors import CnnlensError
 
 DEFAULT_INPUT_SIZE = 224  # a plain module's input size unless declared (ImageNet's crop)

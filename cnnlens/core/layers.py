@@ -10,9 +10,9 @@ from typing import Any, cast
 import torch
 from torch import nn
 
+from cnnlens.core._legacy import legacy_calls
 from cnnlens.core.guard import preserved
 from cnnlens.core.handle import ModelLike, as_handle
-from cnnlens.core.legacy import legacy_calls
 from cnnlens.errors import CnnlensError
 
 

@@ -9,9 +9,9 @@ from typing import TypeGuard
 import numpy as np
 import torch
 
+from cnnlens.core._inputs import as_index, check_unit
+from cnnlens.core._legacy import legacy_calls, legacy_fields, warn_once
 from cnnlens.core.handle import ModelLike, as_handle
-from cnnlens.core.inputs import as_index, check_unit
-from cnnlens.core.legacy import legacy_calls, legacy_fields, warn_once
 from cnnlens.errors import CnnlensError
 
 Classes = int | Sequence[int] | torch.Tensor | np.ndarray

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from cnnlens.core.legacy import legacy_calls
+from cnnlens.core._legacy import legacy_calls
 from cnnlens.errors import CnnlensError
 
 ImageSource = str | Path | bytes | Image.Image | np.ndarray | torch.Tensor

@@ -22,8 +22,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from cnnlens.core.legacy import legacy_calls, legacy_fields
-from cnnlens.data.draw import circumradius, footprint, texture_pattern
+from cnnlens.core._legacy import legacy_calls, legacy_fields
+from cnnlens.data._draw import circumradius, footprint, texture_pattern
 
 SHAPES = ("circle", "square", "triangle", "cross", "star", "ring")
 COLORS = ("red", "green", "blue", "yellow", "magenta", "cyan")

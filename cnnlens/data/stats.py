@@ -10,7 +10,7 @@ import functools
 
 import torch
 
-from cnnlens.core.legacy import legacy_calls
+from cnnlens.core._legacy import legacy_calls
 from cnnlens.data.shapeworld import ShapeWorld
 
 

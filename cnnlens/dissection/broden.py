@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 
-from cnnlens.core.legacy import legacy_calls
+from cnnlens.core._legacy import legacy_calls
 from cnnlens.dissection.probes import ProbeBatch, ProbeSet
 from cnnlens.errors import CnnlensError
 

@@ -15,13 +15,13 @@ from typing import Any, cast, overload
 
 import torch
 
+from cnnlens.core._layout import input_layout
+from cnnlens.core._legacy import legacy_calls, warn_once
 from cnnlens.core.capture import forward_pass, images_for, normalize_for, relu_note
 from cnnlens.core.layers import ModelLike, as_net, resolve_layers
-from cnnlens.core.layout import input_layout
-from cnnlens.core.legacy import legacy_calls, warn_once
 from cnnlens.core.progress import Progress, steps
-from cnnlens.dissection.iou import IoUTally
-from cnnlens.dissection.masks import active_masks
+from cnnlens.dissection._iou import IoUTally
+from cnnlens.dissection._masks import active_masks
 from cnnlens.dissection.probes import ProbeBatch, ProbeSet, ShapeWorldProbe
 from cnnlens.dissection.quantile import TailQuantile
 from cnnlens.dissection.result import Dissection

@@ -13,9 +13,9 @@ from types import MappingProxyType
 
 import torch
 
-from cnnlens.core.legacy import legacy_calls, legacy_fields
+from cnnlens.core._legacy import legacy_calls, legacy_fields
 from cnnlens.data import CONCEPT_NAMES, CONCEPTS, HEADS, SHAPES, Batch, ShapeWorld
-from cnnlens.data.batches import prefetched
+from cnnlens.data._batches import prefetched
 from cnnlens.errors import CnnlensError
 
 

@@ -21,7 +21,7 @@ import math
 
 import torch
 
-from cnnlens.core.legacy import legacy_calls
+from cnnlens.core._legacy import legacy_calls
 from cnnlens.errors import CnnlensError
 
 MIN_ABS, MAX_ABS = 1e-6, 1e6

@@ -13,7 +13,7 @@ import html
 from collections.abc import Mapping
 from pathlib import Path
 
-from cnnlens.core.legacy import legacy_calls
+from cnnlens.core._legacy import legacy_calls
 from cnnlens.dissection.result import Dissection
 
 CSV_FIELDS = ("unit", "concept", "category", "iou", "detector")

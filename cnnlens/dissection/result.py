@@ -6,8 +6,8 @@ from dataclasses import KW_ONLY, dataclass
 
 import torch
 
-from cnnlens.core.inputs import check_unit
-from cnnlens.core.legacy import legacy_fields
+from cnnlens.core._inputs import check_unit
+from cnnlens.core._legacy import legacy_fields
 from cnnlens.dissection.probes import ProbeSet
 
 

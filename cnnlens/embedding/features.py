@@ -7,12 +7,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from cnnlens.core.cache import ResultStore
+from cnnlens.core._cache import ResultStore
+from cnnlens.core._legacy import legacy_calls, warn_once
 from cnnlens.core.capture import forward_pass, images_for
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
-from cnnlens.core.legacy import legacy_calls, warn_once
 from cnnlens.core.progress import Progress, steps
-from cnnlens.data.batches import Images, dataset_key, image_batches, image_count
+from cnnlens.data._batches import Images, dataset_key, image_batches, image_count
 from cnnlens.errors import CnnlensError
 
 POOLS = ("flatten", "mean")
@@ -122,7 +122,7 @@ def dataset_features(
     return _STORE.get(model, (name, pool, key), compute, persist=True)
 
 
-def feature_layer_label(model: ModelLike, layer: str | None = None) -> str:
+def feature_layer_label(model: ModelLike, *, layer: str | None = None) -> str:
     """The name `dataset_features` gives the features at `layer` (`Features.layer`).
 
     Args:

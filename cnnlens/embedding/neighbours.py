@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from sklearn.neighbors import NearestNeighbors
 
-from cnnlens.core.legacy import legacy_calls
+from cnnlens.core._legacy import legacy_calls
 from cnnlens.errors import CnnlensError
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from openTSNE import TSNE
 
-from cnnlens.core.legacy import legacy_calls
+from cnnlens.core._legacy import legacy_calls
 from cnnlens.core.progress import Progress
 from cnnlens.errors import CnnlensError
 

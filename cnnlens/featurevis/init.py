@@ -9,11 +9,11 @@ from __future__ import annotations
 import torch
 from sklearn.cluster import KMeans
 
+from cnnlens.core._inputs import check_images, check_unit
+from cnnlens.core._legacy import legacy_calls
 from cnnlens.core.capture import capture
 from cnnlens.core.handle import as_handle
-from cnnlens.core.inputs import check_images, check_unit
 from cnnlens.core.layers import ModelLike, resolve_layer
-from cnnlens.core.legacy import legacy_calls
 from cnnlens.data import shape_world_mean
 from cnnlens.errors import CnnlensError
 

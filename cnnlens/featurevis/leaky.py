@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from cnnlens.core.relu_calls import ReLUCalls
+from cnnlens.core._relu_calls import ReLUCalls
 from cnnlens.errors import CnnlensError
 
 

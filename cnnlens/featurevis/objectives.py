@@ -15,8 +15,8 @@ from typing import Any
 
 import torch
 
+from cnnlens.core._legacy import legacy_calls, legacy_fields
 from cnnlens.core.handle import ModelLike
-from cnnlens.core.legacy import legacy_calls, legacy_fields
 from cnnlens.core.targets import Classes, Target, per_image, select
 from cnnlens.errors import CnnlensError
 

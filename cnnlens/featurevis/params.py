@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 
 import torch
 
+from cnnlens.core._legacy import legacy_fields
 from cnnlens.core.handle import ModelLike, as_handle
-from cnnlens.core.legacy import legacy_fields
 from cnnlens.errors import CnnlensError
 
 FOURIER_DAMPING = 4.0  # Lucid's constant: divides the Fourier image, so colours saturate less

@@ -10,7 +10,7 @@ from dataclasses import KW_ONLY, dataclass
 
 import torch
 
-from cnnlens.core.legacy import legacy_fields
+from cnnlens.core._legacy import legacy_fields
 from cnnlens.errors import CnnlensError
 from cnnlens.featurevis.transforms import gaussian_blur, sigma_schedule
 

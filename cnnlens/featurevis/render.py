@@ -17,15 +17,15 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
+from cnnlens.core._inputs import check_images
+from cnnlens.core._legacy import legacy_calls
 from cnnlens.core.capture import RELUS, forward_pass, normalize_for, sequential_neighbour
 from cnnlens.core.handle import as_handle
-from cnnlens.core.inputs import check_images
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
-from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.progress import Progress
 from cnnlens.core.progress import steps as tracked
 from cnnlens.errors import CnnlensError
-from cnnlens.featurevis.fastcopy import fast_copy, graph_facts
+from cnnlens.featurevis._fastcopy import fast_copy, graph_facts
 from cnnlens.featurevis.init import gray, model_mean_image
 from cnnlens.featurevis.leaky import leaky_relus
 from cnnlens.featurevis.objectives import OUTPUT, Objective, as_objective

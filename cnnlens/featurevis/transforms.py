@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from cnnlens.core.legacy import legacy_calls
+from cnnlens.core._legacy import legacy_calls
 from cnnlens.errors import CnnlensError
 
 Transform = Callable[[torch.Tensor, torch.Generator], torch.Tensor]

@@ -14,8 +14,8 @@ from torch import nn
 
 from cnnlens.core.handle import DEFAULT_INPUT_SIZE, LoadedModel, as_handle
 from cnnlens.errors import CnnlensError
+from cnnlens.models._zoo import load_torchvision, torchvision_names
 from cnnlens.models.embedded import checkpoint_names, load_shapes, read_manifest
-from cnnlens.models.zoo import load_torchvision, torchvision_names
 
 Triple = tuple[float, float, float]
 
@@ -81,7 +81,7 @@ def load(
     elif model == "shapes":
         handle = load_shapes(checkpoint if pretrained else "epoch0")
     elif model.startswith("timm:"):
-        from cnnlens.models.timm_models import load_timm
+        from cnnlens.models._timm_models import load_timm
 
         handle = load_timm(model.removeprefix("timm:"), pretrained)
     elif model in torchvision_names():

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import torch
 
+from cnnlens.core._legacy import legacy_calls
 from cnnlens.core.handle import LoadedModel
-from cnnlens.core.legacy import legacy_calls
 from cnnlens.data.stats import shape_world_covariance, shape_world_mean
 from cnnlens.errors import CnnlensError
 from cnnlens.models.shapenet import ShapeNet

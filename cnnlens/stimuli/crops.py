@@ -5,12 +5,12 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from cnnlens.core._inputs import check_unit
+from cnnlens.core._legacy import legacy_calls
 from cnnlens.core.capture import capture
 from cnnlens.core.handle import as_handle
-from cnnlens.core.inputs import check_unit
 from cnnlens.core.layers import ModelLike
-from cnnlens.core.legacy import legacy_calls
-from cnnlens.data.batches import Images, dataset_key, image_count, images_at
+from cnnlens.data._batches import Images, dataset_key, image_count, images_at
 from cnnlens.errors import CnnlensError
 from cnnlens.stimuli.receptive import ReceptiveField, receptive_field
 from cnnlens.stimuli.topk import TopExamples, default_probe_set

@@ -13,11 +13,11 @@ from dataclasses import KW_ONLY, dataclass
 import torch
 from torch import nn
 
+from cnnlens.core._legacy import legacy_calls, legacy_fields
+from cnnlens.core._recording import forward_until_done, recording
 from cnnlens.core.guard import preserved
 from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
-from cnnlens.core.legacy import legacy_calls, legacy_fields
-from cnnlens.core.recording import forward_until_done, recording
 from cnnlens.errors import CnnlensError
 
 # Modules that treat every spatial position on its own: they leave the field unchanged.

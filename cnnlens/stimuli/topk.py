@@ -12,14 +12,14 @@ from dataclasses import dataclass
 
 import torch
 
-from cnnlens.core.cache import ResultStore
+from cnnlens.core._cache import ResultStore
+from cnnlens.core._inputs import check_unit
+from cnnlens.core._legacy import legacy_calls, warn_once
 from cnnlens.core.capture import forward_pass, images_for
 from cnnlens.core.handle import as_handle
-from cnnlens.core.inputs import check_unit
 from cnnlens.core.layers import ModelLike, resolve_layer
-from cnnlens.core.legacy import legacy_calls, warn_once
 from cnnlens.core.progress import Progress, steps
-from cnnlens.data.batches import Images, dataset_key, image_batches, image_count
+from cnnlens.data._batches import Images, dataset_key, image_batches, image_count
 from cnnlens.data.shapeworld import ShapeWorld
 from cnnlens.errors import CnnlensError
 

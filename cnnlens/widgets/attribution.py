@@ -24,11 +24,11 @@ from cnnlens.attribution import (
     saliency,
     smoothgrad,
 )
+from cnnlens.core._legacy import legacy_calls
+from cnnlens.core._notes import collecting_notes
 from cnnlens.core.capture import model_logits, output_names
 from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike
-from cnnlens.core.legacy import legacy_calls
-from cnnlens.core.notes import collecting_notes
 from cnnlens.core.progress import Progress
 from cnnlens.core.targets import predicted
 from cnnlens.errors import CnnlensError
@@ -41,11 +41,11 @@ from cnnlens.plot import (
     signed_scale,
     to_numpy,
 )
+from cnnlens.widgets._controls import layer_control, slider_options, spatial_layers
+from cnnlens.widgets._runner import Runner
+from cnnlens.widgets._views import image_view, show_png
 from cnnlens.widgets.base import BaseWidget, ColourKey, ResultCache, guarded, row, scaled, titled
-from cnnlens.widgets.controls import layer_control, slider_options, spatial_layers
 from cnnlens.widgets.picker import ImagePicker
-from cnnlens.widgets.runner import Runner
-from cnnlens.widgets.views import image_view, show_png
 
 Options = dict[str, Any]
 

@@ -9,24 +9,24 @@ import torch
 
 from cnnlens.attribution import RULES, input_gradient, unit
 from cnnlens.attribution.patches import GradientPatches, gradient_patches
+from cnnlens.core._legacy import legacy_calls
+from cnnlens.core._notes import collecting_notes
 from cnnlens.core.layers import ModelLike
-from cnnlens.core.legacy import legacy_calls
-from cnnlens.core.notes import collecting_notes
 from cnnlens.core.targets import Target
-from cnnlens.data.batches import Images
+from cnnlens.data._batches import Images
 from cnnlens.plot import fit_scale, gradient_picture, to_numpy
 from cnnlens.plot.stimuli import crop_grid
-from cnnlens.widgets.base import BaseWidget, ColourKey, ResultCache, busy, row, scaled, titled
-from cnnlens.widgets.controls import (
+from cnnlens.widgets._controls import (
     dataset_or_default,
     layer_control,
     spatial_layers,
     unit_controls,
 )
+from cnnlens.widgets._runner import Runner
+from cnnlens.widgets._scans import LayerScans
+from cnnlens.widgets._views import image_view, show_placeholder, show_png
+from cnnlens.widgets.base import BaseWidget, ColourKey, ResultCache, busy, row, scaled, titled
 from cnnlens.widgets.picker import ImagePicker
-from cnnlens.widgets.runner import Runner
-from cnnlens.widgets.scans import LayerScans
-from cnnlens.widgets.views import image_view, show_placeholder, show_png
 
 PATCH_GRID_RATIO = 260 / 192  # each 3 × 3 patch grid, relative to the widget's size
 GRADIENT_KEY = (

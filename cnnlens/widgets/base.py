@@ -22,7 +22,7 @@ import torch
 
 from cnnlens.errors import CnnlensError
 from cnnlens.plot.scales import Scale
-from cnnlens.widgets.views import is_placeholder
+from cnnlens.widgets._views import is_placeholder
 
 RUNNING = "running…"
 DEFAULT_SIZE = 192  # the course-wide display size of a widget's main pictures, in pixels

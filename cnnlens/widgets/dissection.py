@@ -8,13 +8,13 @@ from collections.abc import Mapping
 import ipywidgets as widgets
 import numpy as np
 
-from cnnlens.core.legacy import legacy_calls
+from cnnlens.core._legacy import legacy_calls
 from cnnlens.dissection.result import Dissection, UnitLabel
 from cnnlens.errors import CnnlensError
 from cnnlens.plot import fit_scale
 from cnnlens.plot.dissection import category_bars, unit_strip
+from cnnlens.widgets._views import image_view, show_placeholder, show_png
 from cnnlens.widgets.base import BaseWidget, ColourKey, ResultCache, guarded, row, scaled
-from cnnlens.widgets.views import image_view, show_placeholder, show_png
 
 ALL = "all units"
 CHART_RATIO = 320 / 192  # the bar chart's width, relative to the widget's size

@@ -5,10 +5,10 @@ from __future__ import annotations
 import ipywidgets as widgets
 import torch
 
+from cnnlens.core._legacy import legacy_calls
 from cnnlens.core.layers import ModelLike
-from cnnlens.core.legacy import legacy_calls
 from cnnlens.core.progress import Progress
-from cnnlens.data.batches import Images, first_images, image_batches, image_count, images_at
+from cnnlens.data._batches import Images, first_images, image_batches, image_count, images_at
 from cnnlens.data.shapeworld import HEAD_CLASSES, HEADS, ShapeWorld
 from cnnlens.embedding import dataset_features, feature_layer_label, nearest, tsne
 from cnnlens.embedding.features import Features
@@ -16,10 +16,10 @@ from cnnlens.errors import CnnlensError
 from cnnlens.plot import fit_scale
 from cnnlens.plot.embedding import SCATTER_DPI, neighbour_row, scatter, thumbnail_map
 from cnnlens.plot.images import figure_png
+from cnnlens.widgets._controls import dataset_or_default, spatial_layers
+from cnnlens.widgets._runner import Runner
+from cnnlens.widgets._views import image_view, show_bytes, show_png
 from cnnlens.widgets.base import BaseWidget, ResultCache, guarded, row, scaled
-from cnnlens.widgets.controls import dataset_or_default, spatial_layers
-from cnnlens.widgets.runner import Runner
-from cnnlens.widgets.views import image_view, show_bytes, show_png
 
 ROW_RATIO = 900 / 192  # a neighbour row's width, relative to the widget's size
 MAP_RATIO = 560 / 192  # the t-SNE map's width, relative to the widget's size

@@ -11,10 +11,10 @@ from typing import Any
 import ipywidgets as widgets
 import torch
 
+from cnnlens.core._legacy import legacy_calls
 from cnnlens.core.capture import output_names
 from cnnlens.core.handle import as_handle
 from cnnlens.core.layers import ModelLike
-from cnnlens.core.legacy import legacy_calls
 from cnnlens.featurevis import (
     Blur,
     Objective,
@@ -34,10 +34,10 @@ from cnnlens.featurevis import (
 from cnnlens.featurevis.render import LEAKY_SLOPE
 from cnnlens.featurevis.transforms import STANDARD_KINDS, Transform, standard
 from cnnlens.plot import fit_scale, grid, to_numpy
+from cnnlens.widgets._controls import layer_control, slider_options, spatial_layers, unit_controls
+from cnnlens.widgets._runner import Runner
+from cnnlens.widgets._views import image_view, show_png
 from cnnlens.widgets.base import BaseWidget, ResultCache, guarded, row
-from cnnlens.widgets.controls import layer_control, slider_options, spatial_layers, unit_controls
-from cnnlens.widgets.runner import Runner
-from cnnlens.widgets.views import image_view, show_png
 
 Settings = dict[str, Any]
 

@@ -8,15 +8,15 @@ from typing import Any
 import ipywidgets as widgets
 import torch
 
+from cnnlens.core._legacy import legacy_calls
 from cnnlens.core.layers import ModelLike
-from cnnlens.core.legacy import legacy_calls
 from cnnlens.inversion import Inversion, invert
 from cnnlens.plot import fit_scale, to_numpy
+from cnnlens.widgets._controls import layer_control, slider_options, spatial_layers
+from cnnlens.widgets._runner import Runner
+from cnnlens.widgets._views import image_view, show_png
 from cnnlens.widgets.base import BaseWidget, ResultCache, row, titled
-from cnnlens.widgets.controls import layer_control, slider_options, spatial_layers
 from cnnlens.widgets.picker import ImagePicker
-from cnnlens.widgets.runner import Runner
-from cnnlens.widgets.views import image_view, show_png
 
 WHOLE = 0  # the field control's value for "the whole map"
 

@@ -6,24 +6,24 @@ import ipywidgets as widgets
 import numpy as np
 import torch
 
+from cnnlens.core._legacy import legacy_calls
 from cnnlens.core.layers import ModelLike
-from cnnlens.core.legacy import legacy_calls
-from cnnlens.data.batches import Images, image_count, images_at
+from cnnlens.data._batches import Images, image_count, images_at
 from cnnlens.plot import fit_scale
 from cnnlens.plot.images import grid
 from cnnlens.plot.stimuli import boxed, crop_grid
 from cnnlens.stimuli import receptive_field
 from cnnlens.stimuli.crops import unit_crops
-from cnnlens.widgets.base import BaseWidget, ColourKey, guarded, row, scaled, titled
-from cnnlens.widgets.controls import (
+from cnnlens.widgets._controls import (
     dataset_or_default,
     layer_control,
     spatial_layers,
     unit_controls,
 )
-from cnnlens.widgets.runner import Runner
-from cnnlens.widgets.scans import LayerScans
-from cnnlens.widgets.views import image_view, show_placeholder, show_png
+from cnnlens.widgets._runner import Runner
+from cnnlens.widgets._scans import LayerScans
+from cnnlens.widgets._views import image_view, show_placeholder, show_png
+from cnnlens.widgets.base import BaseWidget, ColourKey, guarded, row, scaled, titled
 
 GRID_RATIO = 300 / 192  # each grid's width, relative to the widget's size
 FIELD_KEY = "white-and-black frame: the part of the image the unit sees (its receptive field)"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cnnlens.core.view import PerNetwork, probing_view
+from cnnlens.core._view import PerNetwork, probing_view
 
 _LAYOUTS: PerNetwork[torch.memory_format] = PerNetwork()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from cnnlens.dissection.masks import ActiveMasks
+from cnnlens.dissection._masks import ActiveMasks
 
 
 def _pair_overlap(

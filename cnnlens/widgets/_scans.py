@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 from cnnlens.core.layers import ModelLike
 from cnnlens.core.progress import Progress
-from cnnlens.data.batches import Images, image_count
+from cnnlens.data._batches import Images, image_count
 from cnnlens.stimuli import TopExamples, top_examples
-from cnnlens.widgets.runner import Runner
+from cnnlens.widgets._runner import Runner
 
 
 class LayerScans:

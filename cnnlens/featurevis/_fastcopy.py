@@ -32,8 +32,8 @@ from torch import nn
 from torch.autograd.graph import Node
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from cnnlens.core.layout import input_layout, runs
-from cnnlens.core.view import PerNetwork, probing_view, working_view
+from cnnlens.core._layout import input_layout, runs
+from cnnlens.core._view import PerNetwork, probing_view, working_view
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from cnnlens.core.notes import deprecated
+from cnnlens.core._notes import deprecated
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -17,9 +17,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from cnnlens.core._notes import note
+from cnnlens.core._view import PerNetwork, probing_view
 from cnnlens.core.guard import Guard
-from cnnlens.core.notes import note
-from cnnlens.core.view import PerNetwork, probing_view
 from cnnlens.errors import CnnlensError
 
 
@@ -65,7 +65,7 @@ def _count_calls(net: nn.Module, x: torch.Tensor) -> Counter[str]:
 def _calls_to_read(net: nn.Module, paths: list[str], inputs: tuple) -> dict[str, int]:
     """Which call of each path a forward of `inputs` reads: the last one (`_call_counts`).
 
-    A path that runs more than once is said (`core.notes`).
+    A path that runs more than once is said (`core._notes`).
     """
     x = inputs[0] if inputs and isinstance(inputs[0], torch.Tensor) else None
     counts = Counter() if x is None else _call_counts(net, x)
@@ -113,7 +113,7 @@ def recording(
 
     A module that runs several times in one forward (ResNet's shared `relu`, a block applied
     twice) is read at its last call — by every method alike, and as `list_layers` shows it —
-    and the first forward says so in one line (`core.notes`). With `truncate`, the forward
+    and the first forward says so in one line (`core._notes`). With `truncate`, the forward
     raises `_StopForward` as soon as every path has been read; run it through
     `forward_until_done`.
     """

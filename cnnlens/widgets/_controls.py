@@ -13,10 +13,10 @@ from typing import Any
 import ipywidgets as widgets
 import torch
 
+from cnnlens.core._inputs import as_index, check_images
 from cnnlens.core.handle import as_handle
-from cnnlens.core.inputs import as_index, check_images
 from cnnlens.core.layers import LayerInfo, ModelLike, list_layers, resolve_layer
-from cnnlens.data.batches import Images, image_count
+from cnnlens.data._batches import Images, image_count
 from cnnlens.errors import CnnlensError
 from cnnlens.stimuli import default_probe_set
 from cnnlens.widgets.base import StatusLine
