@@ -29,7 +29,7 @@ import torch
 from timing import repeats_from_command_line
 
 import cnnlens
-from cnnlens.core.capture import forward_pass
+from cnnlens.core.capture import _forward_pass
 from cnnlens.core.guard import preserved
 from cnnlens.featurevis import channel, jitter, pad, render, resize, rotate, scale
 from cnnlens.featurevis.transforms import compose
@@ -93,7 +93,7 @@ def bare_call(model: cnnlens.LoadedModel, layer: str, size: int, batch: int):
     x = compose(our_transforms(size))(x, generator).requires_grad_(True)
 
     def run() -> None:
-        with forward_pass(model, [layer], grad=True) as forward:
+        with _forward_pass(model, [layer], grad=True) as forward:
             forward(x)
             torch.autograd.grad(forward.recorded[layer][:, 0].mean(), x)
 

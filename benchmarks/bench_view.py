@@ -12,7 +12,7 @@ import torch
 from timing import best_of, repeats_from_command_line
 
 import cnnlens
-from cnnlens.core.view import working_view
+from cnnlens.core._view import working_view
 
 NAMES = ("shapes", "resnet50", "densenet121", "efficientnet_v2_s")
 

@@ -16,7 +16,7 @@ from typing import Any, overload
 import torch
 
 from cnnlens.core._legacy import legacy_calls, legacy_fields, warn_once
-from cnnlens.core.capture import capture, images_for
+from cnnlens.core.capture import _images_for, capture
 from cnnlens.core.layers import ModelLike, resolve_layers
 from cnnlens.core.progress import Progress
 from cnnlens.errors import CnnlensError
@@ -25,7 +25,7 @@ from cnnlens.featurevis.params import Param
 from cnnlens.featurevis.regularizers import AlphaNorm, TotalVariation
 from cnnlens.featurevis.render import Preview, render
 
-__all__ = ["Inversion", "code_match", "invert"]
+__all__ = ["Inversion", "central", "code_match", "invert"]
 
 
 @legacy_fields(("layer", "field", "originals", "images", "error"))
@@ -187,7 +187,7 @@ def invert(
         Cancelled: `progress` cancelled the optimization.
     """
     paths = resolve_layers(model, layers)  # every name checked before any optimization
-    originals = images_for(model, images)
+    originals = _images_for(model, images)
     if originals.shape[-2] != originals.shape[-1]:
         raise CnnlensError(f"inversion takes square images, got {tuple(originals.shape[-2:])} px")
 

@@ -25,6 +25,8 @@ from cnnlens.data._batches import prefetched
 from cnnlens.models.embedded import INPUT_SIZE, MANIFEST_NAME, WEIGHTS_DIR
 from cnnlens.models.shapenet import ShapeNet
 
+__all__ = ["evaluate", "train"]  # and `python -m cnnlens.train` (main)
+
 TRAIN_SEED, HELD_OUT_SEED = 0, 1
 EPOCH_IMAGES = 8192
 CHECKPOINT_EPOCHS = (0, 1, 2, 4)

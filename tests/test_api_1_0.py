@@ -3,11 +3,13 @@ work for one minor version, each with one FutureWarning located at the caller's 
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import importlib
 import inspect
 import warnings
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import torch
@@ -232,3 +234,44 @@ def test_signed_grad_cam_keeps_what_the_relu_drops(shapes, shape_images):
     signed = grad_cam(shapes, shape_images, "relu3", 2, signed=True)
     assert (signed < 0).any()
     assert torch.equal(signed.clamp(min=0), grad_cam(shapes, shape_images, "relu3", 2))
+
+
+# 0.x names kept for one minor version, and the command-line entry points.
+NOT_EXPORTED = {"dissect_layers", "last_feature_layer", "invert_layers", "main"}
+
+
+def test_internal_helpers_are_private():
+    """A module-level function or class with a public name, in a module with a public name, is
+    exported by a package's (or module's) `__all__`: everything else cnnlens shares internally has
+    a leading underscore or lives in a private module (`core/_recording.py`, ...)."""
+    root = Path(cnnlens.__file__).parent
+    exported = set()
+    for path in root.rglob("*.py"):
+        module = importlib.import_module(_module_name(root, path))
+        exported |= {id(getattr(module, name)) for name in getattr(module, "__all__", ())}
+    loose = {}
+    for path in sorted(root.rglob("*.py")):
+        if any(
+            part.startswith("_") and part not in DUNDER for part in path.relative_to(root).parts
+        ):
+            continue
+        module = importlib.import_module(_module_name(root, path))
+        names = [
+            node.name
+            for node in ast.parse(path.read_text()).body
+            if isinstance(node, ast.FunctionDef | ast.ClassDef) and not node.name.startswith("_")
+        ]
+        hidden = [
+            n for n in names if id(getattr(module, n)) not in exported and n not in NOT_EXPORTED
+        ]
+        if hidden:
+            loose[module.__name__] = hidden
+    assert loose == {}
+
+
+DUNDER = {"__init__.py", "__main__.py"}
+
+
+def _module_name(root: Path, path: Path) -> str:
+    parts = path.relative_to(root.parent).with_suffix("").parts
+    return ".".join(parts).removesuffix(".__init__")

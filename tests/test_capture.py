@@ -7,7 +7,7 @@ from torch import nn
 
 import cnnlens
 from cnnlens.attribution import grad_cam, input_gradient, unit
-from cnnlens.core.capture import forward_pass, model_logits
+from cnnlens.core.capture import _forward_pass, model_logits
 from cnnlens.core.layers import layer_aliases
 from tests.small_nets import SharedBlock
 
@@ -173,12 +173,12 @@ def test_model_logits_are_the_networks_output_on_normalized_images(shapes, shape
 
 def test_a_forward_pass_records_its_latest_forward_and_stops_after_its_layers(shapes, shape_images):
     x = shape_images.clone().requires_grad_(True)
-    with forward_pass(shapes, ["relu2"], grad=True) as forward:
+    with _forward_pass(shapes, ["relu2"], grad=True) as forward:
         assert forward(x) is None  # truncated: the forward stopped at relu2
         assert forward.recorded["relu2"].requires_grad
         forward(x[:1])
         assert forward.recorded["relu2"].shape[0] == 1  # the latest forward only
-    with forward_pass(shapes) as forward:  # nothing recorded: the whole forward, no graph
+    with _forward_pass(shapes) as forward:  # nothing recorded: the whole forward, no graph
         output = forward(shape_images)
     assert isinstance(output, torch.Tensor) and not output.requires_grad
     assert torch.equal(output, model_logits(shapes, shape_images))

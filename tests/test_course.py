@@ -10,9 +10,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from cnnlens.course.checks import answers, describe
-from cnnlens.course.grading import STUDENT_SUFFIX, write_handout
-from cnnlens.course.run import _nbgrader_flags
+from cnnlens.course._grading import STUDENT_SUFFIX, write_handout
+from cnnlens.course._run import _nbgrader_flags
+from cnnlens.course.checks import _answers, _describe
 
 ROOT = Path(__file__).resolve().parent.parent
 HOMEWORK = sorted((ROOT / "course").glob("*_homework.ipynb"))
@@ -141,8 +141,8 @@ def test_the_check_command_passes_every_task_of_a_right_answer(tmp_path):
     done = student_check(path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.splitlines()[-1] == "3 of 3 tasks pass"
-    share = answers()[GRADED]["2"]
-    expected = describe(share["expected"], share["tol"])
+    share = _answers()[GRADED]["2"]
+    expected = _describe(share["expected"], share["tol"])
     assert f"  ✓ task 2: {share['title']} ({expected})" in done.stdout
 
 

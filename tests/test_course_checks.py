@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from cnnlens.course import CheckFailed, check, expect
-from cnnlens.course.checks import answers
-from cnnlens.course.run import _task_results
+from cnnlens.course._run import _task_results
+from cnnlens.course.checks import _answers
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted(ROOT.glob("notebooks/*.ipynb")) + sorted(ROOT.glob("course/*_homework.ipynb"))
@@ -41,7 +41,7 @@ def test_a_wrong_answer_names_the_task_what_it_got_the_expectation_and_a_hint():
 
 
 def test_homework_checks_take_the_answer_tolerance_and_hint_from_answers_json(capsys):
-    answer = answers()["03_backprop"]["2"]
+    answer = _answers()["03_backprop"]["2"]
     check("03_backprop", 2, answer["expected"])
     assert capsys.readouterr().out.startswith(f"✓ task 2: {answer['title']} (guided ")
     with pytest.raises(CheckFailed, match=r"^✗ task 2: .*got guided 0.99.* — hint: "):
@@ -117,9 +117,9 @@ def _calls(path: Path) -> set[tuple[str, str]]:
 
 def test_every_check_has_an_answer_and_every_answer_a_check():
     used = set().union(*map(_calls, NOTEBOOKS))
-    stored = {(section, item) for section, items in answers().items() for item in items}
+    stored = {(section, item) for section, items in _answers().items() for item in items}
     assert used == stored
-    for section, items in answers().items():
+    for section, items in _answers().items():
         for item, answer in items.items():
             assert answer["title"] and answer["expected"] is not None, (section, item)
             if item.isdigit():  # a homework task tells the student where to look

@@ -23,8 +23,8 @@ from cnnlens.featurevis import (
     standard,
     strongest_images,
 )
-from cnnlens.featurevis.init import model_mean_image
-from cnnlens.featurevis.render import _before_relu, chain
+from cnnlens.featurevis.init import _model_mean_image
+from cnnlens.featurevis.render import _before_relu, _chain
 from tests.small_nets import fixed_size_net
 from tests.snapshot import assert_unchanged, snapshot
 
@@ -119,7 +119,7 @@ def test_preview_and_progress_callbacks(shapes):
 def test_the_embedded_models_handle_carries_its_training_datas_colour_and_mean(shapes):
     covariance = Param().for_model(shapes).covariance
     assert covariance is not None and torch.equal(covariance, shape_world_covariance())
-    assert torch.equal(model_mean_image(shapes, 2, 32)[1], shape_world_mean(32))
+    assert torch.equal(_model_mean_image(shapes, 2, 32)[1], shape_world_mean(32))
     decorrelated = render(shapes, "bn3:0", steps=2, init="mean")
     given = render(shapes, "bn3:0", steps=2, init="mean", param=Param(covariance=covariance))
     assert torch.equal(decorrelated.images, given.images)
@@ -133,7 +133,7 @@ def test_a_model_without_data_statistics_renders_in_plain_rgb_from_an_honest_mea
     rgb = render(shapes.net, "bn3:0", steps=2, init="gray", param=Param(decorrelate=False))
     assert torch.equal(plain.images, rgb.images)  # no decorrelation, a gray "mean"
     imagenet = cnnlens.load(shapes.net, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
-    flat = model_mean_image(imagenet, 1, 8)  # its normalization's mean, everywhere
+    flat = _model_mean_image(imagenet, 1, 8)  # its normalization's mean, everywhere
     assert torch.allclose(flat[0, :, 3, 5], torch.tensor([0.485, 0.456, 0.406]))
 
 
@@ -243,7 +243,7 @@ def test_a_fixed_size_model_renders_with_the_standard_transforms():
     with torch.no_grad():
         assert torch.allclose(rendering.values, net(rendering.images)[:, 1], atol=1e-6)
     example = torch.rand(1, 3, 32, 32)
-    transform = compose(chain(standard(32), net, example))
+    transform = compose(_chain(standard(32), net, example))
     assert transform(example, torch.Generator().manual_seed(0)).shape == (1, 3, 32, 32)
     # A network that takes any size sees the transformed images as they are (Lucid's standard).
-    assert len(chain(standard(32), nn.Conv2d(3, 2, 3), example)) == len(standard(32))
+    assert len(_chain(standard(32), nn.Conv2d(3, 2, 3), example)) == len(standard(32))

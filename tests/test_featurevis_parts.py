@@ -39,7 +39,7 @@ from cnnlens.featurevis import (
     standard,
 )
 from cnnlens.featurevis.render import _last_channels
-from cnnlens.featurevis.transforms import center, sigma_schedule
+from cnnlens.featurevis.transforms import _sigma_schedule, center
 
 
 @pytest.fixture
@@ -228,7 +228,7 @@ def test_gaussian_blur_matches_scipy():
     theirs = np.stack([gaussian_filter(c, 1.5, mode="mirror", truncate=3.0) for c in x[0].numpy()])
     assert np.allclose(ours, theirs, atol=1e-6)
     assert torch.equal(gaussian_blur(x, 0.0), x)
-    schedule = sigma_schedule(2.0, 0.5)
+    schedule = _sigma_schedule(2.0, 0.5)
     assert schedule(0.0) == 2.0 and schedule(1.0) == 0.5 and schedule(0.5) == 1.25
 
 

@@ -15,7 +15,7 @@ from torch import nn
 import cnnlens
 from cnnlens.attribution import grad_cam, integrated_gradients, occlusion, saliency
 from cnnlens.core.capture import output_names
-from cnnlens.core.handle import as_handle
+from cnnlens.core.handle import _as_handle
 from cnnlens.featurevis import class_logit, render
 from cnnlens.models import names
 from cnnlens.widgets import AttributionExplorer, FeatureVisualizer
@@ -164,7 +164,7 @@ def test_an_ambiguous_output_asks_which_holds_the_logits():
     assert torch.allclose(chosen, _by_hand(net, x, 0), atol=1e-6)
     with pytest.raises(cnnlens.CnnlensError, match="has no tensor at 'c'"):
         saliency(cnnlens.load(net, output="c"), x, 0)
-    assert as_handle(net) is as_handle(net)  # made once per module
+    assert _as_handle(net) is _as_handle(net)  # made once per module
 
 
 def test_a_model_without_class_names_gets_one_name_per_output_in_every_widget():

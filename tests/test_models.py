@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import cnnlens
-from cnnlens.models.embedded import WEIGHTS_DIR, checkpoint_names, load_shapes, read_manifest
+from cnnlens.models.embedded import WEIGHTS_DIR, _load_shapes, checkpoint_names, read_manifest
 from cnnlens.train import evaluate, train
 
 
@@ -23,7 +23,7 @@ def test_shipped_model_reaches_97_percent_on_fresh_held_out_images(shapes):
 
 
 def test_evaluate_gives_every_submodule_its_own_training_flag_back_also_on_interrupt():
-    net = load_shapes("final").net.train()
+    net = _load_shapes("final").net.train()
     net.bn1.eval()  # a frozen BatchNorm inside a training net
     flags = {name: m.training for name, m in net.named_modules()}
     evaluate(net, images=8)
@@ -44,7 +44,7 @@ def test_shipped_weights_fit_the_size_budget_and_have_early_checkpoints():
     assert checkpoint_names() == ["epoch0", "epoch1", "epoch2", "epoch4", "final"]
     manifest = read_manifest()
     assert min(manifest["held_out_accuracy"].values()) >= 0.97
-    early, final = load_shapes("epoch1").net, load_shapes("final").net
+    early, final = _load_shapes("epoch1").net, _load_shapes("final").net
     assert not torch.equal(early.conv1.weight, final.conv1.weight)
 
 
@@ -54,7 +54,7 @@ def test_training_is_deterministic_and_writes_a_loadable_manifest(tmp_path):
         train(images=128, batch_size=32, out=out, eval_images=64, log=lambda _: None)
     manifests = [json.loads((out / "manifest.json").read_text()) for out in runs]
     assert manifests[0]["files"] == manifests[1]["files"], "same seed, same bytes"
-    model = load_shapes(weights_dir=runs[0])
+    model = _load_shapes(weights_dir=runs[0])
     assert model.net.fc.out_features == 18
     assert set(manifests[0]["files"]) == {"epoch0", "final"}
 
@@ -66,7 +66,7 @@ def test_corrupt_weights_are_refused(tmp_path):
     data[-1] ^= 0xFF
     final.write_bytes(bytes(data))
     with pytest.raises(cnnlens.CnnlensError, match="checksum mismatch"):
-        load_shapes(weights_dir=tmp_path / "w")
+        _load_shapes(weights_dir=tmp_path / "w")
 
 
 def test_load_errors_are_one_line():
@@ -113,7 +113,7 @@ def test_random_weights_for_every_zoo_name(zoo):
 
 
 def test_shapes_without_pretraining_is_the_untrained_init():
-    untrained, epoch0 = cnnlens.load("shapes", pretrained=False), load_shapes("epoch0")
+    untrained, epoch0 = cnnlens.load("shapes", pretrained=False), _load_shapes("epoch0")
     assert not untrained.pretrained
     for a, b in zip(
         untrained.net.state_dict().values(), epoch0.net.state_dict().values(), strict=True

@@ -6,8 +6,8 @@ from torch import nn
 
 import cnnlens
 from cnnlens.errors import CnnlensError
+from cnnlens.widgets._base import BaseWidget, StatusLine
 from cnnlens.widgets._controls import layer_control, spatial_layers, unit_controls
-from cnnlens.widgets.base import BaseWidget, StatusLine
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ from cnnlens.widgets import (
     StimuliExplorer,
     set_default_size,
 )
-from cnnlens.widgets.base import WRAP, default_size
+from cnnlens.widgets._base import WRAP, default_size
 
 
 def decode(png: bytes) -> np.ndarray:

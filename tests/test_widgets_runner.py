@@ -2,14 +2,14 @@
 
 import threading
 
-from cnnlens.core.progress import steps
+from cnnlens.core.progress import _steps
+from cnnlens.widgets._base import StatusLine
 from cnnlens.widgets._runner import Runner
-from cnnlens.widgets.base import StatusLine
 
 
 def test_work_runs_reports_progress_and_hands_over_its_result():
     runner, results = Runner(StatusLine(), background=False), []
-    runner.start(lambda progress: sum(steps(range(5), 5, progress)), results.append)
+    runner.start(lambda progress: sum(_steps(range(5), 5, progress)), results.append)
     assert results == [10]
     assert (runner.bar.value, runner.bar.max) == (5, 5)
     assert not runner.run_button.disabled and runner.cancel_button.disabled
@@ -21,7 +21,7 @@ def test_cancel_stops_background_work_at_its_next_step():
     release = threading.Event()
 
     def work(progress):
-        for _ in steps(range(1000), 1000, progress):
+        for _ in _steps(range(1000), 1000, progress):
             started.set()
             release.wait(5)
         return "finished"

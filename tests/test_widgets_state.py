@@ -12,9 +12,9 @@ from PIL import Image
 
 import cnnlens.widgets.filters as filters_module
 from cnnlens.widgets import FeatureExplorer, FeatureVisualizer, InversionExplorer
+from cnnlens.widgets._base import STALE, StatusLine
 from cnnlens.widgets._runner import Runner
 from cnnlens.widgets._views import is_placeholder
-from cnnlens.widgets.base import STALE, StatusLine
 
 
 def decode(png: bytes) -> np.ndarray:

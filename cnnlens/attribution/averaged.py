@@ -13,10 +13,10 @@ import torch
 from cnnlens.attribution.engine import input_gradient
 from cnnlens.core._inputs import batch_like
 from cnnlens.core._legacy import legacy_calls
-from cnnlens.core.capture import images_for
+from cnnlens.core.capture import _images_for
 from cnnlens.core.layers import ModelLike
-from cnnlens.core.progress import Progress, report
-from cnnlens.core.targets import Target, TargetLike, as_target, for_image
+from cnnlens.core.progress import Progress, _report
+from cnnlens.core.targets import Target, TargetLike, _as_target, _for_image
 from cnnlens.errors import CnnlensError
 
 
@@ -46,7 +46,7 @@ def _counter(progress: Progress | None, total: int) -> Callable[[int], None]:
 
     def tick(n: int) -> None:
         done[0] += n
-        report(progress, done[0], total)
+        _report(progress, done[0], total)
 
     return tick
 
@@ -119,8 +119,8 @@ def smoothgrad(
     """
     if samples < 1 or noise < 0:
         raise CnnlensError(f"SmoothGrad needs samples >= 1 and noise >= 0, got {samples}, {noise}")
-    x = images_for(model, images)
-    target = as_target(target)
+    x = _images_for(model, images)
+    target = _as_target(target)
     generator = torch.Generator(device=x.device).manual_seed(seed)
     result = torch.empty_like(x)
     tick = _counter(progress, samples * len(x))
@@ -129,7 +129,7 @@ def smoothgrad(
         noisy = image + sigma * torch.randn(
             samples, *image.shape, generator=generator, device=x.device
         )
-        per_image = for_image(target, n, len(x))
+        per_image = _for_image(target, n, len(x))
         result[n] = _summed_gradients(model, noisy, per_image, batch_size, tick, rule)
     return result / samples
 
@@ -179,13 +179,13 @@ def integrated_gradients(
     """
     if steps < 1:
         raise CnnlensError(f"integrated gradients needs steps >= 1, got {steps}")
-    x = images_for(model, images)
-    target = as_target(target)
+    x = _images_for(model, images)
+    target = _as_target(target)
     start = _baseline(baselines, x)
     alphas = ((torch.arange(steps, device=x.device) + 0.5) / steps).view(-1, 1, 1, 1)
     result = torch.empty_like(x)
     tick = _counter(progress, steps * len(x))
     for n in range(len(x)):
         path = start[n] + alphas * (x[n] - start[n])
-        result[n] = _summed_gradients(model, path, for_image(target, n, len(x)), batch_size, tick)
+        result[n] = _summed_gradients(model, path, _for_image(target, n, len(x)), batch_size, tick)
     return (x - start) * result / steps

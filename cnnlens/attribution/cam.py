@@ -8,14 +8,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cnnlens.attribution.engine import target_scores
+from cnnlens.attribution.engine import _target_scores
 from cnnlens.attribution.maps import guided_backprop
 from cnnlens.attribution.reduce import upsample
 from cnnlens.core._legacy import legacy_calls
-from cnnlens.core.capture import forward_pass, images_for
+from cnnlens.core.capture import _forward_pass, _images_for
 from cnnlens.core.guard import preserved
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
-from cnnlens.core.targets import TargetLike, as_target, target_indices
+from cnnlens.core.targets import TargetLike, _as_target, _target_indices
 from cnnlens.errors import CnnlensError
 
 
@@ -59,16 +59,16 @@ def cam(model: ModelLike, images: torch.Tensor, target: TargetLike) -> torch.Ten
             (a unit of a layer or a probability); a class index is out of range; `images` is not a
             finite float (N, 3, H, W) or (3, H, W) tensor.
     """
-    target = as_target(target)
+    target = _as_target(target)
     if target.layer is not None or target.probability or target.unit is None:
         raise CnnlensError("CAM explains a class logit: give a class index or class_score(index)")
     net = as_net(model)
     pool, fc = _gap_head(net)
-    x = images_for(model, images)
-    with forward_pass(model, [pool], at_input=True) as forward:
+    x = _images_for(model, images)
+    with _forward_pass(model, [pool], at_input=True) as forward:
         forward(x)
     maps = _with_extent(forward.recorded[pool], f"CAM at the input of {pool!r}")
-    classes = target_indices(target.unit, len(maps), fc.out_features, "the output").to(maps.device)
+    classes = _target_indices(target.unit, len(maps), fc.out_features, "the output").to(maps.device)
     return torch.einsum("nk,nkhw->nhw", fc.weight.detach()[classes], maps)
 
 
@@ -109,11 +109,11 @@ def grad_cam(
             `images` is not a finite float (N, 3, H, W) or (3, H, W) tensor.
     """
     net = as_net(model)
-    target = as_target(target)
+    target = _as_target(target)
     path = resolve_layer(net, layer)
-    x = images_for(model, images).clone().requires_grad_(True)  # so the forward builds a graph
+    x = _images_for(model, images).clone().requires_grad_(True)  # so the forward builds a graph
     with preserved(net) as guard, torch.enable_grad():
-        scores, recorded = target_scores(model, guard, x, target, layers=[path])
+        scores, recorded = _target_scores(model, guard, x, target, layers=[path])
         activations = recorded[path]
         if activations.dim() != 4:
             raise CnnlensError(f"Grad-CAM needs a layer with (C, H, W) maps; {path!r} is not one")

@@ -15,7 +15,7 @@ import torch
 
 from cnnlens.core._inputs import check_unit
 from cnnlens.core._legacy import legacy_calls, warn_once
-from cnnlens.core.capture import forward_pass, images_for
+from cnnlens.core.capture import _forward_pass, _images_for
 from cnnlens.core.layers import ModelLike, resolve_layers
 from cnnlens.core.targets import Target
 from cnnlens.errors import CnnlensError
@@ -126,8 +126,8 @@ def contribution_graph(
 
 def _recorded(model: ModelLike, image: torch.Tensor, paths: list[str]) -> dict[str, torch.Tensor]:
     """The outputs of `paths` for one image, still attached to the autograd graph between them."""
-    x = images_for(model, _one(image)).clone().requires_grad_(True)  # so the graph is recorded
-    with forward_pass(model, paths, grad=True) as forward:
+    x = _images_for(model, _one(image)).clone().requires_grad_(True)  # so the graph is recorded
+    with _forward_pass(model, paths, grad=True) as forward:
         forward(x)
     return {p: forward.recorded[p] for p in paths}
 

@@ -12,14 +12,14 @@ import torch
 
 from cnnlens.attribution.rules import relu_rule
 from cnnlens.core._legacy import legacy_calls
-from cnnlens.core.capture import forward_in, images_for
+from cnnlens.core.capture import _forward_in, _images_for
 from cnnlens.core.guard import Guard, preserved
-from cnnlens.core.handle import as_handle
+from cnnlens.core.handle import _as_handle
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
-from cnnlens.core.targets import Target, TargetLike, as_target, select
+from cnnlens.core.targets import Target, TargetLike, _as_target, _select
 
 
-def target_scores(
+def _target_scores(
     model: ModelLike, guard: Guard, x: torch.Tensor, target: Target, layers: Sequence[str] = ()
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Run the forward only as far as the target needs; return its (N,) scores and `layers`.
@@ -29,11 +29,11 @@ def target_scores(
     """
     target_path = resolve_layer(guard.model, target.layer) if target.layer else None
     paths = [*layers, target_path] if target_path else list(layers)
-    with forward_in(guard, model, paths, truncate=target_path is not None) as forward:
+    with _forward_in(guard, model, paths, truncate=target_path is not None) as forward:
         output = forward(x)
     recorded = forward.recorded
-    values = recorded[target_path] if target_path else as_handle(model).logits(output)
-    return select(model, values, target), recorded
+    values = recorded[target_path] if target_path else _as_handle(model).logits(output)
+    return _select(model, values, target), recorded
 
 
 @legacy_calls(order=("model", "images", "target", "rule"))
@@ -61,9 +61,9 @@ def input_gradient(
             H, W) tensor.
     """
     net = as_net(model)
-    target = as_target(target)
-    x = images_for(model, images).clone().requires_grad_(True)
+    target = _as_target(target)
+    x = _images_for(model, images).clone().requires_grad_(True)
     with preserved(net) as guard, torch.enable_grad(), relu_rule(rule):
-        scores, _ = target_scores(model, guard, x, target)
+        scores, _ = _target_scores(model, guard, x, target)
         (gradient,) = torch.autograd.grad(scores.sum(), x)
     return gradient

@@ -6,7 +6,7 @@ import torch
 
 from cnnlens.attribution.engine import input_gradient
 from cnnlens.attribution.reduce import attribution_map
-from cnnlens.core.capture import images_for
+from cnnlens.core.capture import _images_for
 from cnnlens.core.layers import ModelLike
 from cnnlens.core.targets import TargetLike
 
@@ -49,7 +49,7 @@ def gradient_times_input(
         CnnlensError: The target is out of range or names an unknown layer; `images` is invalid.
     """
     gradient = input_gradient(model, images, target)
-    return attribution_map(gradient * images_for(model, images), reduce="sum")
+    return attribution_map(gradient * _images_for(model, images), reduce="sum")
 
 
 def deconvnet(model: ModelLike, images: torch.Tensor, target: TargetLike) -> torch.Tensor:

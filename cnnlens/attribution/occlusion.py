@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import torch
 
-from cnnlens.attribution.engine import target_scores
+from cnnlens.attribution.engine import _target_scores
 from cnnlens.core._layout import input_layout
 from cnnlens.core._legacy import legacy_calls
 from cnnlens.core._windows import window_starts
-from cnnlens.core.capture import images_for, normalize_for
+from cnnlens.core.capture import _images_for, _normalize_for
 from cnnlens.core.guard import preserved
 from cnnlens.core.layers import ModelLike, as_net
-from cnnlens.core.progress import Progress, report
-from cnnlens.core.targets import TargetLike, as_target, for_image
+from cnnlens.core.progress import Progress, _report
+from cnnlens.core.targets import TargetLike, _as_target, _for_image
 
 
 @legacy_calls(
@@ -62,8 +62,8 @@ def occlusion(
         Cancelled: `progress` cancelled the computation.
     """
     net = as_net(model)
-    target = as_target(target)
-    x = images_for(model, images)
+    target = _as_target(target)
+    x = _images_for(model, images)
     count, _, height, width = x.shape
     positions = [
         (top, left)
@@ -74,19 +74,19 @@ def occlusion(
     covered = torch.zeros(height, width, device=x.device)
     for top, left in positions:
         covered[top : top + window, left : left + window] += 1
-    layout = input_layout(net, normalize_for(model, x[:1]))
+    layout = input_layout(net, _normalize_for(model, x[:1]))
     with preserved(net) as guard, torch.no_grad():
-        base, _ = target_scores(model, guard, x, target)
+        base, _ = _target_scores(model, guard, x, target)
         chunks = -(-len(positions) // batch_size)
         for n in range(count):
-            per_image = for_image(target, n, count)
+            per_image = _for_image(target, n, count)
             for start in range(0, len(positions), batch_size):
                 chunk = positions[start : start + batch_size]
                 occluded = x[n].expand(len(chunk), -1, -1, -1).clone(memory_format=layout)
                 for i, (top, left) in enumerate(chunk):
                     occluded[i, :, top : top + window, left : left + window] = baselines
-                scores, _ = target_scores(model, guard, occluded, per_image)
+                scores, _ = _target_scores(model, guard, occluded, per_image)
                 for drop, (top, left) in zip(base[n] - scores, chunk, strict=True):
                     totals[n, top : top + window, left : left + window] += drop
-                report(progress, n * chunks + start // batch_size + 1, count * chunks)
+                _report(progress, n * chunks + start // batch_size + 1, count * chunks)
     return totals / covered.clamp(min=1)

@@ -13,11 +13,11 @@ import torch
 from cnnlens.attribution.rules import relu_rule
 from cnnlens.core._inputs import check_unit
 from cnnlens.core._legacy import legacy_calls
-from cnnlens.core.capture import forward_pass, images_for
+from cnnlens.core.capture import _forward_pass, _images_for
 from cnnlens.core.layers import ModelLike
 from cnnlens.data._batches import Images, images_at
 from cnnlens.errors import CnnlensError
-from cnnlens.stimuli.crops import crop, source_images
+from cnnlens.stimuli.crops import _source_images, crop
 from cnnlens.stimuli.receptive import receptive_field
 from cnnlens.stimuli.topk import TopExamples
 
@@ -74,10 +74,10 @@ def gradient_patches(
     u = check_unit(unit, top.units, top.layer)
     if top.positions[u, 0, 0] < 0:
         raise CnnlensError(f"layer {top.layer!r} has no spatial map; pick a conv layer")
-    examples = images_at(source_images(model, top, images), top.indices[u].tolist())
+    examples = images_at(_source_images(model, top, images), top.indices[u].tolist())
     positions = top.positions[u]
-    x = images_for(model, examples).clone().requires_grad_(True)
-    with forward_pass(model, [top.layer], grad=True) as forward, relu_rule(rule):
+    x = _images_for(model, examples).clone().requires_grad_(True)
+    with _forward_pass(model, [top.layer], grad=True) as forward, relu_rule(rule):
         forward(x)
         values = forward.recorded[top.layer]
         values = values[torch.arange(len(x)), u, positions[:, 0], positions[:, 1]]

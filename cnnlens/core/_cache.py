@@ -22,7 +22,7 @@ from typing import Any, Generic, TypeVar
 import torch
 from torch import nn
 
-from cnnlens.core.handle import ModelLike, as_handle
+from cnnlens.core.handle import ModelLike, _as_handle
 
 FORMAT = 2  # bump when a cached result's meaning changes (2: keys hold the preprocessing)
 T = TypeVar("T")
@@ -38,7 +38,7 @@ def preprocessing(model: ModelLike) -> tuple:
 
     Returns (mean, std, input size) and the output selector.
     """
-    handle = as_handle(model)
+    handle = _as_handle(model)
     return (handle.mean, handle.std, handle.input_size, handle.output)
 
 
@@ -62,7 +62,7 @@ class ResultStore(Generic[T]):
 
     def key(self, model: ModelLike, key: tuple) -> tuple:
         """The full key of a result: format, kind, weights, preprocessing, then `key`."""
-        net = as_handle(model).net
+        net = _as_handle(model).net
         return (FORMAT, self.kind.__name__, _fingerprint(net), preprocessing(model), *key)
 
     def get(self, model: ModelLike, key: tuple, compute: Callable[[], T], persist: bool) -> T:

@@ -1,6 +1,6 @@
 """Activation capture, and the forward pass every method runs: preserved, recorded, truncated.
 
-`capture` returns layers' outputs for images; `forward_pass` is the same machinery for methods
+`capture` returns layers' outputs for images; `_forward_pass` is the same machinery for methods
 that need more (several batches, gradients, the logits): the model preserved (`core.guard`), the
 layers recorded (`core.recording`: a conv layer's record is its true pre-ReLU output), each forward
 normalized for the model and stopped once every layer has been read. Each capture says whether it
@@ -19,7 +19,7 @@ from torch import nn
 from cnnlens.core._inputs import check_images
 from cnnlens.core._recording import forward_until_done, recording, recording_input
 from cnnlens.core.guard import Guard, preserved
-from cnnlens.core.handle import ModelLike, as_handle
+from cnnlens.core.handle import ModelLike, _as_handle
 from cnnlens.core.layers import as_net, resolve_layers
 from cnnlens.errors import CnnlensError
 
@@ -31,7 +31,7 @@ def _parent(net: nn.Module, path: str) -> nn.Module:
     return net.get_submodule(parent_path) if parent_path else net
 
 
-def sequential_neighbour(net: nn.Module, path: str, offset: int) -> str | None:
+def _sequential_neighbour(net: nn.Module, path: str, offset: int) -> str | None:
     """The path of the module `offset` places after `path` in its nn.Sequential parent.
 
     Before it for a negative offset; None outside a Sequential or past its ends.
@@ -47,33 +47,33 @@ def sequential_neighbour(net: nn.Module, path: str, offset: int) -> str | None:
     return f"{prefix}.{names[index]}" if prefix else names[index]
 
 
-def relu_note(net: nn.Module, path: str) -> str:
+def _relu_note(net: nn.Module, path: str) -> str:
     """Say whether a layer's output is pre- or post-ReLU (as far as the module graph shows)."""
     if isinstance(net.get_submodule(path), RELUS):
         return "post-ReLU"
-    relu_path = sequential_neighbour(net, path, 1)
+    relu_path = _sequential_neighbour(net, path, 1)
     if relu_path is not None and isinstance(net.get_submodule(relu_path), RELUS):
         how = " in place" if getattr(net.get_submodule(relu_path), "inplace", False) else ""
         return f"pre-ReLU ({relu_path} applies ReLU{how} after it)"
     return ""
 
 
-def images_for(model: ModelLike, images: torch.Tensor) -> torch.Tensor:
+def _images_for(model: ModelLike, images: torch.Tensor) -> torch.Tensor:
     """Validate [0, 1] RGB images and move them to the model's device and dtype."""
     x = check_images(images)
     param = next(as_net(model).parameters(), None)
     return x if param is None else x.to(device=param.device, dtype=param.dtype)
 
 
-def normalize_for(model: ModelLike, x: torch.Tensor) -> torch.Tensor:
+def _normalize_for(model: ModelLike, x: torch.Tensor) -> torch.Tensor:
     """Map [0, 1] images to the network's input space (identity for a plain nn.Module)."""
-    return as_handle(model).normalize(x)
+    return _as_handle(model).normalize(x)
 
 
-class Forward:
+class _Forward:
     """Forward passes of a model's images through a call's working view, and what they recorded.
 
-    Made by `forward_pass` (or `forward_in`, inside a guard the caller holds): call it with
+    Made by `_forward_pass` (or `_forward_in`, inside a guard the caller holds): call it with
     images, read `recorded`.
 
     Attributes:
@@ -84,7 +84,7 @@ class Forward:
     """
 
     def __init__(self, model: ModelLike, guard: Guard, recorded: dict[str, torch.Tensor]) -> None:
-        self.handle = as_handle(model)
+        self.handle = _as_handle(model)
         self.guard = guard
         self.recorded = recorded
 
@@ -95,7 +95,7 @@ class Forward:
 
         Args:
             images: (N, 3, H, W) float tensor in [0, 1], on the model's device and dtype
-                (`images_for`).
+                (`_images_for`).
             layout: The memory format the network gets its normalized input in; None: as it is.
 
         Returns:
@@ -113,18 +113,18 @@ class Forward:
 
 
 @contextmanager
-def forward_in(
+def _forward_in(
     guard: Guard,
     model: ModelLike,
     layers: Iterable[str] = (),
     *,
     truncate: bool = True,
     at_input: bool = False,
-) -> Iterator[Forward]:
+) -> Iterator[_Forward]:
     """Forward passes of `model`'s images on `guard.model`, recording `layers` (paths).
 
     For a caller that holds the guard, and chooses the gradient mode, across several passes (the
-    backprop engine). Elsewhere use `forward_pass`.
+    backprop engine). Elsewhere use `_forward_pass`.
 
     Args:
         guard: The call's guard, from `preserved(as_net(model))`.
@@ -135,7 +135,7 @@ def forward_in(
             averages); the forward stops there.
 
     Yields:
-        The `Forward`.
+        The `_Forward`.
 
     Raises:
         ValueError: `at_input` with other than one layer.
@@ -146,18 +146,18 @@ def forward_in(
     else:
         record = recording(guard, layers, truncate=truncate)
     with record as recorded:
-        yield Forward(model, guard, recorded)
+        yield _Forward(model, guard, recorded)
 
 
 @contextmanager
-def forward_pass(
+def _forward_pass(
     model: ModelLike,
     layers: Iterable[str] = (),
     *,
     grad: bool = False,
     truncate: bool = True,
     at_input: bool = False,
-) -> Iterator[Forward]:
+) -> Iterator[_Forward]:
     """Forward passes of `model`'s images on a working view, recording `layers` (paths).
 
     The incantation of every method: the model preserved (`preserved`), autograd on or off, the
@@ -169,10 +169,10 @@ def forward_pass(
         layers: Canonical module paths to record (see `recording`).
         grad: Build the autograd graph (gradients with respect to the images or recorded tensors).
         truncate: Stop each forward once every layer has been read.
-        at_input: Record the input of the one layer in `layers` instead (see `forward_in`).
+        at_input: Record the input of the one layer in `layers` instead (see `_forward_in`).
 
     Yields:
-        The `Forward`: `forward(images)` runs one batch, `forward.recorded` holds what it read.
+        The `_Forward`: `forward(images)` runs one batch, `forward.recorded` holds what it read.
 
     Raises:
         ValueError: `at_input` with other than one layer (a cnnlens bug, not a user's error).
@@ -180,7 +180,7 @@ def forward_pass(
     with (
         preserved(as_net(model)) as guard,
         torch.enable_grad() if grad else torch.no_grad(),
-        forward_in(guard, model, layers, truncate=truncate, at_input=at_input) as forward,
+        _forward_in(guard, model, layers, truncate=truncate, at_input=at_input) as forward,
     ):
         yield forward
 
@@ -200,9 +200,9 @@ def model_logits(model: ModelLike, images: torch.Tensor) -> torch.Tensor:
         CnnlensError: `images` is not a finite float (N, 3, H, W) or (3, H, W) tensor; the output
             holds no tensor where the handle points, or several and nothing says which.
     """
-    x = images_for(model, images)
-    with forward_pass(model) as forward:
-        return as_handle(model).logits(forward(x))
+    x = _images_for(model, images)
+    with _forward_pass(model) as forward:
+        return _as_handle(model).logits(forward(x))
 
 
 def output_names(model: ModelLike) -> tuple[str, ...]:
@@ -210,7 +210,7 @@ def output_names(model: ModelLike) -> tuple[str, ...]:
 
     The count comes from one forward of a blank image at the handle's input size.
     """
-    handle = as_handle(model)
+    handle = _as_handle(model)
     if handle.class_names:
         return handle.class_names
     size = handle.input_size
@@ -279,11 +279,11 @@ def capture(
     """
     net = as_net(model)
     paths = resolve_layers(net, layers)
-    x = images_for(model, images)
-    with forward_pass(model, paths, truncate=truncate) as forward:
+    x = _images_for(model, images)
+    with _forward_pass(model, paths, truncate=truncate) as forward:
         forward(x)
     out = forward.recorded
     missing = [p for p in paths if p not in out]
     if missing:
         raise CnnlensError(f"layer(s) {missing} did not run in the forward pass of this input")
-    return Activations({p: out[p] for p in paths}, {p: relu_note(net, p) for p in paths})
+    return Activations({p: out[p] for p in paths}, {p: _relu_note(net, p) for p in paths})

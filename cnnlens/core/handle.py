@@ -1,6 +1,6 @@
 """The model handle: a network plus what cnnlens cannot guess about it, resolved once per call.
 
-Every public function accepts a `LoadedModel` or a plain `nn.Module`; `as_handle` turns either
+Every public function accepts a `LoadedModel` or a plain `nn.Module`; `_as_handle` turns either
 into a `LoadedModel`, so the rest of cnnlens reads one thing: how to normalize [0, 1] images, the
 input size, the class names, and which part of the forward's output holds the logits.
 """
@@ -109,7 +109,7 @@ ModelLike = nn.Module | LoadedModel
 _PLAIN: WeakKeyDictionary[nn.Module, LoadedModel] = WeakKeyDictionary()
 
 
-def as_handle(model: ModelLike) -> LoadedModel:
+def _as_handle(model: ModelLike) -> LoadedModel:
     """The handle of `model`: itself, or for a plain `nn.Module` one made (and remembered).
 
     A made handle has no normalization, a 224-px input and unnamed classes. A torchvision classifier

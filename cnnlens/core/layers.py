@@ -12,7 +12,7 @@ from torch import nn
 
 from cnnlens.core._legacy import legacy_calls
 from cnnlens.core.guard import preserved
-from cnnlens.core.handle import ModelLike, as_handle
+from cnnlens.core.handle import ModelLike, _as_handle
 from cnnlens.errors import CnnlensError
 
 
@@ -31,7 +31,7 @@ def as_net(model: ModelLike) -> nn.Module:
     Raises:
         CnnlensError: `model` is neither a module nor a handle.
     """
-    return model if isinstance(model, nn.Module) else as_handle(model).net
+    return model if isinstance(model, nn.Module) else _as_handle(model).net
 
 
 def layer_aliases(model: ModelLike) -> dict[str, str]:
@@ -152,7 +152,7 @@ def list_layers(model: ModelLike, *, input_size: int | None = None) -> list[Laye
         One `LayerInfo` per submodule, in `named_modules()` order.
     """
     net = as_net(model)
-    size = input_size or as_handle(model).input_size
+    size = input_size or _as_handle(model).input_size
     shapes: dict[str, tuple[int, ...]] = {}
 
     def recorder(path: str) -> Callable[[nn.Module, tuple[Any, ...], object], None]:

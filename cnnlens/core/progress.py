@@ -24,7 +24,7 @@ class Cancelled(CnnlensError):
     """
 
 
-def steps(items: Iterable[T], total: int, progress: Progress | None) -> Iterator[T]:
+def _steps(items: Iterable[T], total: int, progress: Progress | None) -> Iterator[T]:
     """Yield `items`, reporting each finished step to `progress` (if any)."""
     if progress is None:
         yield from items
@@ -37,7 +37,7 @@ def steps(items: Iterable[T], total: int, progress: Progress | None) -> Iterator
         progress(done, total)
 
 
-def report(progress: Progress | None, done: int, total: int) -> None:
+def _report(progress: Progress | None, done: int, total: int) -> None:
     """Tell `progress` (if any) that `done` of `total` steps are finished.
 
     No bar otherwise, for calls that are usually quick (a single attribution map).

@@ -11,7 +11,7 @@ import torch
 
 from cnnlens.core._inputs import as_index, check_unit
 from cnnlens.core._legacy import legacy_calls, legacy_fields, warn_once
-from cnnlens.core.handle import ModelLike, as_handle
+from cnnlens.core.handle import ModelLike, _as_handle
 from cnnlens.errors import CnnlensError
 
 Classes = int | Sequence[int] | torch.Tensor | np.ndarray
@@ -19,7 +19,7 @@ Classes = int | Sequence[int] | torch.Tensor | np.ndarray
 tensor (`batch.labels[:, 0]`), or a 0-d tensor / NumPy integer."""
 
 
-def per_image(spec: Classes) -> TypeGuard[Sequence[int] | torch.Tensor | np.ndarray]:
+def _per_image(spec: Classes) -> TypeGuard[Sequence[int] | torch.Tensor | np.ndarray]:
     """Whether `spec` lists one index per image rather than one index for all.
 
     One per image: a list, tuple, 1-d array or tensor; one for all: a Python, NumPy or 0-d tensor
@@ -114,7 +114,7 @@ TargetLike = Target | Classes | Score
 a `Score` callable on the output logits."""
 
 
-def as_target(target: TargetLike) -> Target:
+def _as_target(target: TargetLike) -> Target:
     """Accept a Target, a class index, one class index per image, or a score callable."""
     if isinstance(target, Target):
         return target
@@ -123,9 +123,9 @@ def as_target(target: TargetLike) -> Target:
     return class_score(target)
 
 
-def for_image(target: Target, n: int, count: int) -> Target:
+def _for_image(target: Target, n: int, count: int) -> Target:
     """The target for image n of `count` alone: a per-image list of indices picks image n's."""
-    if target.unit is None or not per_image(target.unit):
+    if target.unit is None or not _per_image(target.unit):
         return target
     indices = list(target.unit)
     if len(indices) != count:
@@ -134,7 +134,7 @@ def for_image(target: Target, n: int, count: int) -> Target:
     return replace(target, unit=as_index(indices[n], what))
 
 
-def target_indices(
+def _target_indices(
     spec: Classes, count: int, units: int, where: str, what: str = "class"
 ) -> torch.Tensor:
     """One validated index per image from a single index or a per-image sequence.
@@ -142,7 +142,7 @@ def target_indices(
     A sequence is a list, 1-d array or tensor; `what` names them in errors ("class" or "unit").
     Returns (count,) int64.
     """
-    indices = list(spec) if per_image(spec) else [spec] * count
+    indices = list(spec) if _per_image(spec) else [spec] * count
     if len(indices) != count:
         raise CnnlensError(f"got {len(indices)} target indices for {count} images")
     return torch.tensor([check_unit(index, units, where, what) for index in indices])
@@ -152,7 +152,7 @@ def _softmax_in_head(model: ModelLike | None, logits: torch.Tensor) -> torch.Ten
     """Probabilities over the head each class belongs to (all outputs for single-head models)."""
     if model is None:  # an objective called without its model
         raise CnnlensError("a class probability needs the model, for its heads")
-    heads = as_handle(model).heads
+    heads = _as_handle(model).heads
     if not heads:
         return logits.softmax(dim=1)
     probs = torch.empty_like(logits)
@@ -161,14 +161,14 @@ def _softmax_in_head(model: ModelLike | None, logits: torch.Tensor) -> torch.Ten
     return probs
 
 
-def select(model: ModelLike | None, values: torch.Tensor, target: Target) -> torch.Tensor:
+def _select(model: ModelLike | None, values: torch.Tensor, target: Target) -> torch.Tensor:
     """The target's scalar for each image from the layer's (or output's) values: shape (N,)."""
     if target.unit is None:
         assert target.score is not None  # __post_init__: a unit or a score
         return _custom_score(target.score, values)
     where = target.layer or "the output"
     what = "class" if target.layer is None else "unit"
-    classes = target_indices(target.unit, len(values), values.shape[1], where, what)
+    classes = _target_indices(target.unit, len(values), values.shape[1], where, what)
     classes = classes.to(values.device)
     if target.layer is None and target.probability:
         values = _softmax_in_head(model, values)
@@ -197,9 +197,9 @@ def _custom_score(score: Score, values: torch.Tensor) -> torch.Tensor:
     return scores
 
 
-def predicted(model: ModelLike, logits: torch.Tensor) -> list[int]:
+def _predicted(model: ModelLike, logits: torch.Tensor) -> list[int]:
     """Each image's top class: within the first head for multi-head models (ShapeNet: shape)."""
-    heads = as_handle(model).heads
+    heads = _as_handle(model).heads
     if heads:
         span = next(iter(heads.values()))
         return (logits[:, span].argmax(dim=1) + span.start).tolist()

@@ -18,7 +18,7 @@ from cnnlens.core import CnnlensError
 
 
 def _check(args: argparse.Namespace) -> int:
-    from cnnlens.course.run import report, run_checks
+    from cnnlens.course._run import report, run_checks
 
     failed = False
     for path in args.notebooks:
@@ -29,7 +29,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _handout(args: argparse.Namespace) -> int:
-    from cnnlens.course.grading import write_handout
+    from cnnlens.course._grading import write_handout
 
     for path in write_handout(args.course, args.out):
         print(f"wrote {path}")
@@ -37,7 +37,7 @@ def _handout(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from cnnlens.course.grading import grade, write_csv
+    from cnnlens.course._grading import grade, write_csv
 
     grades = grade(args.course, args.submissions)
     write_csv(grades, args.out)

@@ -35,14 +35,14 @@ class CheckFailed(AssertionError):
     """
 
 
-def plain(value: Any) -> Any:
+def _plain(value: Any) -> Any:
     """The value as JSON-like Python: tensors and arrays become numbers or lists, tuples lists."""
     if hasattr(value, "tolist"):  # torch tensors, numpy arrays and numpy scalars
         value = value.tolist()
     if isinstance(value, Mapping):
-        return {str(key): plain(item) for key, item in value.items()}
+        return {str(key): _plain(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [plain(item) for item in value]
+        return [_plain(item) for item in value]
     return value
 
 
@@ -95,7 +95,7 @@ def _mismatches(got: Any, expected: Any, tol: Tolerance, where: str) -> Iterator
                 yield from _mismatches(left, right, tol, f"{where}[{index}]")
         elif any(_differs(left, right, bound) for left, right in zip(got, expected, strict=True)):
             shown = ", ".join(_show(item, bound) for item in got)
-            yield f"{at}[{shown}], expected {describe(expected, bound)}"
+            yield f"{at}[{shown}], expected {_describe(expected, bound)}"
     elif _is_number(expected):
         if not _is_number(got) or not abs(got - expected) <= bound:
             yield f"{at}{_show(got, bound)}, expected {_expected_text(expected, bound)}"
@@ -107,11 +107,11 @@ def _differs(got: Any, expected: Any, tol: Tolerance) -> bool:
     return next(_mismatches(got, expected, tol, ""), None) is not None
 
 
-def describe(expected: Any, tol: Tolerance = 0.0) -> str:
+def _describe(expected: Any, tol: Tolerance = 0.0) -> str:
     """The expected value with its tolerance, as a check prints it: "guided 0.63 ± 0.03, ..."."""
     if isinstance(expected, dict):
         return ", ".join(
-            f"{key} {describe(item, _tolerance_for(tol, key))}" for key, item in expected.items()
+            f"{key} {_describe(item, _tolerance_for(tol, key))}" for key, item in expected.items()
         )
     bound = _number_tol(tol)
     if isinstance(expected, list) and bound and all(_is_number(item) for item in expected):
@@ -157,17 +157,17 @@ def expect(
     Raises:
         CheckFailed: `value` differs from `expected` beyond `tol`.
     """
-    got = plain(value)
+    got = _plain(value)
     _log(name, got, expected, tol, section)
     problems = list(_mismatches(got, expected, tol, ""))
     if problems:
         advice = f" — hint: {hint}" if hint else ""
         raise CheckFailed(f"✗ {name}: got {'; '.join(problems)}{advice}")
-    print(f"✓ {name} ({describe(expected, tol)})")
+    print(f"✓ {name} ({_describe(expected, tol)})")
 
 
 @functools.cache
-def answers() -> dict[str, dict[str, dict[str, Any]]]:
+def _answers() -> dict[str, dict[str, dict[str, Any]]]:
     """The homework answers: {homework: {task: {"title", "expected", "tol", "hint"}}}."""
     text = resources.files("cnnlens.course").joinpath("answers.json").read_text(encoding="utf-8")
     return json.loads(text)
@@ -188,7 +188,7 @@ def check(notebook: str, item: int | str, value: Any) -> None:
         KeyError: answers.json has no such item for `notebook`.
     """
     try:
-        answer = answers()[notebook][str(item)]
+        answer = _answers()[notebook][str(item)]
     except KeyError:
         raise KeyError(f"answers.json has no item {item!r} for {notebook!r}") from None
     name = f"task {item}: {answer['title']}" if isinstance(item, int) else answer["title"]

@@ -17,9 +17,9 @@ import torch
 
 from cnnlens.core._layout import input_layout
 from cnnlens.core._legacy import legacy_calls, warn_once
-from cnnlens.core.capture import forward_pass, images_for, normalize_for, relu_note
+from cnnlens.core.capture import _forward_pass, _images_for, _normalize_for, _relu_note
 from cnnlens.core.layers import ModelLike, as_net, resolve_layers
-from cnnlens.core.progress import Progress, steps
+from cnnlens.core.progress import Progress, _steps
 from cnnlens.dissection._iou import IoUTally
 from cnnlens.dissection._masks import active_masks
 from cnnlens.dissection.probes import ProbeBatch, ProbeSet, ShapeWorldProbe
@@ -191,15 +191,15 @@ def dissect(
         raise CnnlensError("the probe set is empty")
     count = -(-len(probe) // batch_size)
     passes: dict[str, _LayerPass] = {}
-    with forward_pass(model, paths) as run:
+    with _forward_pass(model, paths) as run:
         outputs = run.recorded
 
         def forward(images: torch.Tensor) -> None:
-            x = images_for(model, images)
-            run(x, layout=input_layout(net, normalize_for(model, x[:1])))
+            x = _images_for(model, images)
+            run(x, layout=input_layout(net, _normalize_for(model, x[:1])))
 
         batches = probe.batches(batch_size, masks=False)
-        for batch in steps(batches, count, progress):
+        for batch in _steps(batches, count, progress):
             forward(batch.images)
             for path in paths:
                 maps = _maps(outputs, path)
@@ -209,14 +209,14 @@ def dissect(
         for state in passes.values():
             state.fix_thresholds()
         batches = probe.batches(batch_size, masks=True)
-        for batch in steps(batches, count, progress):
+        for batch in _steps(batches, count, progress):
             forward(batch.images)
             for path in paths:
                 passes[path].score(_maps(outputs, path), batch)
     results = {
         path: Dissection(
             layer=path,
-            note=relu_note(net, path),
+            note=_relu_note(net, path),
             probe=probe,
             thresholds=state.thresholds,
             exact_thresholds=state.sketch.exact,

@@ -9,9 +9,9 @@ from torch import nn
 
 from cnnlens.core._cache import ResultStore
 from cnnlens.core._legacy import legacy_calls, warn_once
-from cnnlens.core.capture import forward_pass, images_for
+from cnnlens.core.capture import _forward_pass, _images_for
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
-from cnnlens.core.progress import Progress, steps
+from cnnlens.core.progress import Progress, _steps
 from cnnlens.data._batches import Images, dataset_key, image_batches, image_count
 from cnnlens.errors import CnnlensError
 
@@ -175,9 +175,9 @@ def _features(
 ) -> Features:
     chunks, labels = [], []
     batches = image_batches(images, batch_size)
-    with forward_pass(model, [path], at_input=at_input) as forward:
-        for x, y in steps(batches, -(-image_count(images) // batch_size), progress):
-            forward(images_for(model, x))
+    with _forward_pass(model, [path], at_input=at_input) as forward:
+        for x, y in _steps(batches, -(-image_count(images) // batch_size), progress):
+            forward(_images_for(model, x))
             value = forward.recorded[path].float()
             if value.dim() == 4 and pool == "mean":
                 value = value.mean(dim=(2, 3))

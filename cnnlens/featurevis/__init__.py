@@ -21,10 +21,11 @@ from cnnlens.featurevis.objectives import (
     layer_energy,
     neuron,
 )
-from cnnlens.featurevis.params import Param, color_sqrt
+from cnnlens.featurevis.params import Param, ParamImage, color_sqrt
 from cnnlens.featurevis.regularizers import AlphaNorm, Blur, Regularizer, TotalVariation, l1, l2
 from cnnlens.featurevis.render import Rendering, render
 from cnnlens.featurevis.transforms import (
+    Geometric,
     center,
     compose,
     gaussian_blur,
@@ -40,8 +41,10 @@ __all__ = [
     "OUTPUT",
     "AlphaNorm",
     "Blur",
+    "Geometric",
     "Objective",
     "Param",
+    "ParamImage",
     "Regularizer",
     "Rendering",
     "TotalVariation",

@@ -12,7 +12,7 @@ from sklearn.cluster import KMeans
 from cnnlens.core._inputs import check_images, check_unit
 from cnnlens.core._legacy import legacy_calls
 from cnnlens.core.capture import capture
-from cnnlens.core.handle import as_handle
+from cnnlens.core.handle import _as_handle
 from cnnlens.core.layers import ModelLike, resolve_layer
 from cnnlens.data import shape_world_mean
 from cnnlens.errors import CnnlensError
@@ -47,7 +47,7 @@ def mean_image(count: int, size: int, *, images: torch.Tensor | None = None) -> 
     return mean.expand(count, -1, -1, -1).clone()
 
 
-def model_mean_image(model: ModelLike, count: int, size: int) -> torch.Tensor:
+def _model_mean_image(model: ModelLike, count: int, size: int) -> torch.Tensor:
     """`count` copies of the model's mean training image at `size` pixels.
 
     The handle's `mean_image` where it has one (the embedded model: the shape world's). Else, for
@@ -62,7 +62,7 @@ def model_mean_image(model: ModelLike, count: int, size: int) -> torch.Tensor:
     Returns:
         (N, 3, S, S) float tensor in [0, 1].
     """
-    handle = as_handle(model)
+    handle = _as_handle(model)
     if handle.mean_image is not None:
         mean = handle.mean_image(size)
     elif any(handle.mean):

@@ -17,7 +17,7 @@ import torch
 
 from cnnlens.core._legacy import legacy_calls, legacy_fields
 from cnnlens.core.handle import ModelLike
-from cnnlens.core.targets import Classes, Target, per_image, select
+from cnnlens.core.targets import Classes, Target, _per_image, _select
 from cnnlens.errors import CnnlensError
 
 OUTPUT = "<output>"  # the key under which an objective reads the model's output (logits)
@@ -27,7 +27,7 @@ Score = Callable[[Values, ModelLike | None], torch.Tensor]  # the model: None if
 
 
 def _batch_of(units: Classes) -> int | None:
-    return len(units) if per_image(units) else None
+    return len(units) if _per_image(units) else None
 
 
 def _merge_batch(a: int | None, b: int | None) -> int | None:
@@ -42,7 +42,7 @@ def _unit_set(layer: str, units: Classes) -> tuple[tuple[str, frozenset[int]], .
     () when they are not integers (the score reports that in one line when it runs).
     """
     try:
-        listed: Iterable[Any] = units if per_image(units) else [units]  # integers or not
+        listed: Iterable[Any] = units if _per_image(units) else [units]  # integers or not
         return ((layer, frozenset(operator.index(u) for u in listed)),)
     except TypeError:
         return ()
@@ -151,7 +151,7 @@ def channel(layer: str, unit: Classes) -> Objective:
         The `Objective` (batch = the number of units given per image, else None).
     """
     return Objective(
-        lambda v, m: select(m, v[layer], Target(unit=unit, layer=layer)),
+        lambda v, m: _select(m, v[layer], Target(unit=unit, layer=layer)),
         frozenset({layer}),
         batch=_batch_of(unit),
         name=f"channel {layer}:{unit}",
@@ -181,7 +181,7 @@ def neuron(layer: str, unit: Classes, *, y: int | None = None, x: int | None = N
             y=height // 2 if y is None else y,
             x=width // 2 if x is None else x,
         )
-        return select(model, values[layer], at)
+        return _select(model, values[layer], at)
 
     where = "centre" if y is None or x is None else f"y={y}, x={x}"
     name = f"neuron {layer}:{unit} @ {where}"
@@ -220,7 +220,7 @@ def class_logit(index: Classes) -> Objective:
         The `Objective`.
     """
     return Objective(
-        lambda v, m: select(m, v[OUTPUT], Target(unit=index)),
+        lambda v, m: _select(m, v[OUTPUT], Target(unit=index)),
         frozenset({OUTPUT}),
         batch=_batch_of(index),
         name=f"logit {index}",
@@ -237,7 +237,7 @@ def class_probability(index: Classes) -> Objective:
         The `Objective`.
     """
     return Objective(
-        lambda v, m: select(m, v[OUTPUT], Target(unit=index, probability=True)),
+        lambda v, m: _select(m, v[OUTPUT], Target(unit=index, probability=True)),
         frozenset({OUTPUT}),
         batch=_batch_of(index),
         name=f"probability {index}",
@@ -289,8 +289,8 @@ def channel_interpolation(layer: str, first: int, second: int) -> Objective:
     def score(values: Values, model: ModelLike | None) -> torch.Tensor:
         z = values[layer]
         t = torch.linspace(0.0, 1.0, len(z), device=z.device, dtype=z.dtype)  # [0.] for one image
-        a = select(model, z, Target(unit=first, layer=layer))
-        b = select(model, z, Target(unit=second, layer=layer))
+        a = _select(model, z, Target(unit=first, layer=layer))
+        b = _select(model, z, Target(unit=second, layer=layer))
         return (1 - t) * a + t * b
 
     return Objective(

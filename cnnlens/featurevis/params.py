@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import torch
 
 from cnnlens.core._legacy import legacy_fields
-from cnnlens.core.handle import ModelLike, as_handle
+from cnnlens.core.handle import ModelLike, _as_handle
 from cnnlens.errors import CnnlensError
 
 FOURIER_DAMPING = 4.0  # Lucid's constant: divides the Fourier image, so colours saturate less
@@ -115,7 +115,7 @@ class Param:
             The `Param`, its `covariance` from the handle's `color_covariance` where it has one;
             else itself.
         """
-        source = as_handle(model).color_covariance
+        source = _as_handle(model).color_covariance
         if not self.decorrelate or self.covariance is not None or source is None:
             return self
         return replace(self, covariance=source())

@@ -12,7 +12,7 @@ import torch
 
 from cnnlens.core._legacy import legacy_fields
 from cnnlens.errors import CnnlensError
-from cnnlens.featurevis.transforms import gaussian_blur, sigma_schedule
+from cnnlens.featurevis.transforms import _sigma_schedule, gaussian_blur
 
 
 @dataclass(frozen=True)
@@ -143,6 +143,6 @@ class Blur(Regularizer):
 
     def penalty(self, images: torch.Tensor, fraction: float) -> torch.Tensor:
         """Mean squared distance of (N, 3, H, W) images to their blur at this step's σ: (N,)."""
-        sigma = sigma_schedule(self.sigma_start, self.sigma_end)(fraction)
+        sigma = _sigma_schedule(self.sigma_start, self.sigma_end)(fraction)
         target = gaussian_blur(images, sigma).detach()
         return (images - target).pow(2).flatten(1).mean(dim=1)

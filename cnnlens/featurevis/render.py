@@ -19,14 +19,14 @@ from torch import nn
 
 from cnnlens.core._inputs import check_images
 from cnnlens.core._legacy import legacy_calls
-from cnnlens.core.capture import RELUS, forward_pass, normalize_for, sequential_neighbour
-from cnnlens.core.handle import as_handle
+from cnnlens.core.capture import RELUS, _forward_pass, _normalize_for, _sequential_neighbour
+from cnnlens.core.handle import _as_handle
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
 from cnnlens.core.progress import Progress
-from cnnlens.core.progress import steps as tracked
+from cnnlens.core.progress import _steps as tracked
 from cnnlens.errors import CnnlensError
 from cnnlens.featurevis._fastcopy import fast_copy, graph_facts
-from cnnlens.featurevis.init import gray, model_mean_image
+from cnnlens.featurevis.init import _model_mean_image, gray
 from cnnlens.featurevis.leaky import leaky_relus
 from cnnlens.featurevis.objectives import OUTPUT, Objective, as_objective
 from cnnlens.featurevis.params import Param, ParamImage
@@ -59,7 +59,7 @@ def _before_relu(net: nn.Module, path: str) -> str:
     """The module feeding a ReLU in an nn.Sequential (its pre-ReLU value); other paths unchanged."""
     if not isinstance(net.get_submodule(path), RELUS):
         return path
-    return sequential_neighbour(net, path, -1) or path
+    return _sequential_neighbour(net, path, -1) or path
 
 
 def _layer_paths(model: ModelLike, objective: Objective, pre_relu: bool) -> dict[str, str]:
@@ -87,7 +87,7 @@ def _last_channels(
     return {} if len(subsets) < len(reads) else {inner.pop(): frozenset[int]().union(*subsets)}
 
 
-def chain(
+def _chain(
     transforms: Sequence[Transform], net: nn.Module, example: torch.Tensor
 ) -> list[Transform]:
     """`transforms`, ending with a center crop back to the render size when the network needs it.
@@ -130,7 +130,7 @@ def _start_images(
     if init == "gray":
         return param.encode(gray(count, size).to(like))
     if init == "mean":
-        return param.encode(model_mean_image(model, count, size).to(like))
+        return param.encode(_model_mean_image(model, count, size).to(like))
     raise CnnlensError(f"unknown start {init!r}; use 'random', 'gray', 'mean' or a tensor")
 
 
@@ -206,7 +206,7 @@ def render(
             layer, or one that did not run in the forward pass.
         Cancelled: `progress` cancelled the render.
     """
-    handle = as_handle(model)
+    handle = _as_handle(model)
     net = handle.net
     objective = as_objective(objective)
     if isinstance(init, torch.Tensor) and input_size is None:
@@ -226,12 +226,14 @@ def render(
     inner = [path for path in paths.values() if path != OUTPUT]
     truncate = OUTPUT not in paths
     with torch.no_grad():
-        example = normalize_for(model, image()[:1])
-    transform = compose(chain(standard(size) if transforms is None else transforms, net, example))
+        example = _normalize_for(model, image()[:1])
+    transform = compose(_chain(standard(size) if transforms is None else transforms, net, example))
     only = _last_channels(objective, paths, truncate)
     working, layout = fast_copy(net, example, keep=inner, only=only)
     # The fast copy runs under the model's handle (its normalization and logits).
-    with forward_pass(replace(handle, net=working), inner, grad=True, truncate=truncate) as forward:
+    with _forward_pass(
+        replace(handle, net=working), inner, grad=True, truncate=truncate
+    ) as forward:
         rec = forward.recorded
 
         def score(x: torch.Tensor) -> torch.Tensor:

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 import torch
 import torch.nn.functional as F
 
-from cnnlens.core._legacy import legacy_calls
+from cnnlens.core._legacy import legacy_calls, legacy_fields
 from cnnlens.errors import CnnlensError
 
 Transform = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
@@ -28,6 +28,7 @@ Drawn = tuple[torch.Tensor, tuple[int, int]]  # a geometric transform's affine m
 MID_GRAY = 0.5  # what geometric transforms show outside the image unless a pad says otherwise
 
 
+@legacy_fields(("draw", "fill"))
 @dataclass(frozen=True)
 class Geometric:
     """A random transform that moves pixels.
@@ -39,6 +40,7 @@ class Geometric:
     """
 
     draw: Callable[[torch.Generator, tuple[int, int]], Drawn]
+    _: KW_ONLY
     fill: float | None = None
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -298,7 +300,7 @@ def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     return F.conv2d(F.conv2d(x, rows, groups=channels), cols, groups=channels)
 
 
-def sigma_schedule(start: float, end: float) -> Callable[[float], float]:
+def _sigma_schedule(start: float, end: float) -> Callable[[float], float]:
     """σ shrinking linearly from `start` to `end` as the render goes from 0 to 1 (Øygard)."""
     _check("blur sigma", min(start, end))
     return lambda fraction: start + (end - start) * min(max(fraction, 0.0), 1.0)

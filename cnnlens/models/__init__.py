@@ -12,10 +12,11 @@ from typing import Any
 
 from torch import nn
 
-from cnnlens.core.handle import DEFAULT_INPUT_SIZE, LoadedModel, as_handle
+from cnnlens.core.handle import DEFAULT_INPUT_SIZE, LoadedModel, _as_handle
 from cnnlens.errors import CnnlensError
 from cnnlens.models._zoo import load_torchvision, torchvision_names
-from cnnlens.models.embedded import checkpoint_names, load_shapes, read_manifest
+from cnnlens.models.embedded import _load_shapes, checkpoint_names, read_manifest
+from cnnlens.models.shapenet import ShapeNet
 
 Triple = tuple[float, float, float]
 
@@ -72,14 +73,14 @@ def load(
     if isinstance(model, nn.Module):  # as_handle says once if a torchvision net lacks its mean
         plain = mean is None and std is None
         handle = (
-            as_handle(model)
+            _as_handle(model)
             if plain
             else LoadedModel(model, type(model).__name__, DEFAULT_INPUT_SIZE, ())
         )
     elif not isinstance(model, str):
         raise CnnlensError(f"load takes a model name or an nn.Module, got {type(model).__name__}")
     elif model == "shapes":
-        handle = load_shapes(checkpoint if pretrained else "epoch0")
+        handle = _load_shapes(checkpoint if pretrained else "epoch0")
     elif model.startswith("timm:"):
         from cnnlens.models._timm_models import load_timm
 
@@ -131,4 +132,4 @@ def _declared(
     return dataclasses.replace(handle, **given) if given else handle
 
 
-__all__ = ["LoadedModel", "checkpoint_names", "load", "names", "read_manifest"]
+__all__ = ["LoadedModel", "ShapeNet", "checkpoint_names", "load", "names", "read_manifest"]

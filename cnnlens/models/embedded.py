@@ -47,7 +47,7 @@ def checkpoint_names(*, weights_dir: Path = WEIGHTS_DIR) -> list[str]:
     return sorted(files, key=lambda name: files[name]["images_seen"])
 
 
-def load_shapes(checkpoint: str = "final", weights_dir: Path = WEIGHTS_DIR) -> LoadedModel:
+def _load_shapes(checkpoint: str = "final", weights_dir: Path = WEIGHTS_DIR) -> LoadedModel:
     """The embedded ShapeNet at a shipped checkpoint, verified against its sha256.
 
     Its handle carries the shape world's colour covariance and mean image (`cnnlens.data.stats`).

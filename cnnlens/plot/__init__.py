@@ -5,10 +5,18 @@ from cnnlens.plot.contributions import draw_contributions
 from cnnlens.plot.dissection import save_report, unit_strip
 from cnnlens.plot.embedding import draw_scatter, neighbour_row, thumbnail_map
 from cnnlens.plot.images import colorize, fit_scale, grid, png_bytes, to_numpy, upscale
-from cnnlens.plot.scales import Scale, draw_map, heat_scale, level_scale, signed_scale
+from cnnlens.plot.scales import (
+    ImshowKwargs,
+    Scale,
+    draw_map,
+    heat_scale,
+    level_scale,
+    signed_scale,
+)
 from cnnlens.plot.stimuli import boxed, crop_grid
 
 __all__ = [
+    "ImshowKwargs",
     "Scale",
     "boxed",
     "colorize",

@@ -62,7 +62,7 @@ def unit_strip(images: torch.Tensor, masks: torch.Tensor, scale: int = 1) -> np.
     return grid(tiles, columns=len(tiles), pad=2)
 
 
-def category_bars(
+def _category_bars(
     counts: Mapping[str, int], units: int, title: str = "", size: tuple[float, float] = (4, 2.4)
 ) -> np.ndarray:
     """A bar chart of detectors per category as an RGB array (drawn off-screen)."""
@@ -87,5 +87,5 @@ def save_report(result: Dissection, path: str | Path, scale: int = 1) -> Path:
         unit: png_bytes(unit_strip(*result.top_images(unit), scale=scale))
         for unit in range(result.units)
     }
-    chart = category_bars(result.detectors(), result.units, result.layer)
+    chart = _category_bars(result.detectors(), result.units, result.layer)
     return to_html(result, path, pictures=pictures, summary_png=png_bytes(chart))

@@ -8,12 +8,12 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from cnnlens.plot.images import grid, to_numpy
-from cnnlens.plot.scales import category_colours
+from cnnlens.plot.scales import _category_colours
 
 SCATTER_DPI = 100
 
 
-def scatter(
+def _scatter(
     coords: torch.Tensor,
     labels: torch.Tensor,
     names: tuple[str, ...],
@@ -44,7 +44,7 @@ def draw_scatter(
     the legend, beside the map.
     """
     points = coords.numpy()
-    for index, (name, colour) in enumerate(zip(names, category_colours(names), strict=True)):
+    for index, (name, colour) in enumerate(zip(names, _category_colours(names), strict=True)):
         mine = (labels == index).numpy()
         axes.scatter(points[mine, 0], points[mine, 1], s=6, label=name, color=colour, alpha=0.8)
     axes.set_xticks([])

@@ -128,7 +128,7 @@ def png_bytes(image: np.ndarray, scale: int = 1) -> bytes:
     return buffer.getvalue()
 
 
-def figure_png(figure: Figure, dpi: float | None = None) -> bytes:
+def _figure_png(figure: Figure, dpi: float | None = None) -> bytes:
     """A matplotlib Figure as PNG bytes (for an ipywidgets.Image), at `dpi`.
 
     `dpi` None is the figure's own, so the PNG is figsize × dpi pixels and can be shown at that

@@ -6,7 +6,7 @@
 - Activations: `level_scale` picks the signed scale when a map has negative values, else
   0 … max on viridis.
 
-Categories (a legend's classes) get `category_colours`: a class named after a shape-world colour
+Categories (a legend's classes) get `_category_colours`: a class named after a shape-world colour
 is drawn in that colour ("red" in red), any other in a qualitative palette.
 
 A `Scale` colours values (`rgb`), gives matplotlib its arguments (`imshow_kwargs`) and the stops
@@ -183,7 +183,7 @@ def draw_map(
 PALETTE = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c")
 
 
-def category_colours(names: tuple[str, ...] | list[str]) -> list[tuple[float, float, float]]:
+def _category_colours(names: tuple[str, ...] | list[str]) -> list[tuple[float, float, float]]:
     """One RGB colour (floats in [0, 1]) per class name.
 
     A shape-world colour's own RGB (`COLOR_RGB`: "red" is drawn red, "yellow" yellow) where the name

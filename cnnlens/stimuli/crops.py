@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from cnnlens.core._inputs import check_unit
 from cnnlens.core._legacy import legacy_calls
 from cnnlens.core.capture import capture
-from cnnlens.core.handle import as_handle
+from cnnlens.core.handle import _as_handle
 from cnnlens.core.layers import ModelLike
 from cnnlens.data._batches import Images, dataset_key, image_count, images_at
 from cnnlens.errors import CnnlensError
@@ -18,10 +18,10 @@ from cnnlens.stimuli.topk import TopExamples, default_probe_set
 OUTSIDE = 0.5  # gray where a field reaches past the image's edge (zero padding, seen as gray)
 
 
-def source_images(model: ModelLike, top: TopExamples, images: Images | None) -> Images:
+def _source_images(model: ModelLike, top: TopExamples, images: Images | None) -> Images:
     """The dataset `top` was scanned on (the default probe set unless given), checked to match."""
     images = (
-        default_probe_set(size=as_handle(model).input_size, count=top.scanned)
+        default_probe_set(size=_as_handle(model).input_size, count=top.scanned)
         if images is None
         else images
     )
@@ -66,7 +66,7 @@ def unit_crops(
             (another source or size).
     """
     u = check_unit(unit, top.units, top.layer)
-    examples = images_at(source_images(model, top, images), top.indices[u].tolist())
+    examples = images_at(_source_images(model, top, images), top.indices[u].tolist())
     if overlay:
         examples = examples * _unit_light(model, top.layer, u, examples)
     if top.positions[u, 0, 0] < 0:

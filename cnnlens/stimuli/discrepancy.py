@@ -15,11 +15,11 @@ import torch
 from cnnlens.core._inputs import check_unit
 from cnnlens.core._legacy import legacy_calls
 from cnnlens.core._windows import window_starts
-from cnnlens.core.capture import forward_pass, images_for
+from cnnlens.core.capture import _forward_pass, _images_for
 from cnnlens.core.layers import ModelLike
 from cnnlens.data._batches import Images, images_at
 from cnnlens.errors import CnnlensError
-from cnnlens.stimuli.crops import source_images
+from cnnlens.stimuli.crops import _source_images
 from cnnlens.stimuli.receptive import ReceptiveField, receptive_field
 from cnnlens.stimuli.topk import TopExamples
 
@@ -87,7 +87,7 @@ def empirical_field(
     field = receptive_field(model, top.layer)
     window = window or max(4, field.size // 5)
     stride = stride or max(1, window // 2)
-    examples = images_at(source_images(model, top, images), top.indices[u].tolist())
+    examples = images_at(_source_images(model, top, images), top.indices[u].tolist())
     positions = [(int(y), int(x)) for y, x in top.positions[u].tolist()]
     drops = _drop_maps(
         model, top.layer, u, examples, positions, field, window, stride, baselines, batch_size
@@ -125,10 +125,10 @@ def _drop_maps(
         jobs += [
             (i, top, left) for top in near for left in starts if left < r and left + window > l_
         ]
-    x = images_for(model, examples)
+    x = _images_for(model, examples)
     totals = torch.zeros(count, height, width)
     covered = torch.zeros(count, height, width)
-    with forward_pass(model, [layer]) as forward:
+    with _forward_pass(model, [layer]) as forward:
         forward(x)
         out = forward.recorded
         base = torch.stack([out[layer][i, unit, y, x_] for i, (y, x_) in enumerate(positions)])

@@ -16,7 +16,7 @@ from torch import nn
 from cnnlens.core._legacy import legacy_calls, legacy_fields
 from cnnlens.core._recording import forward_until_done, recording
 from cnnlens.core.guard import preserved
-from cnnlens.core.handle import as_handle
+from cnnlens.core.handle import _as_handle
 from cnnlens.core.layers import ModelLike, as_net, resolve_layer
 from cnnlens.errors import CnnlensError
 
@@ -117,7 +117,7 @@ def receptive_field(
     """
     net = as_net(model)
     path = resolve_layer(model, layer)
-    size = input_size or as_handle(model).input_size
+    size = input_size or _as_handle(model).input_size
     known = _KNOWN.setdefault(net, {})
     key = (path, size, repr(net))
     if key not in known:

@@ -15,10 +15,10 @@ import torch
 from cnnlens.core._cache import ResultStore
 from cnnlens.core._inputs import check_unit
 from cnnlens.core._legacy import legacy_calls, warn_once
-from cnnlens.core.capture import forward_pass, images_for
-from cnnlens.core.handle import as_handle
+from cnnlens.core.capture import _forward_pass, _images_for
+from cnnlens.core.handle import _as_handle
 from cnnlens.core.layers import ModelLike, resolve_layer
-from cnnlens.core.progress import Progress, steps
+from cnnlens.core.progress import Progress, _steps
 from cnnlens.data._batches import Images, dataset_key, image_batches, image_count
 from cnnlens.data.shapeworld import ShapeWorld
 from cnnlens.errors import CnnlensError
@@ -157,7 +157,7 @@ def top_examples(
     path = resolve_layer(model, layer)
     if k < 1:
         raise CnnlensError(f"k must be at least 1, got {k}")
-    images = default_probe_set(size=as_handle(model).input_size) if images is None else images
+    images = default_probe_set(size=_as_handle(model).input_size) if images is None else images
     key = dataset_key(images)
     if not cache or key is None:
         return _scan(model, path, images, k, batch_size, progress, key)
@@ -184,9 +184,9 @@ def _scan(
     total: torch.Tensor | None = None
     count, seen, width = 0, 0, 1
     batches = image_batches(images, batch_size)
-    with forward_pass(model, [path]) as forward:
-        for x, _ in steps(batches, -(-image_count(images) // batch_size), progress):
-            forward(images_for(model, x))
+    with _forward_pass(model, [path]) as forward:
+        for x, _ in _steps(batches, -(-image_count(images) // batch_size), progress):
+            forward(_images_for(model, x))
             act = forward.recorded[path].float()
             n = act.shape[0]
             flat = act.reshape(n, act.shape[1], -1)

@@ -4,9 +4,9 @@
 `size=`); pictures are rendered at that size, not stretched by the browser.
 """
 
+from cnnlens.widgets._base import default_size, set_default_size
 from cnnlens.widgets.attribution import AttributionExplorer
 from cnnlens.widgets.backprop import BackpropExplorer
-from cnnlens.widgets.base import default_size, set_default_size
 from cnnlens.widgets.dissection import DissectionBrowser
 from cnnlens.widgets.embedding import EmbeddingExplorer, NeighboursExplorer
 from cnnlens.widgets.featurevis import FeatureVisualizer

@@ -14,12 +14,12 @@ import ipywidgets as widgets
 import torch
 
 from cnnlens.core._inputs import as_index, check_images
-from cnnlens.core.handle import as_handle
+from cnnlens.core.handle import _as_handle
 from cnnlens.core.layers import LayerInfo, ModelLike, list_layers, resolve_layer
 from cnnlens.data._batches import Images, image_count
 from cnnlens.errors import CnnlensError
 from cnnlens.stimuli import default_probe_set
-from cnnlens.widgets.base import StatusLine
+from cnnlens.widgets._base import StatusLine
 
 WITH_MAPS = "layers with (C, H, W) maps"
 
@@ -108,7 +108,7 @@ def dataset_or_default(model: ModelLike, images: Images | None) -> Images:
     Raises CnnlensError for an empty collection or a tensor that is not an (N, 3, H, W) batch.
     """
     if images is None:
-        return default_probe_set(size=as_handle(model).input_size)
+        return default_probe_set(size=_as_handle(model).input_size)
     if isinstance(images, torch.Tensor):
         images = check_images(images)
     if image_count(images) == 0:

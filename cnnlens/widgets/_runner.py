@@ -14,7 +14,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from cnnlens.core.progress import Cancelled, Progress
-from cnnlens.widgets.base import WRAP, StaleViews, StatusLine
+from cnnlens.widgets._base import WRAP, StaleViews, StatusLine
 
 
 class Runner(widgets.HBox):

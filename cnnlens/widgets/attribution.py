@@ -27,10 +27,10 @@ from cnnlens.attribution import (
 from cnnlens.core._legacy import legacy_calls
 from cnnlens.core._notes import collecting_notes
 from cnnlens.core.capture import model_logits, output_names
-from cnnlens.core.handle import as_handle
+from cnnlens.core.handle import _as_handle
 from cnnlens.core.layers import ModelLike
 from cnnlens.core.progress import Progress
-from cnnlens.core.targets import predicted
+from cnnlens.core.targets import _predicted
 from cnnlens.errors import CnnlensError
 from cnnlens.plot import (
     Scale,
@@ -41,11 +41,11 @@ from cnnlens.plot import (
     signed_scale,
     to_numpy,
 )
+from cnnlens.widgets._base import BaseWidget, ColourKey, ResultCache, guarded, row, scaled, titled
 from cnnlens.widgets._controls import layer_control, slider_options, spatial_layers
+from cnnlens.widgets._picker import ImagePicker
 from cnnlens.widgets._runner import Runner
 from cnnlens.widgets._views import image_view, show_png
-from cnnlens.widgets.base import BaseWidget, ColourKey, ResultCache, guarded, row, scaled, titled
-from cnnlens.widgets.picker import ImagePicker
 
 Options = dict[str, Any]
 
@@ -144,7 +144,7 @@ class AttributionExplorer(BaseWidget):
         super().__init__(size)
         self.model = model
         self.compare_px = scaled(self.px, COMPARE_RATIO)
-        size = as_handle(model).input_size
+        size = _as_handle(model).input_size
         self.picker = ImagePicker(size, self.status)
         names = output_names(model)
         self.class_names = names
@@ -231,7 +231,7 @@ class AttributionExplorer(BaseWidget):
         key = self.picker.choice.value
         image = self.picker.image
         return self._predictions.get(
-            key, lambda: predicted(self.model, model_logits(self.model, image))[0]
+            key, lambda: _predicted(self.model, model_logits(self.model, image))[0]
         )
 
     @guarded

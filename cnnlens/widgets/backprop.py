@@ -16,17 +16,17 @@ from cnnlens.core.targets import Target
 from cnnlens.data._batches import Images
 from cnnlens.plot import fit_scale, gradient_picture, to_numpy
 from cnnlens.plot.stimuli import crop_grid
+from cnnlens.widgets._base import BaseWidget, ColourKey, ResultCache, busy, row, scaled, titled
 from cnnlens.widgets._controls import (
     dataset_or_default,
     layer_control,
     spatial_layers,
     unit_controls,
 )
+from cnnlens.widgets._picker import ImagePicker
 from cnnlens.widgets._runner import Runner
 from cnnlens.widgets._scans import LayerScans
 from cnnlens.widgets._views import image_view, show_placeholder, show_png
-from cnnlens.widgets.base import BaseWidget, ColourKey, ResultCache, busy, row, scaled, titled
-from cnnlens.widgets.picker import ImagePicker
 
 PATCH_GRID_RATIO = 260 / 192  # each 3 × 3 patch grid, relative to the widget's size
 GRADIENT_KEY = (

@@ -12,9 +12,9 @@ from cnnlens.core._legacy import legacy_calls
 from cnnlens.dissection.result import Dissection, UnitLabel
 from cnnlens.errors import CnnlensError
 from cnnlens.plot import fit_scale
-from cnnlens.plot.dissection import category_bars, unit_strip
+from cnnlens.plot.dissection import _category_bars, unit_strip
+from cnnlens.widgets._base import BaseWidget, ColourKey, ResultCache, guarded, row, scaled
 from cnnlens.widgets._views import image_view, show_placeholder, show_png
-from cnnlens.widgets.base import BaseWidget, ColourKey, ResultCache, guarded, row, scaled
 
 ALL = "all units"
 CHART_RATIO = 320 / 192  # the bar chart's width, relative to the widget's size
@@ -109,7 +109,7 @@ class DissectionBrowser(BaseWidget):
         result, threshold = self.result, self.threshold.value
         chart = self._charts.get(
             (result.layer, threshold),
-            lambda: category_bars(
+            lambda: _category_bars(
                 result.detectors(threshold),
                 result.units,
                 f"{result.layer}, IoU ≥ {threshold:.3f}",

@@ -14,12 +14,12 @@ from cnnlens.embedding import dataset_features, feature_layer_label, nearest, ts
 from cnnlens.embedding.features import Features
 from cnnlens.errors import CnnlensError
 from cnnlens.plot import fit_scale
-from cnnlens.plot.embedding import SCATTER_DPI, neighbour_row, scatter, thumbnail_map
-from cnnlens.plot.images import figure_png
+from cnnlens.plot.embedding import SCATTER_DPI, _scatter, neighbour_row, thumbnail_map
+from cnnlens.plot.images import _figure_png
+from cnnlens.widgets._base import BaseWidget, ResultCache, guarded, row, scaled
 from cnnlens.widgets._controls import dataset_or_default, spatial_layers
 from cnnlens.widgets._runner import Runner
 from cnnlens.widgets._views import image_view, show_bytes, show_png
-from cnnlens.widgets.base import BaseWidget, ResultCache, guarded, row, scaled
 
 ROW_RATIO = 900 / 192  # a neighbour row's width, relative to the widget's size
 MAP_RATIO = 560 / 192  # the t-SNE map's width, relative to the widget's size
@@ -254,8 +254,8 @@ class EmbeddingExplorer(BaseWidget):
             show_png(self.view, picture, max(1, self.map_px // picture.shape[1]))
         else:
             colours, names = _colouring(labels, self.color_by.value, count)
-            figure = scatter(self.coords, colours, names, f"{layer}", width=self.map_px)
-            png = figure_png(figure, SCATTER_DPI)  # rendered at the size it is shown
+            figure = _scatter(self.coords, colours, names, f"{layer}", width=self.map_px)
+            png = _figure_png(figure, SCATTER_DPI)  # rendered at the size it is shown
             show_bytes(self.view, png, f"{self.map_px}px")
         self.status.show(f"t-SNE of {count} images at {layer}, perplexity {perplexity}")
 

@@ -13,7 +13,7 @@ import torch
 
 from cnnlens.core._legacy import legacy_calls
 from cnnlens.core.capture import output_names
-from cnnlens.core.handle import as_handle
+from cnnlens.core.handle import _as_handle
 from cnnlens.core.layers import ModelLike
 from cnnlens.featurevis import (
     Blur,
@@ -34,10 +34,10 @@ from cnnlens.featurevis import (
 from cnnlens.featurevis.render import LEAKY_SLOPE
 from cnnlens.featurevis.transforms import STANDARD_KINDS, Transform, standard
 from cnnlens.plot import fit_scale, grid, to_numpy
+from cnnlens.widgets._base import BaseWidget, ResultCache, guarded, row
 from cnnlens.widgets._controls import layer_control, slider_options, spatial_layers, unit_controls
 from cnnlens.widgets._runner import Runner
 from cnnlens.widgets._views import image_view, show_png
-from cnnlens.widgets.base import BaseWidget, ResultCache, guarded, row
 
 Settings = dict[str, Any]
 
@@ -100,7 +100,7 @@ class FeatureVisualizer(BaseWidget):
     ) -> None:
         super().__init__(size)
         self.model = model
-        self.size = as_handle(model).input_size
+        self.size = _as_handle(model).input_size
         self.preview_every = preview_every
         self.runner = Runner(self.status, "Render", background, run=self.run)
         classes = output_names(model)
@@ -138,7 +138,7 @@ class FeatureVisualizer(BaseWidget):
         self.current: Rendering | None = None
         self._results = ResultCache()
         self.controls["objective"].observe(self._show_relevant, "value")
-        if as_handle(model).color_covariance is None:  # Param.for_model: plain RGB either way
+        if _as_handle(model).color_covariance is None:  # Param.for_model: plain RGB either way
             decorrelate = self.controls["decorrelate"]
             decorrelate.value, decorrelate.disabled = False, True
             decorrelate.tooltip = "this model's handle has no colour statistics to decorrelate by"

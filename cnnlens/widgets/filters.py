@@ -13,9 +13,7 @@ from cnnlens.filters import filter_slices, filters_rgb, layer_filters
 from cnnlens.models import checkpoint_names, load
 from cnnlens.models.embedded import read_manifest
 from cnnlens.plot import fit_scale, grid, level_scale, to_numpy
-from cnnlens.widgets._controls import layer_control, spatial_layers, unit_controls
-from cnnlens.widgets._views import image_view, show_png
-from cnnlens.widgets.base import (
+from cnnlens.widgets._base import (
     BaseWidget,
     ColourKey,
     ResultCache,
@@ -25,7 +23,9 @@ from cnnlens.widgets.base import (
     scaled,
     titled,
 )
-from cnnlens.widgets.picker import ImagePicker
+from cnnlens.widgets._controls import layer_control, spatial_layers, unit_controls
+from cnnlens.widgets._picker import ImagePicker
+from cnnlens.widgets._views import image_view, show_png
 
 TILE_RATIO = 40 / 192  # a tile of the all-units overview, relative to the widget's size
 FIRST_LAYER_KEY = "RGB weights, each filter scaled on its own: mid-gray = 0"

@@ -12,11 +12,11 @@ from cnnlens.core._legacy import legacy_calls
 from cnnlens.core.layers import ModelLike
 from cnnlens.inversion import Inversion, invert
 from cnnlens.plot import fit_scale, to_numpy
+from cnnlens.widgets._base import BaseWidget, ResultCache, row, titled
 from cnnlens.widgets._controls import layer_control, slider_options, spatial_layers
+from cnnlens.widgets._picker import ImagePicker
 from cnnlens.widgets._runner import Runner
 from cnnlens.widgets._views import image_view, show_png
-from cnnlens.widgets.base import BaseWidget, ResultCache, row, titled
-from cnnlens.widgets.picker import ImagePicker
 
 WHOLE = 0  # the field control's value for "the whole map"
 

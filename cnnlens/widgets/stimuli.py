@@ -14,6 +14,7 @@ from cnnlens.plot.images import grid
 from cnnlens.plot.stimuli import boxed, crop_grid
 from cnnlens.stimuli import receptive_field
 from cnnlens.stimuli.crops import unit_crops
+from cnnlens.widgets._base import BaseWidget, ColourKey, guarded, row, scaled, titled
 from cnnlens.widgets._controls import (
     dataset_or_default,
     layer_control,
@@ -23,7 +24,6 @@ from cnnlens.widgets._controls import (
 from cnnlens.widgets._runner import Runner
 from cnnlens.widgets._scans import LayerScans
 from cnnlens.widgets._views import image_view, show_placeholder, show_png
-from cnnlens.widgets.base import BaseWidget, ColourKey, guarded, row, scaled, titled
 
 GRID_RATIO = 300 / 192  # each grid's width, relative to the widget's size
 FIELD_KEY = "white-and-black frame: the part of the image the unit sees (its receptive field)"

@@ -9,10 +9,10 @@ import ipywidgets as widgets
 import torch
 import torch.nn.functional as F
 
-from cnnlens.core.handle import ModelLike, as_handle
+from cnnlens.core.handle import ModelLike, _as_handle
 from cnnlens.data import HEADS, ShapeWorld
 from cnnlens.data.images import ImageSource, load_image
-from cnnlens.widgets.base import StatusLine, row
+from cnnlens.widgets._base import StatusLine, row
 
 SAMPLE_SEED = 2024
 MIN_SIZE = 32  # the shape world's smallest image
@@ -58,7 +58,7 @@ class ImagePicker(widgets.VBox):
     @classmethod
     def for_model(cls, model: ModelLike, status: StatusLine) -> ImagePicker:
         """A picker of images at `model`'s input size, saying problems in `status`."""
-        return cls(as_handle(model).input_size, status)
+        return cls(_as_handle(model).input_size, status)
 
     @property
     def image(self) -> torch.Tensor:
