@@ -19,6 +19,7 @@ from typing import cast
 import torch
 import torch.nn.functional as F
 
+from cnnlens.core._legacy import legacy_calls
 from cnnlens.core.guard import preserved
 from cnnlens.data import CONCEPTS, HEAD_CLASSES, HEADS, ShapeWorld
 from cnnlens.data._batches import prefetched
@@ -51,10 +52,21 @@ def _multi_head_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor
 
 
 @torch.no_grad()
+@legacy_calls(order=("net", "images", "seed"))
 def evaluate(
-    net: torch.nn.Module, images: int = 2000, seed: int = HELD_OUT_SEED
+    net: torch.nn.Module, *, images: int = 2000, seed: int = HELD_OUT_SEED
 ) -> dict[str, float]:
-    """Held-out accuracy per head on shape-world images never seen in training."""
+    """Held-out accuracy per head on shape-world images never seen in training.
+
+    Args:
+        net: A network with ShapeNet's outputs (the three heads' logits, concatenated) for [0, 1]
+            RGB images of 64 px; it is read through a working view, never changed.
+        images: Number of held-out images.
+        seed: Seed of the held-out shape world (training uses another).
+
+    Returns:
+        {head name: accuracy in [0, 1]}.
+    """
     world = ShapeWorld(length=images, seed=seed, size=INPUT_SIZE)
     correct = torch.zeros(len(HEADS))
     with preserved(net) as guard:  # an eval-mode view: no flag of `net` is ever written
@@ -94,7 +106,9 @@ def _save(state: dict[str, torch.Tensor], path: Path, half: bool) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@legacy_calls(order=("images", "batch_size", "lr", "seed", "out", "eval_images", "log"))
 def train(
+    *,
     images: int = 8 * EPOCH_IMAGES,
     batch_size: int = 64,
     lr: float = 2e-3,
@@ -103,7 +117,20 @@ def train(
     eval_images: int = 2000,
     log: Callable[[str], None] = print,
 ) -> dict:
-    """Train, write weights + checkpoints + manifest to `out`, and return the manifest."""
+    """Train ShapeNet on the shape world; write weights, checkpoints and the manifest to `out`.
+
+    Args:
+        images: Number of training images (seen once each).
+        batch_size: Images per step.
+        lr: Peak AdamW learning rate (warm-up then cosine decay).
+        seed: Seed of the training shape world and of the initialization.
+        out: Folder for `shapes.pt`, the half-precision checkpoints and `manifest.json`.
+        eval_images: Held-out images for the final `evaluate`.
+        log: Receives one line per progress report.
+
+    Returns:
+        The manifest written (`read_manifest` reads it back): heads, files, checksums, accuracy.
+    """
     torch.manual_seed(seed)
     out.mkdir(parents=True, exist_ok=True)
     world = ShapeWorld(length=images, seed=seed, size=INPUT_SIZE)
@@ -140,7 +167,7 @@ def train(
             log(f"step {step + 1}/{steps}  loss {loss.item():.3f}  {rate:.0f} images/s")
     seconds = time.perf_counter() - started
     checkpoint("final", steps * batch_size, half=False)
-    accuracy = evaluate(net, eval_images)
+    accuracy = evaluate(net, images=eval_images)
     log(f"trained on {steps * batch_size} images in {seconds:.0f} s; held-out accuracy {accuracy}")
     manifest = {
         "architecture": "ShapeNet",
@@ -172,7 +199,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=TRAIN_SEED)
     parser.add_argument("--out", type=Path, default=WEIGHTS_DIR, help="where to write the weights")
     args = parser.parse_args(argv)
-    train(args.images, args.batch_size, args.lr, args.seed, args.out)
+    train(images=args.images, batch_size=args.batch_size, lr=args.lr, seed=args.seed, out=args.out)
 
 
 if __name__ == "__main__":

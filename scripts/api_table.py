@@ -34,6 +34,7 @@ PACKAGES = (
     "cnnlens.attribution",
     "cnnlens.featurevis",
     "cnnlens.inversion",
+    "cnnlens.train",
     "cnnlens.embedding",
     "cnnlens.dissection",
     "cnnlens.plot",

@@ -31,6 +31,7 @@ from cnnlens.featurevis import (
 )
 from cnnlens.inversion import invert, invert_layers
 from cnnlens.stimuli import receptive_field, top_examples
+from cnnlens.train import evaluate
 from scripts.api_table import PACKAGES as API_PACKAGES
 
 # The probing packages of the site's API reference; plot's drawing helpers and the course's
@@ -185,6 +186,10 @@ def old_and_new(shapes, images) -> dict[str, tuple[Callable, Callable]]:
         "ProbeBatch: options positional": (
             lambda: ProbeBatch(0, x, None, None, None),
             lambda: ProbeBatch(0, x, masks=None, concepts=None, annotated=None),
+        ),
+        "evaluate: images positional": (
+            lambda: evaluate(shapes.net, 8),
+            lambda: evaluate(shapes.net, images=8),
         ),
         "invert_layers: 0.x name": (
             lambda: invert_layers(shapes, images[:1], ["relu1"], steps=2),

@@ -2,9 +2,9 @@
 
 `capture` returns layers' outputs for images; `_forward_pass` is the same machinery for methods
 that need more (several batches, gradients, the logits): the model preserved (`core.guard`), the
-layers recorded (`core.recording`: a conv layer's record is its true pre-ReLU output), each forward
-normalized for the model and stopped once every layer has been read. Each capture says whether it
-is pre- or post-ReLU.
+layers recorded (`core._recording`: a conv layer's record is its true pre-ReLU output), each
+forward normalized for the model and stopped once every layer has been read. Each capture says
+whether it is pre- or post-ReLU.
 """
 
 from __future__ import annotations
@@ -209,6 +209,15 @@ def output_names(model: ModelLike) -> tuple[str, ...]:
     """A name per output (logit) of `model`: the class names, else "class 0", "class 1", ...
 
     The count comes from one forward of a blank image at the handle's input size.
+
+    Args:
+        model: The network: a `LoadedModel` or an `nn.Module`.
+
+    Returns:
+        One name per logit.
+
+    Raises:
+        CnnlensError: As `model_logits`, for a model without class names.
     """
     handle = _as_handle(model)
     if handle.class_names:

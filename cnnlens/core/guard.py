@@ -22,8 +22,11 @@ from cnnlens.core._view import working_view
 class Guard:
     """A call's working view of a model, the network it views, and the hooks it registered.
 
-    `model` is the working view; `source` the viewed network, only to be read (facts cached per
-    network key on it).
+    `preserved` yields one; cnnlens's own methods make and use it.
+
+    Attributes:
+        model: The working view (shared weights, its own flags and hooks): run forwards on it.
+        source: The viewed network, only to be read (facts cached per network are keyed on it).
     """
 
     def __init__(self, model: nn.Module, source: nn.Module) -> None:

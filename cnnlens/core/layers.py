@@ -39,6 +39,13 @@ def layer_aliases(model: ModelLike) -> dict[str, str]:
 
     All or nothing: a model whose own paths already use any such name (ResNet's and ShapeNet's
     `conv1`) has friendly names of its own and gets no aliases.
+
+    Args:
+        model: The network: a `LoadedModel` or an `nn.Module`.
+
+    Returns:
+        {alias: canonical module path}, e.g. {"conv1": "features.0", "fc1": "classifier.0"} for
+        VGG; empty for a model with friendly names of its own.
     """
     net = as_net(model)
     paths = dict(net.named_modules())
@@ -80,7 +87,19 @@ def resolve_layer(model: ModelLike, name: str) -> str:
 
 
 def resolve_layers(model: ModelLike, names: str | Iterable[str]) -> list[str]:
-    """Resolve one name or several, keeping order and dropping repeats."""
+    """Resolve one layer name or several (`resolve_layer` each), keeping order, dropping repeats.
+
+    Args:
+        model: The network: a `LoadedModel` or an `nn.Module`.
+        names: A layer name or alias, or several.
+
+    Returns:
+        The canonical module paths, each once, in the order given.
+
+    Raises:
+        CnnlensError: No name is given; a name is not a string or is unknown (with "did you
+            mean" hints).
+    """
     single = isinstance(names, str) or not isinstance(names, Iterable)
     listed = [names] if single else list(names)  # a non-name gets resolve_layer's one line
     if not listed:

@@ -58,7 +58,17 @@ def _frequency_scale(height: int, width: int, decay: float) -> torch.Tensor:
 
 
 class ParamImage:
-    """A batch of images held as an optimizable `leaf`; calling it gives the (N, 3, H, W) images."""
+    """A batch of images held as an optimizable `leaf`; calling it gives the (N, 3, H, W) images.
+
+    Made by `Param` (`Param.random`, `Param.encode`): the image is the sigmoid of the colour mix
+    of the spatial leaf, the leaf being a scaled Fourier spectrum or pixels.
+
+    Attributes:
+        leaf: The tensor the optimizer updates (requires grad).
+        size: Side S of the images in pixels.
+        color: (3, 3) colour mixing matrix (identity for plain RGB).
+        scale: Per-frequency scale of the spectrum; None for pixel space.
+    """
 
     def __init__(
         self, leaf: torch.Tensor, size: int, color: torch.Tensor, scale: torch.Tensor | None

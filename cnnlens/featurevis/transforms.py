@@ -31,12 +31,15 @@ MID_GRAY = 0.5  # what geometric transforms show outside the image unless a pad 
 @legacy_fields(("draw", "fill"))
 @dataclass(frozen=True)
 class Geometric:
-    """A random transform that moves pixels.
+    """A random transform that moves pixels (what `pad`, `jitter`, `scale` and `rotate` return).
 
-    `draw(generator, (h, w))` gives the 3×3 affine map from output to input pixel centres ((x, y, 1)
-    columns) and the output size; `fill` is what a pad puts outside the image (None for the others).
     Consecutive geometric transforms in `compose` are resampled once: one bilinear pass however many
     there are, and no blur from resampling the image over and over.
+
+    Attributes:
+        draw: `draw(generator, (h, w))` gives the 3×3 affine map from output to input pixel centres
+            ((x, y, 1) columns) and the output size.
+        fill: What a pad puts outside the image, in [0, 1]; None for the other transforms.
     """
 
     draw: Callable[[torch.Generator, tuple[int, int]], Drawn]

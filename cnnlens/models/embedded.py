@@ -21,7 +21,17 @@ INPUT_SIZE = 64
 
 
 def read_manifest(weights_dir: Path = WEIGHTS_DIR) -> dict:
-    """The manifest written by `cnnlens.train`: heads, files, checksums, accuracy."""
+    """The manifest written by `cnnlens.train`: heads, files, checksums, accuracy.
+
+    Args:
+        weights_dir: The folder holding `manifest.json` and the weights.
+
+    Returns:
+        The manifest as a dict.
+
+    Raises:
+        CnnlensError: No manifest in `weights_dir` (the weights were not trained there).
+    """
     path = weights_dir / MANIFEST_NAME
     if not path.exists():
         raise CnnlensError(

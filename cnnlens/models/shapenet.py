@@ -25,6 +25,9 @@ class ShapeNet(nn.Sequential):
     Layers have flat friendly paths (`conv1`, `bn1`, `relu1`, `pool1`, ..., `relu4_2`, `gap`, `fc`)
     so lectures can name them directly; the GAP + linear head makes CAM exact. It takes RGB images
     in [0, 1] (no external normalization) and returns the logits of all heads concatenated.
+
+    Args:
+        num_outputs: Number of logits (18 for the shape, colour and texture heads).
     """
 
     def __init__(self, num_outputs: int) -> None:
