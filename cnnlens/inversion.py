@@ -186,20 +186,24 @@ def invert(
             unknown, not a string or has no (C, H, W) maps; `field` is out of range.
         Cancelled: `progress` cancelled the optimization.
     """
-    paths = resolve_layers(model, layers)  # every name checked before any optimization
+    paths = resolve_layers(model, layers)
     originals = _images_for(model, images)
     if originals.shape[-2] != originals.shape[-1]:
         raise CnnlensError(f"inversion takes square images, got {tuple(originals.shape[-2:])} px")
-
-    def one(path: str) -> Inversion:
-        code = capture(model, originals, path)[path]
+    codes = capture(model, originals, paths)  # one forward for every layer's code
+    for path, code in codes.items():  # every layer checked before any optimization
         if code.dim() != 4:
             raise CnnlensError(
                 f"layer {path!r} outputs shape {tuple(code.shape)}, not (C, H, W) maps"
             )
+    objectives = {
+        path: code_match(path, code.detach(), field=field) for path, code in codes.items()
+    }
+
+    def one(path: str) -> Inversion:
         result = render(
             model,
-            code_match(path, code.detach(), field=field),
+            objectives[path],
             steps=steps,
             lr=lr,
             input_size=originals.shape[-1],

@@ -104,7 +104,12 @@ def test_inversion_leaves_the_model_unchanged_also_when_cancelled(shapes, origin
 
 @pytest.mark.parametrize(
     ("layers", "message"),
-    [([], "no layer given"), (["relu1", "relu9"], "relu9"), (3, "layer names are strings")],
+    [
+        ([], "no layer given"),
+        (["relu1", "relu9"], "relu9"),
+        (3, "layer names are strings"),
+        (["relu1", "fc"], r"'fc' outputs shape \(2, 18\), not \(C, H, W\) maps"),
+    ],
 )
 def test_bad_layers_are_said_before_any_optimization(shapes, originals, layers, message):
     steps = []
