@@ -58,9 +58,8 @@ def layer_control(
 
     It starts at the widget's `layer` argument, resolved to its path (an unknown layer, or one not
     among `layers`, raises CnnlensError naming `offered`), or for None at the first of `layers` (the
-    last one with `last`). `labelled`
-    options name each layer with its type and shape ("conv2 (Conv2d, 48×32×32)"); `options` go to
-    the control (`continuous_update`, `style`).
+    last one with `last`). `labelled` options name each layer with its type and shape ("conv2
+    (Conv2d, 48×32×32)"); `options` go to the control (`continuous_update`, `style`).
     """
     names = list(layers)
     value = _chosen_layer(model, layer, names, names[-1 if last else 0], offered)
